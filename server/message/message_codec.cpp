@@ -2,7 +2,7 @@
 
 #include "message_decoder.h"
 #include "message_encoder.h"
-#include "xml_text.h"
+#include "switchboard/xml_text.h"
 
 #include <xercesc/framework/MemBufInputSource.hpp>
 #include <xercesc/framework/XMLGrammarPoolImpl.hpp>

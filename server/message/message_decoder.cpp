@@ -1,6 +1,6 @@
 #include "message_decoder.h"
 
-#include "xml_text.h"
+#include "switchboard/xml_text.h"
 
 #include <xercesc/sax/Locator.hpp>
 #include <xercesc/sax/SAXParseException.hpp>

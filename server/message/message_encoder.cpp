@@ -1,7 +1,7 @@
 #include "message_encoder.h"
 
 #include "message_layout.h"
-#include "xml_text.h"
+#include "switchboard/xml_text.h"
 
 namespace switchboard {
 namespace {

@@ -1,4 +1,4 @@
-#include "xml_text.h"
+#include "switchboard/xml_text.h"
 
 namespace switchboard::xml {
 namespace {
