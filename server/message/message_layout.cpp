@@ -595,6 +595,13 @@ TypeLayout describe(Tag<DeliveryReport>) {
                      attribute<&DeliveryReport::reason>("reason")});
 }
 
+TypeLayout describe(Tag<ContactRejected>) {
+  return TypeLayout({attribute<&ContactRejected::reason>("reason"),
+                     attribute<&ContactRejected::sourceKey>("sourceKey"),
+                     attribute<&ContactRejected::reference>("reference"),
+                     attribute<&ContactRejected::size>("size")});
+}
+
 // -------------------------------------------------------------------------------------- message
 
 TypeLayout describe(Tag<Message>) {

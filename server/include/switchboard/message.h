@@ -490,9 +490,20 @@ struct DeliveryReport {
   bool operator==(const DeliveryReport&) const = default;
 };
 
+/// A driver could not turn what arrived into a work item; the server keeps a dead letter.
+struct ContactRejected {
+  static constexpr std::string_view kKind = "contactRejected";
+  std::string reason;
+  std::optional<std::string> sourceKey;
+  std::optional<std::string> reference; ///< where the driver kept the original
+  std::optional<std::int64_t> size;
+  bool operator==(const ContactRejected&) const = default;
+};
+
 using Notification =
     std::variant<WorkItemArrived, WorkItemRouted, WorkItemAccepted, WorkItemUpdated, WorkItemEnded,
-                 WorkItemAbandoned, AgentStateChanged, CallEvent, ChatEvent, DeliveryReport>;
+                 WorkItemAbandoned, AgentStateChanged, CallEvent, ChatEvent, DeliveryReport,
+                 ContactRejected>;
 
 // -------------------------------------------------------------------------------------- message
 

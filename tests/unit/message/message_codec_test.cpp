@@ -122,6 +122,9 @@ TEST_F(MessageCodecTest, EveryPayloadKindRoundTrips) {
                              "Maria", "a\tb"}},
       Notification{DeliveryReport{"wi-1", "r-1", DeliveryOutcome::Failed, std::nullopt,
                                   "550 mailbox unavailable"}},
+      Notification{ContactRejected{"message of 31457280 bytes is over the limit",
+                                   "<big@mail.example.com>", "maildir:rejected/1763.M1P2.host",
+                                   31457280}},
   };
   for (const Payload& payload : payloads) {
     Message message;

@@ -1,0 +1,85 @@
+#pragma once
+
+// The Maildir email source: the embedded default that lets Switchboard take email with no mail
+// server. It watches a Maildir's new/ folder, turns each mail into a work item, submits it, and
+// moves the file to cur/ only once the server has committed the item. A mail that cannot be
+// read is reported (contactRejected) and moved to rejected/, so it never blocks the rest.
+
+#include "mail_reader.h"
+#include "switchboard/attachment_store.h"
+#include "switchboard/channel_driver.h"
+#include "switchboard/message_codec.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace switchboard::email {
+
+struct MaildirOptions {
+  std::string driverName;
+  std::string serverId;
+  std::filesystem::path path; ///< the Maildir: new/, cur/, tmp/ (created when missing)
+  std::chrono::milliseconds pollInterval{1000};
+  std::uint64_t maxMessageBytes = 25u << 20;
+  std::optional<std::string> contactPoint; ///< the address customers wrote to
+};
+
+/// Figures for metrics and tests.
+struct MaildirCounters {
+  std::atomic<std::uint64_t> submitted{0};
+  std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> retries{0}; ///< submissions the server could not take yet
+};
+
+class MaildirSource final : public ChannelDriver {
+ public:
+  MaildirSource(MaildirOptions options, MessageSink& sink, AttachmentStore& attachments);
+  ~MaildirSource() override;
+
+  /// Creates the Maildir folders when missing and starts polling. Throws std::runtime_error
+  /// when the folder cannot be used.
+  void start() override;
+  void stop() override;
+  /// The Maildir source only receives; every command gets status error, code "unsupported".
+  std::string deliver(std::string_view document) override;
+
+  /// Takes every mail now in new/, in delivery order; returns how many left new/. Stops at the
+  /// first one the server cannot take yet (it is tried again on the next poll).
+  std::size_t pollOnce();
+
+  const MaildirCounters& counters() const { return counters_; }
+
+ private:
+  enum class Outcome { Done, Retry };
+
+  Outcome take(const std::filesystem::path& file);
+  Outcome reject(const std::filesystem::path& file, const std::string& reason,
+                 std::optional<std::string> sourceKey, std::uint64_t size);
+  WorkItem workItemOf(const Mail& mail, std::string_view bytes) const;
+  Message envelope(Payload payload);
+  /// Submits `message`; the response, or nothing when the server could not take it now.
+  std::optional<Response> submit(const Message& message);
+  void run();
+
+  MaildirOptions options_;
+  MessageSink& sink_;
+  AttachmentStore& attachments_;
+  MessageCodec codec_;
+  MaildirCounters counters_;
+  std::atomic<std::uint64_t> sequence_{0};
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+/// Registers the "maildir" driver type.
+void registerMaildirDriver(DriverRegistry& registry);
+
+} // namespace switchboard::email

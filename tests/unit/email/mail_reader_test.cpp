@@ -1,0 +1,125 @@
+#include "mail_reader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace switchboard::email {
+namespace {
+
+using ::testing::ElementsAre;
+
+std::string crlf(std::string text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += '\r';
+    }
+    out += c;
+  }
+  return out;
+}
+
+TEST(MailReader, ReadsAPlainMail) {
+  auto mail = readMail(crlf(R"(From: "Joana Ferreira" <joana.ferreira@example.com>
+To: Apoio <apoio@mares-telecom.example>, outro@example.com
+Subject: Fatura de novembro
+Message-ID: <CAF-1@mail.example.com>
+Content-Type: text/plain; charset=utf-8
+
+Bom dia,
+fui cobrada duas vezes.
+)"));
+  ASSERT_TRUE(mail.ok()) << mail.error();
+  ASSERT_TRUE(mail->from.has_value());
+  EXPECT_EQ(mail->from->value, "joana.ferreira@example.com");
+  EXPECT_EQ(mail->from->name, "Joana Ferreira");
+  ASSERT_EQ(mail->to.size(), 2u);
+  EXPECT_EQ(mail->to[0].value, "apoio@mares-telecom.example");
+  EXPECT_EQ(mail->to[1].value, "outro@example.com");
+  EXPECT_EQ(mail->subject, "Fatura de novembro");
+  EXPECT_EQ(mail->messageId, "<CAF-1@mail.example.com>");
+  EXPECT_EQ(mail->text, "Bom dia,\r\nfui cobrada duas vezes.\r\n");
+  EXPECT_TRUE(mail->attachments.empty());
+}
+
+TEST(MailReader, DecodesEncodedWordsAndLatin1Bodies) {
+  auto mail = readMail(crlf("From: =?ISO-8859-1?Q?Jo=E3o_Pereira?= <joao@example.pt>\n"
+                            "Subject: =?UTF-8?B?Q29icmFuw6dhIGR1cGxpY2FkYQ==?=\n"
+                            "Content-Type: text/plain; charset=ISO-8859-1\n"
+                            "Content-Transfer-Encoding: quoted-printable\n\n"
+                            "N=E3o percebo a cobran=E7a.\n"));
+  ASSERT_TRUE(mail.ok()) << mail.error();
+  EXPECT_EQ(mail->from->name, "João Pereira");
+  EXPECT_EQ(mail->subject, "Cobrança duplicada");
+  EXPECT_EQ(mail->text, "Não percebo a cobrança.\r\n");
+}
+
+TEST(MailReader, WalksNestedMultipartsAndKeepsAttachments) {
+  auto mail = readMail(crlf(R"(From: ana@example.com
+Subject: scan
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: multipart/alternative; boundary="inner"
+
+--inner
+Content-Type: text/plain; charset=utf-8
+
+See attached.
+--inner
+Content-Type: text/html; charset=utf-8
+
+<p>See attached.</p>
+--inner--
+--outer
+Content-Type: application/pdf; name="fatura.pdf"
+Content-Disposition: attachment; filename="fatura.pdf"
+Content-Transfer-Encoding: base64
+
+JVBERi0xLjQK
+--outer--
+)"));
+  ASSERT_TRUE(mail.ok()) << mail.error();
+  EXPECT_EQ(mail->text, "See attached.");
+  EXPECT_EQ(mail->html, "<p>See attached.</p>");
+  ASSERT_EQ(mail->attachments.size(), 1u);
+  EXPECT_EQ(mail->attachments[0].name, "fatura.pdf");
+  EXPECT_EQ(mail->attachments[0].type, "application/pdf");
+  EXPECT_EQ(mail->attachments[0].bytes, "%PDF-1.4\n");
+}
+
+TEST(MailReader, ReadsThreadingHeaders) {
+  auto mail = readMail(crlf("From: a@b.c\nIn-Reply-To: <x@y>\nReferences: <w@y>\n <x@y>\n\nok\n"));
+  ASSERT_TRUE(mail.ok()) << mail.error();
+  EXPECT_EQ(mail->inReplyTo, "<x@y>");
+  EXPECT_THAT(mail->references, ElementsAre("<w@y>", "<x@y>"));
+}
+
+TEST(MailReader, RefusesWhatIsNotAMailAndBrokenStructure) {
+  EXPECT_FALSE(readMail("").ok());
+  auto noBoundary = readMail(crlf("From: a@b.c\nContent-Type: multipart/mixed\n\nbody\n"));
+  ASSERT_FALSE(noBoundary.ok());
+  EXPECT_THAT(noBoundary.error(), ::testing::HasSubstr("without a boundary"));
+  std::string deep = "From: a@b.c\nContent-Type: multipart/mixed; boundary=b0\n\n";
+  for (int i = 1; i < 40; ++i) {
+    deep += "--b" + std::to_string(i - 1) + "\nContent-Type: multipart/mixed; boundary=b" +
+            std::to_string(i) + "\n\n";
+  }
+  auto tooDeep = readMail(crlf(deep));
+  ASSERT_FALSE(tooDeep.ok());
+  EXPECT_THAT(tooDeep.error(), ::testing::HasSubstr("nested deeper"));
+}
+
+TEST(AddressList, SplitsQuotedNamesWithCommas) {
+  auto list = parseAddressList(R"("Silva, J." <j@y.pt>, Ana <a@x.pt>, b@z.pt)");
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].name, "Silva, J.");
+  EXPECT_EQ(list[0].value, "j@y.pt");
+  EXPECT_EQ(list[1].name, "Ana");
+  EXPECT_EQ(list[2].value, "b@z.pt");
+  EXPECT_FALSE(list[2].name.has_value());
+}
+
+} // namespace
+} // namespace switchboard::email
