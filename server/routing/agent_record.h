@@ -1,0 +1,177 @@
+#pragma once
+
+// The engine's compact agent: interned names, skills as sorted (symbol, level) pairs, attributes
+// as pre-built values, capacity as per-medium counters checked against the agent's mixes.
+
+#include "symbol_table.h"
+#include "value.h"
+
+#include "switchboard/message.h"
+#include "switchboard/routing/routing_config.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace switchboard::routing {
+
+using AgentIndex = std::uint32_t;
+using QueueIndex = std::uint32_t;
+using ItemIndex = std::uint32_t;
+inline constexpr std::uint32_t kNone = 0xffffffffU;
+
+using MediaCounts = std::array<std::uint8_t, kMaxMedia>;
+
+struct AttributeSlot {
+  Symbol name = kNoSymbol;
+  Value value;
+};
+
+/// Sort key of an agent in one queue stage's index: the indexable keys of the queue's ordering
+/// (smaller first), then the agent.
+struct IndexKey {
+  std::array<std::int64_t, kMaxOrderKeys> keys{};
+  AgentIndex agent = kNone;
+  // Written out: std::array's operators call memcmp, which dominated index updates.
+  bool operator<(const IndexKey& other) const {
+    for (std::size_t i = 0; i < kMaxOrderKeys; ++i) {
+      if (keys[i] != other.keys[i]) {
+        return keys[i] < other.keys[i];
+      }
+    }
+    return agent < other.agent;
+  }
+  bool operator==(const IndexKey& other) const {
+    for (std::size_t i = 0; i < kMaxOrderKeys; ++i) {
+      if (keys[i] != other.keys[i]) {
+        return false;
+      }
+    }
+    return agent == other.agent;
+  }
+};
+
+/// One queue stage whose agent-only conditions the agent meets.
+struct Membership {
+  QueueIndex queue = kNone;
+  std::uint32_t stage = 0;
+  IndexKey key; ///< the key it is filed under while the agent is indexed
+};
+
+enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
+
+struct AgentRecord {
+  std::string id;
+  Symbol idSymbol = kNoSymbol;
+  Value idValue;
+  Value nameValue;
+  Value siteValue;
+  Symbol site = kNoSymbol;
+  int seniority = 0;
+  std::vector<std::pair<Symbol, std::uint8_t>> skills; ///< sorted by symbol
+  std::vector<AttributeSlot> attributes;               ///< sorted by name
+  std::vector<Value> listStore;                        ///< elements of list attributes
+  std::vector<MediaCounts> mixes;
+
+  Presence presence = Presence::LoggedOut;
+  Symbol reason = kNoSymbol;
+  AgentState reported = AgentState::LoggedOut;
+  Symbol reportedReason = kNoSymbol;
+  MediaCounts held{}; ///< items offered or accepted, per medium slot
+  std::uint32_t offersPending = 0;
+  std::uint32_t itemsAccepted = 0;
+  std::int64_t idleSince = 0; ///< ms since the epoch
+  bool idleKnown = false;
+  bool wrapping = false;
+  bool everReady = false;
+  std::uint32_t wrapEpoch = 0;
+  int contactsToday = 0;
+  int missedInRow = 0;
+
+  std::vector<Membership> memberships;
+  bool indexed = false; ///< filed in the indexes of its memberships
+  bool routable = false;
+};
+
+/// The level of skill `skill`, or -1 when the agent does not have it.
+inline int skillLevel(const AgentRecord& agent, Symbol skill) {
+  for (const auto& [symbol, level] : agent.skills) {
+    if (symbol == skill) {
+      return level;
+    }
+    if (symbol > skill) {
+      break;
+    }
+  }
+  return -1;
+}
+
+inline const Value* findAttribute(const std::vector<AttributeSlot>& slots, Symbol name) {
+  for (const auto& slot : slots) {
+    if (slot.name == name) {
+      return &slot.value;
+    }
+  }
+  return nullptr;
+}
+
+/// True when one of the agent's mixes has room for one more item of medium slot `medium`.
+inline bool canTake(const AgentRecord& agent, std::size_t medium) {
+  for (const auto& mix : agent.mixes) {
+    if (mix[medium] <= agent.held[medium]) {
+      continue;
+    }
+    bool fits = true;
+    for (std::size_t m = 0; m < kMaxMedia; ++m) {
+      if (agent.held[m] > mix[m]) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// True when some mix fits what the agent holds and has room for one more item of some medium.
+inline bool hasRoom(const AgentRecord& agent) {
+  for (const auto& mix : agent.mixes) {
+    bool fits = true;
+    bool room = false;
+    for (std::size_t m = 0; m < kMaxMedia; ++m) {
+      if (agent.held[m] > mix[m]) {
+        fits = false;
+        break;
+      }
+      room = room || agent.held[m] < mix[m];
+    }
+    if (fits && room) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Free places for medium slot `medium` in the roomiest mix that fits what the agent holds.
+inline int freePlaces(const AgentRecord& agent, std::size_t medium) {
+  int best = 0;
+  for (const auto& mix : agent.mixes) {
+    bool fits = true;
+    for (std::size_t m = 0; m < kMaxMedia; ++m) {
+      if (agent.held[m] > mix[m]) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits) {
+      best = std::max(best, mix[medium] - agent.held[medium]);
+    }
+  }
+  return best;
+}
+
+} // namespace switchboard::routing

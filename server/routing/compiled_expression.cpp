@@ -1,0 +1,298 @@
+#include "compiled_expression.h"
+
+#include <string>
+
+namespace switchboard::routing {
+
+namespace {
+
+struct Reads {
+  bool staticAgent = false;
+  bool dynamicAgent = false;
+  bool item = false;
+};
+
+void collectReads(const Node& node, Reads& reads) {
+  if (node.kind == NodeKind::Path) {
+    if (!isAgentField(node.field)) {
+      reads.item = true;
+    } else if (isDynamicAgentField(node.field)) {
+      reads.dynamicAgent = true;
+    } else {
+      reads.staticAgent = true;
+    }
+  }
+  for (const auto& child : node.children) {
+    collectReads(child, reads);
+  }
+}
+
+Node conjunction(std::vector<Node> parts) {
+  if (parts.size() == 1) {
+    return std::move(parts.front());
+  }
+  Node node;
+  node.kind = NodeKind::And;
+  node.column = parts.empty() ? 1 : parts.front().column;
+  node.children = std::move(parts);
+  return node;
+}
+
+bool isTrueLiteral(const Node& node) {
+  return node.kind == NodeKind::Bool && node.boolean;
+}
+
+} // namespace
+
+Result<CompiledExpression, ParseError>
+CompiledExpression::compile(const Node& root, SymbolTable& symbols, MediaTable& media) {
+  CompiledExpression compiled;
+  if (isTrueLiteral(root)) {
+    return compiled;
+  }
+  bool mediaFull = false;
+  compiled.add(root, symbols, media, mediaFull);
+  if (mediaFull) {
+    return ParseError{root.column, "more than " + std::to_string(kMaxMedia) + " media"};
+  }
+  return compiled;
+}
+
+std::uint32_t CompiledExpression::add(const Node& node, SymbolTable& symbols, MediaTable& media,
+                                      bool& mediaFull) {
+  const auto index = static_cast<std::uint32_t>(nodes_.size());
+  nodes_.emplace_back();
+  CNode compiled;
+  compiled.kind = node.kind;
+  compiled.op = node.op;
+  compiled.field = node.field;
+  switch (node.kind) {
+  case NodeKind::Number:
+    compiled.constant = Value::ofNumber(node.number);
+    break;
+  case NodeKind::String: {
+    const Symbol symbol = symbols.intern(node.text);
+    compiled.constant = Value::ofString(symbols.text(symbol), symbol);
+    break;
+  }
+  case NodeKind::Bool:
+    compiled.constant = Value::ofBool(node.boolean);
+    break;
+  case NodeKind::List:
+    compiled.first = static_cast<std::uint32_t>(constants_.size());
+    compiled.count = static_cast<std::uint32_t>(node.children.size());
+    for (const auto& element : node.children) {
+      if (element.kind == NodeKind::Number) {
+        constants_.push_back(Value::ofNumber(element.number));
+      } else {
+        const Symbol symbol = symbols.intern(element.text);
+        constants_.push_back(Value::ofString(symbols.text(symbol), symbol));
+      }
+    }
+    break;
+  case NodeKind::Path:
+    if (!node.text.empty()) {
+      compiled.name = symbols.intern(node.text);
+    }
+    if (node.field == Field::AgentCapacity) {
+      compiled.slot = media.slotOf(compiled.name);
+      mediaFull = mediaFull || compiled.slot == kNoSymbol;
+    }
+    break;
+  case NodeKind::Compare:
+    compiled.skillTest = node.op == CompareOp::Has && node.children[0].kind == NodeKind::Path &&
+                         node.children[0].field == Field::AgentSkills;
+    [[fallthrough]];
+  case NodeKind::Or:
+  case NodeKind::And:
+  case NodeKind::Not: {
+    std::vector<std::uint32_t> kids;
+    for (const auto& child : node.children) {
+      kids.push_back(add(child, symbols, media, mediaFull));
+    }
+    compiled.first = static_cast<std::uint32_t>(children_.size());
+    compiled.count = static_cast<std::uint32_t>(kids.size());
+    children_.insert(children_.end(), kids.begin(), kids.end());
+    break;
+  }
+  }
+  nodes_[index] = compiled;
+  return index;
+}
+
+bool CompiledExpression::test(std::uint32_t index, const EvalContext& context) const {
+  const CNode& node = nodes_[index];
+  switch (node.kind) {
+  case NodeKind::Or:
+    for (std::uint32_t i = 0; i < node.count; ++i) {
+      if (test(children_[node.first + i], context)) {
+        return true;
+      }
+    }
+    return false;
+  case NodeKind::And:
+    for (std::uint32_t i = 0; i < node.count; ++i) {
+      if (!test(children_[node.first + i], context)) {
+        return false;
+      }
+    }
+    return true;
+  case NodeKind::Not:
+    return !test(children_[node.first], context);
+  case NodeKind::Compare: {
+    const Value right = value(children_[node.first + 1], context);
+    if (node.skillTest) {
+      if (context.agent == nullptr || right.kind != ValueKind::String) {
+        return false;
+      }
+      Symbol skill = right.symbol;
+      if (skill == kNoSymbol) {
+        skill = context.symbols->find(right.text);
+      }
+      return skill != kNoSymbol && skillLevel(*context.agent, skill) >= 0;
+    }
+    const Value left = value(children_[node.first], context);
+    switch (node.op) {
+    case CompareOp::Eq:
+      return equalValues(left, right);
+    case CompareOp::Ne:
+      return !equalValues(left, right);
+    case CompareOp::Lt: {
+      auto c = compareValues(left, right);
+      return c && *c < 0;
+    }
+    case CompareOp::Le: {
+      auto c = compareValues(left, right);
+      return c && *c <= 0;
+    }
+    case CompareOp::Gt: {
+      auto c = compareValues(left, right);
+      return c && *c > 0;
+    }
+    case CompareOp::Ge: {
+      auto c = compareValues(left, right);
+      return c && *c >= 0;
+    }
+    case CompareOp::In:
+      return left.kind != ValueKind::None && containsValue(right, left);
+    case CompareOp::NotIn:
+      return !(left.kind != ValueKind::None && containsValue(right, left));
+    case CompareOp::Has:
+      return right.kind != ValueKind::None && containsValue(left, right);
+    }
+    return false;
+  }
+  default:
+    return truthy(value(index, context));
+  }
+}
+
+Value CompiledExpression::value(std::uint32_t index, const EvalContext& context) const {
+  const CNode& node = nodes_[index];
+  switch (node.kind) {
+  case NodeKind::Number:
+  case NodeKind::String:
+  case NodeKind::Bool:
+    return node.constant;
+  case NodeKind::List:
+    return Value::ofList(constants_.data() + node.first, node.count);
+  case NodeKind::Path:
+    return field(node, context);
+  default:
+    return Value::ofBool(test(index, context));
+  }
+}
+
+Value CompiledExpression::field(const CNode& node, const EvalContext& context) const {
+  const AgentRecord* agent = context.agent;
+  const ItemRecord* item = context.item;
+  if (isAgentField(node.field) ? agent == nullptr : item == nullptr) {
+    return {};
+  }
+  switch (node.field) {
+  case Field::AgentId:
+    return agent->idValue;
+  case Field::AgentName:
+    return agent->nameValue;
+  case Field::AgentSite:
+    return agent->siteValue;
+  case Field::AgentSeniority:
+    return Value::ofNumber(agent->seniority);
+  case Field::AgentState:
+    return (*context.stateValues)[static_cast<std::size_t>(agent->reported)];
+  case Field::AgentContactsToday:
+    return Value::ofNumber(agent->contactsToday);
+  case Field::AgentIdleSeconds:
+    return Value::ofNumber(agent->idleKnown ? (context.now - agent->idleSince) / 1000.0 : 0.0);
+  case Field::AgentCapacity:
+    return Value::ofNumber(node.slot < kMaxMedia ? freePlaces(*agent, node.slot) : 0);
+  case Field::AgentSkill: {
+    const int level = skillLevel(*agent, node.name);
+    return level < 0 ? Value{} : Value::ofNumber(level);
+  }
+  case Field::AgentSkills:
+    return {};
+  case Field::AgentAttribute: {
+    const Value* found = findAttribute(agent->attributes, node.name);
+    return found != nullptr ? *found : Value{};
+  }
+  case Field::ItemId:
+    return item->idValue;
+  case Field::ItemMedium:
+    return item->mediumValue;
+  case Field::ItemPriority:
+    return Value::ofNumber(item->priority);
+  case Field::ItemCustomer:
+    return item->customerValue;
+  case Field::ItemWaitSeconds:
+    return Value::ofNumber((context.now - item->arrival) / 1000.0);
+  case Field::ItemAttribute: {
+    const Value* found = findAttribute(item->attributes, node.name);
+    return found != nullptr ? *found : Value{};
+  }
+  }
+  return {};
+}
+
+Result<SplitTarget, ParseError> compileTarget(const Node& root, SymbolTable& symbols,
+                                              MediaTable& media) {
+  std::vector<Node> agentOnly;
+  std::vector<Node> itemOnly;
+  std::vector<Node> mixed;
+  for (auto& part : conjuncts(root)) {
+    Reads reads;
+    collectReads(part, reads);
+    if (!reads.item && !reads.dynamicAgent) {
+      agentOnly.push_back(std::move(part));
+    } else if (!reads.staticAgent && !reads.dynamicAgent) {
+      itemOnly.push_back(std::move(part));
+    } else {
+      mixed.push_back(std::move(part));
+    }
+  }
+  SplitTarget target;
+  auto compileGroup = [&](std::vector<Node> group, CompiledExpression& out) -> bool {
+    if (group.empty()) {
+      return true;
+    }
+    auto compiled = CompiledExpression::compile(conjunction(std::move(group)), symbols, media);
+    if (!compiled) {
+      return false;
+    }
+    out = std::move(compiled.value());
+    return true;
+  };
+  auto whole = CompiledExpression::compile(root, symbols, media);
+  if (!whole) {
+    return whole.error();
+  }
+  target.whole = std::move(whole.value());
+  if (!compileGroup(std::move(agentOnly), target.agentPart) ||
+      !compileGroup(std::move(itemOnly), target.itemPart) ||
+      !compileGroup(std::move(mixed), target.mixedPart)) {
+    return ParseError{root.column, "more than " + std::to_string(kMaxMedia) + " media"};
+  }
+  return target;
+}
+
+} // namespace switchboard::routing

@@ -1,0 +1,222 @@
+#include "engine_impl.h"
+
+#include <algorithm>
+
+namespace switchboard::routing {
+
+namespace {
+
+void eraseValue(std::vector<ItemIndex>& list, ItemIndex value) {
+  auto it = std::find(list.begin(), list.end(), value);
+  if (it != list.end()) {
+    list.erase(it);
+  }
+}
+
+} // namespace
+
+void RoutingEngine::Impl::unindexAgent(AgentRecord& agent) {
+  if (!agent.indexed) {
+    return;
+  }
+  for (const auto& membership : agent.memberships) {
+    queues[membership.queue]->stages[membership.stage]->agents.erase(membership.key);
+  }
+  agent.indexed = false;
+}
+
+void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
+  AgentRecord& agent = agents[index];
+  agent.routable = agent.presence == Presence::Ready && !agent.wrapping && hasRoom(agent);
+  if (options.matcher == Matcher::Indexed) {
+    if (!agent.routable) {
+      unindexAgent(agent);
+    } else {
+      for (auto& membership : agent.memberships) {
+        const QueueRecord& queue = *queues[membership.queue];
+        const IndexKey key = indexKey(index, queue);
+        if (agent.indexed && key == membership.key) {
+          continue;
+        }
+        auto& set = queue.stages[membership.stage]->agents;
+        if (agent.indexed) {
+          set.erase(membership.key);
+        }
+        set.insert(key);
+        membership.key = key;
+      }
+      agent.indexed = true;
+    }
+  }
+  updateReported(index, now);
+}
+
+void RoutingEngine::Impl::updateReported(AgentIndex index, std::int64_t now) {
+  AgentRecord& agent = agents[index];
+  AgentState state = AgentState::Ready;
+  if (agent.presence == Presence::LoggedOut) {
+    state = AgentState::LoggedOut;
+  } else if (agent.itemsAccepted > 0) {
+    state = AgentState::Busy;
+  } else if (agent.offersPending > 0) {
+    state = AgentState::Reserved;
+  } else if (agent.wrapping) {
+    state = AgentState::WrapUp;
+  } else if (agent.presence == Presence::NotReady) {
+    state = AgentState::NotReady;
+  }
+  const Symbol reason = state == AgentState::NotReady ? agent.reason : kNoSymbol;
+  if (state == agent.reported && reason == agent.reportedReason) {
+    return;
+  }
+  AgentChanged changed;
+  changed.agentId = agent.id;
+  changed.state = state;
+  changed.previous = agent.reported;
+  changed.reason = symbols.text(reason);
+  changed.time = fromMs(now);
+  agent.reported = state;
+  agent.reportedReason = reason;
+  actions.emplace_back(changed);
+}
+
+void RoutingEngine::Impl::setPresence(AgentIndex index, Presence presence, Symbol reason,
+                                      std::int64_t now) {
+  AgentRecord& agent = agents[index];
+  const Presence previous = agent.presence;
+  agent.presence = presence;
+  agent.reason = presence == Presence::NotReady ? reason : kNoSymbol;
+  if (presence == Presence::Ready && previous != Presence::Ready) {
+    // Time on a break does not count as idle time, except before the first login when the
+    // CRM told us when the agent's last contact ended.
+    if (agent.everReady || !agent.idleKnown) {
+      agent.idleSince = now;
+    }
+    agent.idleKnown = true;
+    agent.everReady = true;
+    agent.missedInRow = 0;
+  }
+  refreshAgent(index, now);
+  if (presence != Presence::Ready && previous == Presence::Ready) {
+    const std::vector<ItemIndex> offered = offeredTo[index];
+    for (const ItemIndex item : offered) {
+      releaseOffer(item);
+      refreshAgent(index, now);
+      enqueue(item, items[item].queue, now, "agentUnavailable", false);
+    }
+    const std::vector<ItemIndex> held = heldFor[index];
+    heldFor[index].clear();
+    for (const ItemIndex item : held) {
+      ItemRecord& record = items[item];
+      if (record.live && record.waiting && record.sticky == index) {
+        clearSticky(item);
+        routeItem(item, now);
+      }
+    }
+  }
+  if (agent.routable) {
+    backfill(index, now);
+  }
+}
+
+void RoutingEngine::Impl::releaseOffer(ItemIndex index) {
+  ItemRecord& item = items[index];
+  AgentRecord& agent = agents[item.agent];
+  --agent.held[item.medium];
+  --agent.offersPending;
+  eraseValue(offeredTo[item.agent], index);
+  item.agent = kNone;
+}
+
+void RoutingEngine::Impl::releaseAccepted(ItemRecord& item, std::int64_t now) {
+  AgentRecord& agent = agents[item.agent];
+  --agent.held[item.medium];
+  --agent.itemsAccepted;
+  agent.idleSince = now;
+  agent.idleKnown = true;
+  item.agent = kNone;
+}
+
+void RoutingEngine::Impl::backfill(AgentIndex index, std::int64_t now) {
+  struct Candidate {
+    ItemIndex item = kNone;
+    double priority = 0.0;
+  };
+  auto better = [&](const Candidate& a, const Candidate& b) {
+    if (b.item == kNone) {
+      return true;
+    }
+    if (a.priority != b.priority) {
+      return a.priority > b.priority;
+    }
+    const ItemRecord& x = items[a.item];
+    const ItemRecord& y = items[b.item];
+    if (x.arrival != y.arrival) {
+      return x.arrival < y.arrival;
+    }
+    return x.sequence < y.sequence;
+  };
+  auto firstTaker = [&](const Stage& stage, const QueueRecord& queue, Candidate& best) {
+    for (const WaitKey& key : stage.waiting) {
+      if (takes(items[key.item], index, now)) {
+        Candidate candidate{key.item, key.rank + queue.ageingPerMs * static_cast<double>(now) +
+                                          queue.priority};
+        if (better(candidate, best)) {
+          best = candidate;
+        }
+        return;
+      }
+    }
+  };
+  while (agents[index].routable) {
+    Candidate best;
+    for (const ItemIndex item : heldFor[index]) {
+      const ItemRecord& record = items[item];
+      if (record.live && record.waiting && record.sticky == index && takes(record, index, now)) {
+        const QueueRecord& queue = *queues[record.queue];
+        Candidate candidate{item, record.waitKey.rank +
+                                      queue.ageingPerMs * static_cast<double>(now) +
+                                      queue.priority};
+        if (better(candidate, best)) {
+          best = candidate;
+        }
+      }
+    }
+    if (options.matcher == Matcher::Indexed) {
+      for (const auto& membership : agents[index].memberships) {
+        const QueueRecord& queue = *queues[membership.queue];
+        firstTaker(*queue.stages[membership.stage], queue, best);
+      }
+    } else {
+      for (const auto& queue : queues) {
+        for (const auto& stage : queue->stages) {
+          if (!stage->waiting.empty() && staticEligible(agents[index], *stage)) {
+            firstTaker(*stage, *queue, best);
+          }
+        }
+      }
+    }
+    if (best.item == kNone) {
+      return;
+    }
+    ++decisionCount;
+    ItemRecord& record = items[best.item];
+    if (record.sticky != kNone && record.sticky != index) {
+      clearSticky(best.item); // the hold had lapsed; see heldForOther()
+    }
+    ++record.attempt;
+    Trace* trace = newTrace(record, now);
+    if (trace != nullptr) {
+      trace->outcome = TraceOutcome::Offered;
+      trace->stickyWinner = record.sticky == index;
+      if (options.trace == TraceLevel::Full) {
+        fillFullTrace(record, now, *trace);
+      } else {
+        traceCandidate(*trace, index, fullKey(index, record, *queues[record.queue]), now);
+      }
+    }
+    offer(best.item, index, now, trace);
+  }
+}
+
+} // namespace switchboard::routing

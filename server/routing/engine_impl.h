@@ -1,0 +1,169 @@
+#pragma once
+
+// The state behind RoutingEngine and the operations its calls are made of. The implementation
+// is split by concern: engine_config.cpp (agents, queues, rules as configured),
+// engine_agents.cpp (agent state, indexes, backfill), engine_items.cpp (item lifecycle and
+// timers), engine_matching.cpp (choosing an agent, ordering keys, traces).
+
+#include "agent_record.h"
+#include "compiled_expression.h"
+#include "item_record.h"
+#include "queue_record.h"
+#include "symbol_table.h"
+
+#include "switchboard/routing/routing_engine.h"
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <memory_resource>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace switchboard::routing {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const {
+    return std::hash<std::string_view>{}(text);
+  }
+};
+
+enum class TimerKind : std::uint8_t { OfferExpiry, Escalate, MaxWait, StickyEnd, WrapUpEnd };
+
+struct Timer {
+  std::int64_t at = 0;
+  std::uint64_t sequence = 0;
+  TimerKind kind = TimerKind::OfferExpiry;
+  std::uint32_t target = 0; ///< item or agent
+  std::uint32_t epoch = 0;
+  std::uint32_t stage = 0; ///< Escalate: the stage it leads to
+  bool operator>(const Timer& other) const {
+    return at != other.at ? at > other.at : sequence > other.sequence;
+  }
+};
+
+/// What routing one item would do now.
+struct Choice {
+  AgentIndex winner = kNone;
+  TraceOutcome outcome = TraceOutcome::NoAgent;
+  bool sticky = false;     ///< the winner is the agent the item was held for
+  bool dropSticky = false; ///< the hold has ended: stop waiting for that agent
+};
+
+using FullKey = std::array<double, kMaxOrderKeys>;
+
+struct RoutingEngine::Impl {
+  explicit Impl(EngineOptions engineOptions);
+
+  // ------------------------------------------------------------------------------- engine_*.cpp
+  void beginCall(std::int64_t now);
+  Outcome done() { return Actions(actions); }
+  static Outcome fail(RoutingErrorCode code, std::string message) {
+    return RoutingError{code, std::move(message)};
+  }
+
+  // config
+  Result<bool, RoutingError> buildQueue(const QueueSpec& spec, QueueRecord& queue);
+  Result<bool, RoutingError> buildRules(const std::vector<RuleSpec>& specs,
+                                        std::vector<CompiledRule>& out);
+  void buildAgentProfile(const AgentSpec& spec, AgentRecord& agent);
+  void computeMemberships(AgentIndex agent);
+  bool staticEligible(const AgentRecord& agent, const Stage& stage) const;
+  bool siteAllowed(const AgentRecord& agent, const Stage& stage) const;
+
+  // agents
+  void refreshAgent(AgentIndex agent, std::int64_t now);
+  void unindexAgent(AgentRecord& agent);
+  void updateReported(AgentIndex agent, std::int64_t now);
+  void setPresence(AgentIndex agent, Presence presence, Symbol reason, std::int64_t now);
+  void backfill(AgentIndex agent, std::int64_t now);
+  void releaseOffer(ItemIndex item);
+  void releaseAccepted(ItemRecord& item, std::int64_t now);
+  IndexKey indexKey(AgentIndex agent, const QueueRecord& queue) const;
+
+  // items
+  void enqueue(ItemIndex item, QueueIndex queue, std::int64_t now, std::string_view cause,
+               bool freshWait);
+  void fileWaiting(ItemIndex item, std::int64_t now);
+  void unfileWaiting(ItemRecord& item);
+  bool routeItem(ItemIndex item, std::int64_t now);
+  void offer(ItemIndex item, AgentIndex agent, std::int64_t now, Trace* trace);
+  void applyMaxWait(ItemIndex item, std::int64_t now);
+  void retire(ItemIndex item);
+  void clearSticky(ItemIndex item);
+  void transition(ItemIndex item, WorkItemState state, std::string_view cause, std::int64_t now,
+                  AgentIndex agent = kNone);
+  void schedule(std::int64_t at, TimerKind kind, std::uint32_t target, std::uint32_t epoch,
+                std::uint32_t stage = 0);
+  void fire(const Timer& timer);
+  ItemIndex findItem(std::string_view id) const;
+  AgentIndex findAgent(std::string_view id) const;
+  QueueIndex findQueue(std::string_view id) const;
+  void classify(ItemRecord& item, QueueIndex& queue);
+  /// The item offered to the agent, or why the call cannot apply to it.
+  Result<std::pair<ItemIndex, AgentIndex>, RoutingError> offeredItem(std::string_view itemId,
+                                                                     std::string_view agentId);
+  Result<ItemIndex, RoutingError> acceptedItem(std::string_view itemId);
+
+  // matching
+  EvalContext context(const AgentRecord* agent, const ItemRecord* item, std::int64_t now) const {
+    return EvalContext{agent, item, now, &symbols, &stateValues};
+  }
+  Choice chooseAgent(const ItemRecord& item, std::int64_t now, Trace* trace) const;
+  std::optional<Exclusion> dynamicExclusion(const AgentRecord& agent, AgentIndex index,
+                                            const ItemRecord& item, const Stage& stage,
+                                            std::int64_t now) const;
+  bool heldForOther(const ItemRecord& item, AgentIndex agent, std::int64_t now) const;
+  bool takes(const ItemRecord& item, AgentIndex agent, std::int64_t now) const;
+  FullKey fullKey(AgentIndex agent, const ItemRecord& item, const QueueRecord& queue) const;
+  void fillFullTrace(const ItemRecord& item, std::int64_t now, Trace& trace) const;
+  Trace* newTrace(const ItemRecord& item, std::int64_t now);
+  void traceCandidate(Trace& trace, AgentIndex agent, const FullKey& key, std::int64_t now) const;
+
+  EngineOptions options;
+  SymbolTable symbols;
+  MediaTable media{kMaxMedia};
+  std::array<Value, 6> stateValues;
+  std::pmr::unsynchronized_pool_resource pool;
+
+  std::vector<AgentRecord> agents;
+  std::unordered_map<std::string, AgentIndex, StringHash, std::equal_to<>> agentById;
+  std::vector<std::unique_ptr<QueueRecord>> queues;
+  std::unordered_map<Symbol, QueueIndex> queueBySymbol;
+  std::vector<CompiledRule> rules;
+  QueueIndex defaultQueue = kNone;
+
+  std::vector<ItemRecord> items;
+  std::vector<ItemIndex> freeItems;
+  std::vector<ItemIndex> retired; ///< freed at the start of the next call
+  std::unordered_map<std::string, ItemIndex, StringHash, std::equal_to<>> itemById;
+  std::unordered_map<std::string, AgentIndex, StringHash, std::equal_to<>> lastAgentOfCustomer;
+  std::vector<std::vector<ItemIndex>> offeredTo; ///< per agent: items offered and not answered
+  std::vector<std::vector<ItemIndex>> heldFor;   ///< per agent: waiting items held for it
+
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
+  std::uint64_t timerSequence = 0;
+  std::uint64_t itemSequence = 0;
+  std::int64_t currentDay = -1;
+
+  std::vector<Action> actions;
+  std::deque<Trace> traces;
+  std::size_t tracesUsed = 0;
+  std::uint64_t decisionCount = 0;
+  std::uint64_t offerCount = 0;
+};
+
+inline std::int64_t toMs(Timestamp time) {
+  return time.time_since_epoch().count();
+}
+inline Timestamp fromMs(std::int64_t ms) {
+  return Timestamp(std::chrono::milliseconds(ms));
+}
+
+} // namespace switchboard::routing

@@ -1,0 +1,355 @@
+#include "engine_impl.h"
+
+#include <algorithm>
+
+namespace switchboard::routing {
+
+namespace {
+
+constexpr int kMaxMoves = 8;
+constexpr std::int64_t kDayMs = 86'400'000;
+
+std::int64_t dayOf(std::int64_t ms) {
+  return ms >= 0 ? ms / kDayMs : (ms - kDayMs + 1) / kDayMs;
+}
+
+} // namespace
+
+void RoutingEngine::Impl::beginCall(std::int64_t now) {
+  actions.clear();
+  tracesUsed = 0;
+  for (const ItemIndex index : retired) {
+    // Reset the slot but keep its vectors' capacity: the next item reuses them.
+    ItemRecord& item = items[index];
+    ItemRecord fresh;
+    fresh.epoch = item.epoch + 1;
+    fresh.history = std::move(item.history);
+    fresh.history.clear();
+    fresh.attributes = std::move(item.attributes);
+    fresh.attributes.clear();
+    fresh.excluded = std::move(item.excluded);
+    fresh.excluded.clear();
+    item = std::move(fresh);
+    freeItems.push_back(index);
+  }
+  retired.clear();
+  const std::int64_t day = dayOf(now);
+  if (day > currentDay) {
+    const bool rollover = currentDay >= 0;
+    currentDay = day;
+    if (rollover) {
+      for (AgentIndex a = 0; a < agents.size(); ++a) {
+        if (agents[a].contactsToday != 0) {
+          agents[a].contactsToday = 0;
+          refreshAgent(a, now);
+        }
+      }
+    }
+  }
+}
+
+ItemIndex RoutingEngine::Impl::findItem(std::string_view id) const {
+  auto it = itemById.find(id);
+  return it == itemById.end() ? kNone : it->second;
+}
+
+AgentIndex RoutingEngine::Impl::findAgent(std::string_view id) const {
+  auto it = agentById.find(id);
+  return it == agentById.end() ? kNone : it->second;
+}
+
+QueueIndex RoutingEngine::Impl::findQueue(std::string_view id) const {
+  const Symbol symbol = symbols.find(id);
+  auto it = queueBySymbol.find(symbol);
+  return it == queueBySymbol.end() ? kNone : it->second;
+}
+
+void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::string_view cause,
+                                     std::int64_t now, AgentIndex agent) {
+  ItemRecord& item = items[index];
+  item.history.push_back({now, state, cause, item.queue, agent});
+  ItemChanged changed;
+  changed.itemId = item.id;
+  changed.state = state;
+  changed.previous = item.state;
+  changed.cause = cause;
+  changed.queueId = item.queue == kNone ? std::string_view{} : queues[item.queue]->id;
+  changed.agentId = agent == kNone ? std::string_view{} : agents[agent].id;
+  changed.time = fromMs(now);
+  item.state = state;
+  actions.emplace_back(changed);
+}
+
+void RoutingEngine::Impl::schedule(std::int64_t at, TimerKind kind, std::uint32_t target,
+                                   std::uint32_t epoch, std::uint32_t stage) {
+  timers.push(Timer{at, timerSequence++, kind, target, epoch, stage});
+}
+
+void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue) {
+  const EvalContext context{nullptr, &item, item.arrival, &symbols, &stateValues};
+  for (const auto& rule : rules) {
+    if (!rule.when.matches(context)) {
+      continue;
+    }
+    for (const auto& slot : rule.set) {
+      auto it = std::find_if(item.attributes.begin(), item.attributes.end(),
+                             [&](const AttributeSlot& s) { return s.name == slot.name; });
+      if (it != item.attributes.end()) {
+        it->value = slot.value;
+      } else {
+        item.attributes.push_back(slot);
+      }
+    }
+    if (rule.queue != kNone) {
+      if (queue == kNone) {
+        queue = rule.queue;
+      }
+      return;
+    }
+  }
+}
+
+void RoutingEngine::Impl::fileWaiting(ItemIndex index, std::int64_t) {
+  ItemRecord& item = items[index];
+  const QueueRecord& queue = *queues[item.queue];
+  // Ageing credit grows with the wait, so it is fixed per item as a credit for arriving early:
+  // the order inside the queue never changes with time.
+  item.waitKey = WaitKey{item.priority - queue.ageingPerMs * static_cast<double>(item.arrival),
+                         item.arrival, item.sequence, index};
+  queue.stages[item.stage]->waiting.insert(item.waitKey);
+  item.waiting = true;
+}
+
+void RoutingEngine::Impl::unfileWaiting(ItemRecord& item) {
+  if (!item.waiting) {
+    return;
+  }
+  queues[item.queue]->stages[item.stage]->waiting.erase(item.waitKey);
+  item.waiting = false;
+}
+
+void RoutingEngine::Impl::clearSticky(ItemIndex index) {
+  ItemRecord& item = items[index];
+  if (item.sticky == kNone) {
+    return;
+  }
+  auto& list = heldFor[item.sticky];
+  list.erase(std::remove(list.begin(), list.end(), index), list.end());
+  item.sticky = kNone;
+  item.stickyForced = false;
+}
+
+void RoutingEngine::Impl::enqueue(ItemIndex index, QueueIndex queueIndex, std::int64_t now,
+                                  std::string_view cause, bool freshWait) {
+  ItemRecord& item = items[index];
+  unfileWaiting(item);
+  item.queue = queueIndex;
+  if (freshWait) {
+    item.queuedAt = now;
+  }
+  const QueueRecord& queue = *queues[queueIndex];
+  const std::uint32_t stage = queue.stageFor(now - item.queuedAt);
+  if (queue.stages[stage]->moveTo != kNone) {
+    if (++item.moves > kMaxMoves) {
+      clearSticky(index);
+      transition(index, WorkItemState::Failed, "moveLoop", now);
+      retire(index);
+      return;
+    }
+    enqueue(index, queue.stages[stage]->moveTo, now, "escalated", true);
+    return;
+  }
+  ++item.epoch;
+  item.stage = stage;
+  transition(index, WorkItemState::Queued, cause, now);
+  fileWaiting(index, now);
+  if (queue.maxWait > 0 && now - item.queuedAt >= queue.maxWait) {
+    applyMaxWait(index, now);
+    return;
+  }
+  if (stage + 1 < queue.stages.size()) {
+    schedule(item.queuedAt + queue.stages[stage + 1]->startsAfter, TimerKind::Escalate, index,
+             item.epoch, stage + 1);
+  }
+  if (queue.maxWait > 0) {
+    schedule(item.queuedAt + queue.maxWait, TimerKind::MaxWait, index, item.epoch);
+  }
+  if (item.sticky != kNone && item.stickyUntil > now) {
+    schedule(item.stickyUntil, TimerKind::StickyEnd, index, item.epoch);
+  }
+  routeItem(index, now);
+}
+
+bool RoutingEngine::Impl::routeItem(ItemIndex index, std::int64_t now) {
+  ItemRecord& item = items[index];
+  ++decisionCount;
+  ++item.attempt;
+  Trace* trace = newTrace(item, now);
+  const Choice choice = chooseAgent(item, now, trace);
+  if (choice.dropSticky) {
+    clearSticky(index);
+  }
+  if (choice.winner == kNone) {
+    if (trace != nullptr) {
+      --tracesUsed; // no action carries it
+    }
+    return false;
+  }
+  if (trace != nullptr) {
+    trace->outcome = choice.outcome;
+    if (options.trace == TraceLevel::Full) {
+      fillFullTrace(item, now, *trace);
+    }
+  }
+  offer(index, choice.winner, now, trace);
+  return true;
+}
+
+void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int64_t now,
+                                Trace* trace) {
+  ItemRecord& item = items[index];
+  AgentRecord& agent = agents[agentIndex];
+  QueueRecord& queue = *queues[item.queue];
+  unfileWaiting(item);
+  if (item.sticky == agentIndex) {
+    clearSticky(index);
+  }
+  ++item.epoch;
+  item.agent = agentIndex;
+  ++agent.held[item.medium];
+  ++agent.offersPending;
+  offeredTo[agentIndex].push_back(index);
+  if (std::find(queue.ordering.begin(), queue.ordering.end(), OrderKey::RoundRobin) !=
+      queue.ordering.end()) {
+    if (queue.roundRobinTurn.size() <= agentIndex) {
+      queue.roundRobinTurn.resize(agents.size(), 0);
+    }
+    queue.roundRobinTurn[agentIndex] = ++queue.roundRobinCounter;
+  }
+  if (trace != nullptr) {
+    trace->winner = agent.id;
+  }
+  transition(index, WorkItemState::Offered, "offered", now, agentIndex);
+  const std::int64_t expires = now + queue.offerTimeout;
+  schedule(expires, TimerKind::OfferExpiry, index, item.epoch);
+  actions.emplace_back(OfferMade{item.id, agent.id, queue.id, fromMs(now), fromMs(expires), trace});
+  ++offerCount;
+  refreshAgent(agentIndex, now);
+}
+
+void RoutingEngine::Impl::applyMaxWait(ItemIndex index, std::int64_t now) {
+  ItemRecord& item = items[index];
+  const QueueRecord& queue = *queues[item.queue];
+  unfileWaiting(item);
+  clearSticky(index);
+  ++item.epoch;
+  switch (queue.maxWaitOutcome) {
+  case MaxWaitOutcome::Abandon:
+    transition(index, WorkItemState::Abandoned, "maxWait", now);
+    retire(index);
+    return;
+  case MaxWaitOutcome::Fail:
+    transition(index, WorkItemState::Failed, "maxWait", now);
+    retire(index);
+    return;
+  case MaxWaitOutcome::MoveQueue:
+    if (++item.moves > kMaxMoves) {
+      transition(index, WorkItemState::Failed, "moveLoop", now);
+      retire(index);
+      return;
+    }
+    enqueue(index, queue.maxWaitQueue, now, "maxWait", true);
+    return;
+  }
+}
+
+void RoutingEngine::Impl::retire(ItemIndex index) {
+  ItemRecord& item = items[index];
+  unfileWaiting(item);
+  clearSticky(index);
+  item.live = false;
+  ++item.epoch;
+  itemById.erase(item.id);
+  retired.push_back(index);
+}
+
+void RoutingEngine::Impl::fire(const Timer& timer) {
+  const std::int64_t at = timer.at;
+  if (timer.kind == TimerKind::WrapUpEnd) {
+    AgentRecord& agent = agents[timer.target];
+    if (!agent.wrapping || agent.wrapEpoch != timer.epoch) {
+      return;
+    }
+    agent.wrapping = false;
+    agent.idleSince = at;
+    refreshAgent(timer.target, at);
+    backfill(timer.target, at);
+    return;
+  }
+  ItemRecord& item = items[timer.target];
+  if (!item.live || item.epoch != timer.epoch) {
+    return;
+  }
+  switch (timer.kind) {
+  case TimerKind::OfferExpiry: {
+    if (item.state != WorkItemState::Offered) {
+      return;
+    }
+    const AgentIndex agentIndex = item.agent;
+    AgentRecord& agent = agents[agentIndex];
+    releaseOffer(timer.target);
+    item.excluded.push_back(agentIndex);
+    ++agent.missedInRow;
+    refreshAgent(agentIndex, at);
+    enqueue(timer.target, item.queue, at, "offerTimeout", false);
+    if (options.missedOffersLimit > 0 && agent.missedInRow >= options.missedOffersLimit &&
+        agent.presence == Presence::Ready) {
+      setPresence(agentIndex, Presence::NotReady, symbols.intern("missed offers"), at);
+    } else {
+      backfill(agentIndex, at);
+    }
+    return;
+  }
+  case TimerKind::Escalate: {
+    if (!item.waiting || item.stage + 1 != timer.stage) {
+      return;
+    }
+    const QueueRecord& queue = *queues[item.queue];
+    const Stage& next = *queue.stages[timer.stage];
+    if (next.moveTo != kNone) {
+      if (++item.moves > kMaxMoves) {
+        transition(timer.target, WorkItemState::Failed, "moveLoop", at);
+        retire(timer.target);
+        return;
+      }
+      enqueue(timer.target, next.moveTo, at, "escalated", true);
+      return;
+    }
+    unfileWaiting(item);
+    item.stage = timer.stage;
+    fileWaiting(timer.target, at);
+    transition(timer.target, WorkItemState::Queued, "escalated", at);
+    if (timer.stage + 1 < queue.stages.size()) {
+      schedule(item.queuedAt + queue.stages[timer.stage + 1]->startsAfter, TimerKind::Escalate,
+               timer.target, item.epoch, timer.stage + 1);
+    }
+    routeItem(timer.target, at);
+    return;
+  }
+  case TimerKind::MaxWait:
+    if (item.waiting) {
+      applyMaxWait(timer.target, at);
+    }
+    return;
+  case TimerKind::StickyEnd:
+    if (item.waiting && item.sticky != kNone) {
+      clearSticky(timer.target);
+      routeItem(timer.target, at);
+    }
+    return;
+  case TimerKind::WrapUpEnd:
+    return;
+  }
+}
+
+} // namespace switchboard::routing

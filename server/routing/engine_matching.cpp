@@ -1,0 +1,342 @@
+#include "engine_impl.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace switchboard::routing {
+
+namespace {
+
+constexpr std::size_t kSummaryExclusions = 16;
+
+std::uint64_t splitMix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+bool keyLess(const FullKey& a, AgentIndex ia, const FullKey& b, AgentIndex ib) {
+  if (a != b) {
+    return a < b;
+  }
+  return ia < ib;
+}
+
+} // namespace
+
+bool RoutingEngine::Impl::siteAllowed(const AgentRecord& agent, const Stage& stage) const {
+  if (stage.sites.empty()) {
+    return true;
+  }
+  return std::find(stage.sites.begin(), stage.sites.end(), agent.site) != stage.sites.end();
+}
+
+bool RoutingEngine::Impl::staticEligible(const AgentRecord& agent, const Stage& stage) const {
+  return stage.moveTo == kNone && siteAllowed(agent, stage) &&
+         stage.target.agentPart.matches(context(&agent, nullptr, 0));
+}
+
+std::optional<Exclusion> RoutingEngine::Impl::dynamicExclusion(const AgentRecord& agent,
+                                                               AgentIndex index,
+                                                               const ItemRecord& item,
+                                                               const Stage& stage,
+                                                               std::int64_t now) const {
+  if (agent.presence == Presence::LoggedOut) {
+    return Exclusion::LoggedOut;
+  }
+  if (agent.presence == Presence::NotReady) {
+    return Exclusion::NotReady;
+  }
+  if (agent.wrapping) {
+    return Exclusion::WrapUp;
+  }
+  if (!canTake(agent, item.medium)) {
+    return Exclusion::NoCapacity;
+  }
+  if (std::find(item.excluded.begin(), item.excluded.end(), index) != item.excluded.end()) {
+    return Exclusion::DeclinedBefore;
+  }
+  const bool forced = item.stickyForced && item.sticky == index;
+  if (!forced && !stage.target.mixedPart.matches(context(&agent, &item, now))) {
+    return Exclusion::ConditionFalse;
+  }
+  return std::nullopt;
+}
+
+bool RoutingEngine::Impl::heldForOther(const ItemRecord& item, AgentIndex agent,
+                                       std::int64_t now) const {
+  if (item.sticky == kNone || item.sticky == agent || now >= item.stickyUntil) {
+    return false;
+  }
+  const AgentRecord& holder = agents[item.sticky];
+  if (holder.presence != Presence::Ready) {
+    return false;
+  }
+  return item.stickyForced || staticEligible(holder, *queues[item.queue]->stages[item.stage]);
+}
+
+bool RoutingEngine::Impl::takes(const ItemRecord& item, AgentIndex agent, std::int64_t now) const {
+  const Stage& stage = *queues[item.queue]->stages[item.stage];
+  if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
+    return false;
+  }
+  if (heldForOther(item, agent, now)) {
+    return false;
+  }
+  return !dynamicExclusion(agents[agent], agent, item, stage, now);
+}
+
+IndexKey RoutingEngine::Impl::indexKey(AgentIndex index, const QueueRecord& queue) const {
+  IndexKey key;
+  key.agent = index;
+  if (queue.scanOrdering) {
+    return key;
+  }
+  const AgentRecord& agent = agents[index];
+  std::size_t n = 0;
+  for (const OrderKey order : queue.ordering) {
+    switch (order) {
+    case OrderKey::PreviousAgent:
+      continue;
+    case OrderKey::LongestIdle:
+      key.keys[n] = agent.idleSince;
+      break;
+    case OrderKey::Seniority:
+      key.keys[n] = -agent.seniority;
+      break;
+    case OrderKey::FewestContacts:
+      key.keys[n] = agent.contactsToday;
+      break;
+    case OrderKey::RoundRobin:
+      key.keys[n] = static_cast<std::int64_t>(
+          index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index] : 0);
+      break;
+    case OrderKey::HighestSkill:
+      key.keys[n] = -skillLevel(agent, queue.skill);
+      break;
+    case OrderKey::WeightedRandom:
+      break;
+    }
+    ++n;
+  }
+  return key;
+}
+
+FullKey RoutingEngine::Impl::fullKey(AgentIndex index, const ItemRecord& item,
+                                     const QueueRecord& queue) const {
+  FullKey key{};
+  const AgentRecord& agent = agents[index];
+  std::size_t n = 0;
+  for (const OrderKey order : queue.ordering) {
+    switch (order) {
+    case OrderKey::PreviousAgent:
+      continue;
+    case OrderKey::LongestIdle:
+      key[n] = static_cast<double>(agent.idleSince);
+      break;
+    case OrderKey::Seniority:
+      key[n] = -agent.seniority;
+      break;
+    case OrderKey::FewestContacts:
+      key[n] = agent.contactsToday;
+      break;
+    case OrderKey::RoundRobin:
+      key[n] = static_cast<double>(index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index]
+                                                                       : 0);
+      break;
+    case OrderKey::HighestSkill: {
+      Symbol skill = queue.skill;
+      if (skill == kNoSymbol) {
+        const Value* topic = findAttribute(item.attributes, queue.skillAttribute);
+        if (topic != nullptr && topic->kind == ValueKind::String) {
+          skill = topic->symbol != kNoSymbol ? topic->symbol : symbols.find(topic->text);
+        }
+      }
+      key[n] = skill == kNoSymbol ? 1.0 : -skillLevel(agent, skill);
+      break;
+    }
+    case OrderKey::WeightedRandom: {
+      double weight = 1.0;
+      if (const Value* w = findAttribute(agent.attributes, queue.weightAttribute);
+          w != nullptr && w->numeric) {
+        weight = w->number;
+      }
+      const std::uint64_t bits =
+          splitMix(options.seed ^ splitMix(item.sequence * 0x100000001b3ULL + item.attempt) ^
+                   (static_cast<std::uint64_t>(index) << 32));
+      const double u = static_cast<double>((bits >> 11) + 1) * 0x1.0p-53;
+      key[n] = weight > 0.0 ? -std::log(u) / weight : std::numeric_limits<double>::max();
+      break;
+    }
+    }
+    ++n;
+  }
+  return key;
+}
+
+Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now,
+                                        Trace* trace) const {
+  const QueueRecord& queue = *queues[item.queue];
+  const Stage& stage = *queue.stages[item.stage];
+  Choice choice;
+  if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
+    choice.outcome = TraceOutcome::ItemCondition;
+    return choice;
+  }
+  if (item.sticky != kNone) {
+    const AgentRecord& holder = agents[item.sticky];
+    const bool qualifies = item.stickyForced || staticEligible(holder, stage);
+    if (qualifies && !dynamicExclusion(holder, item.sticky, item, stage, now)) {
+      choice.winner = item.sticky;
+      choice.sticky = true;
+      choice.outcome = TraceOutcome::Offered;
+      if (trace != nullptr) {
+        trace->stickyWinner = true;
+        traceCandidate(*trace, item.sticky, fullKey(item.sticky, item, queue), now);
+      }
+      return choice;
+    }
+    if (qualifies && now < item.stickyUntil && holder.presence == Presence::Ready) {
+      choice.outcome = TraceOutcome::Held;
+      return choice;
+    }
+    choice.dropSticky = true;
+  }
+
+  const bool summary = trace != nullptr && trace->level != TraceLevel::None;
+  FullKey bestKey{};
+  auto consider = [&](AgentIndex index) {
+    const FullKey key = fullKey(index, item, queue);
+    if (choice.winner == kNone || keyLess(key, index, bestKey, choice.winner)) {
+      choice.winner = index;
+      bestKey = key;
+    }
+  };
+  if (options.matcher == Matcher::Scan) {
+    for (AgentIndex index = 0; index < agents.size(); ++index) {
+      const AgentRecord& agent = agents[index];
+      if (!staticEligible(agent, stage) || dynamicExclusion(agent, index, item, stage, now)) {
+        continue;
+      }
+      consider(index);
+    }
+  } else if (queue.scanOrdering) {
+    for (const IndexKey& entry : stage.agents) {
+      if (!dynamicExclusion(agents[entry.agent], entry.agent, item, stage, now)) {
+        consider(entry.agent);
+      }
+    }
+  } else {
+    for (const IndexKey& entry : stage.agents) {
+      auto exclusion = dynamicExclusion(agents[entry.agent], entry.agent, item, stage, now);
+      if (!exclusion) {
+        choice.winner = entry.agent;
+        bestKey = fullKey(entry.agent, item, queue);
+        break;
+      }
+      if (summary && trace->excluded.size() < kSummaryExclusions) {
+        trace->excluded.push_back({agents[entry.agent].id, *exclusion});
+      }
+    }
+  }
+  if (choice.winner != kNone) {
+    choice.outcome = TraceOutcome::Offered;
+    if (summary) {
+      traceCandidate(*trace, choice.winner, bestKey, now);
+    }
+  }
+  return choice;
+}
+
+Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
+  if (options.trace == TraceLevel::None) {
+    return nullptr;
+  }
+  if (tracesUsed == traces.size()) {
+    traces.emplace_back();
+  }
+  Trace& trace = traces[tracesUsed++];
+  const QueueRecord& queue = *queues[item.queue];
+  trace.time = fromMs(now);
+  trace.itemId = item.id;
+  trace.queueId = queue.id;
+  trace.stage = static_cast<int>(item.stage);
+  trace.level = options.trace;
+  trace.outcome = TraceOutcome::NoAgent;
+  trace.ordering.assign(queue.ordering.begin(), queue.ordering.end());
+  trace.winner = {};
+  trace.eligible.clear();
+  trace.excluded.clear();
+  trace.stickyWinner = false;
+  return &trace;
+}
+
+void RoutingEngine::Impl::traceCandidate(Trace& trace, AgentIndex index, const FullKey& key,
+                                         std::int64_t now) const {
+  TraceCandidate candidate;
+  candidate.agentId = agents[index].id;
+  std::size_t n = 0;
+  for (const OrderKey order : trace.ordering) {
+    if (order == OrderKey::PreviousAgent) {
+      continue;
+    }
+    double shown = key[n];
+    if (order == OrderKey::LongestIdle) {
+      shown = static_cast<double>(now) - key[n];
+    } else if (order == OrderKey::Seniority || order == OrderKey::HighestSkill) {
+      shown = key[n] == 0.0 ? 0.0 : -key[n];
+    }
+    candidate.keys[n] = shown;
+    ++n;
+  }
+  trace.eligible.push_back(candidate);
+}
+
+void RoutingEngine::Impl::fillFullTrace(const ItemRecord& item, std::int64_t now,
+                                        Trace& trace) const {
+  const QueueRecord& queue = *queues[item.queue];
+  const Stage& stage = *queue.stages[item.stage];
+  trace.level = TraceLevel::Full;
+  trace.eligible.clear();
+  trace.excluded.clear();
+  if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
+    return;
+  }
+  std::vector<std::pair<FullKey, AgentIndex>> eligible;
+  for (AgentIndex index = 0; index < agents.size(); ++index) {
+    const AgentRecord& agent = agents[index];
+    std::optional<Exclusion> reason;
+    const bool forced = item.stickyForced && item.sticky == index;
+    if (!forced && !siteAllowed(agent, stage)) {
+      reason = Exclusion::SiteNotAllowed;
+    } else if (!forced && !stage.target.agentPart.matches(context(&agent, nullptr, now))) {
+      reason = Exclusion::NotInTarget;
+    } else if (auto dynamic = dynamicExclusion(agent, index, item, stage, now)) {
+      reason = dynamic;
+    } else if (heldForOther(item, index, now)) {
+      reason = Exclusion::HeldForPrevious;
+    }
+    if (reason) {
+      trace.excluded.push_back({agent.id, *reason});
+    } else {
+      eligible.emplace_back(fullKey(index, item, queue), index);
+    }
+  }
+  std::sort(eligible.begin(), eligible.end(), [](const auto& a, const auto& b) {
+    return keyLess(a.first, a.second, b.first, b.second);
+  });
+  if (trace.stickyWinner) {
+    auto it = std::find_if(eligible.begin(), eligible.end(),
+                           [&](const auto& e) { return e.second == item.sticky; });
+    if (it != eligible.end()) {
+      std::rotate(eligible.begin(), it, it + 1);
+    }
+  }
+  for (const auto& [key, index] : eligible) {
+    traceCandidate(trace, index, key, now);
+  }
+}
+
+} // namespace switchboard::routing

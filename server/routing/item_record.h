@@ -1,0 +1,79 @@
+#pragma once
+
+// The engine's compact work item: interned medium, attribute values, its place in a queue, the
+// agents it must not go to again, and its recorded history.
+
+#include "agent_record.h"
+#include "symbol_table.h"
+#include "value.h"
+
+#include "switchboard/message.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::routing {
+
+struct HistoryStep {
+  std::int64_t time = 0;
+  WorkItemState state = WorkItemState::New;
+  std::string_view cause; ///< a literal or interned text
+  QueueIndex queue = kNone;
+  AgentIndex agent = kNone;
+};
+
+/// Sort key of a waiting item in one queue stage: higher (aged) priority, then earlier arrival,
+/// then earlier submission.
+struct WaitKey {
+  double rank = 0.0; ///< priority minus ageing credit of the arrival time; larger first
+  std::int64_t arrival = 0;
+  std::uint64_t sequence = 0;
+  ItemIndex item = kNone;
+  bool operator<(const WaitKey& other) const {
+    if (rank != other.rank) {
+      return rank > other.rank;
+    }
+    if (arrival != other.arrival) {
+      return arrival < other.arrival;
+    }
+    return sequence < other.sequence;
+  }
+};
+
+struct ItemRecord {
+  bool live = false;
+  std::string id;
+  std::unique_ptr<char[]> textStore; ///< texts of attribute values from the spec
+  Value idValue;
+  Value mediumValue;
+  Value customerValue;
+  std::string customer;
+  std::uint8_t medium = 0; ///< medium slot
+  int priority = 50;
+  std::int64_t arrival = 0;
+  std::uint64_t sequence = 0;
+  std::vector<AttributeSlot> attributes;
+  std::vector<Value> listStore; ///< elements of list attributes
+  Symbol topic = kNoSymbol;     ///< resolved per queue (skillAttribute) when queued
+
+  WorkItemState state = WorkItemState::New;
+  QueueIndex queue = kNone;
+  std::uint32_t stage = 0;
+  std::int64_t queuedAt = 0;
+  bool waiting = false; ///< filed in queue `queue`, stage `stage`
+  WaitKey waitKey;
+  AgentIndex agent = kNone;
+  std::uint32_t epoch = 0; ///< bumped whenever timers set earlier must no longer fire
+  std::uint32_t attempt = 0;
+  std::vector<AgentIndex> excluded;
+  AgentIndex sticky = kNone; ///< held for this agent until stickyUntil
+  std::int64_t stickyUntil = 0;
+  bool stickyForced = false; ///< a transfer to this agent: the target expression does not apply
+  int moves = 0;             ///< queue moves so far, to stop a loop of queues moving to each other
+  std::vector<HistoryStep> history;
+};
+
+} // namespace switchboard::routing

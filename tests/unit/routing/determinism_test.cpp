@@ -1,0 +1,189 @@
+// Same inputs and clock, same decisions; the indexed engine decides exactly as a scan of every
+// agent would; every decision can be explained.
+
+#include "engine_fixture.h"
+
+#include <gmock/gmock.h>
+
+#include <random>
+
+namespace switchboard::routing::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+/// A random but seeded workload over several queues, orderings, media and sites, with declines,
+/// timeouts, state changes and escalation. Returns every action as text.
+std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed) {
+  EngineOptions options;
+  options.matcher = matcher;
+  options.seed = 99;
+  RoutingEngine engine(options);
+  std::mt19937 random(seed);
+  auto pick = [&](int n) { return static_cast<int>(random() % static_cast<std::uint32_t>(n)); };
+  std::vector<std::string> log;
+  auto record = [&](Actions actions) {
+    for (const auto& event : copy(actions)) {
+      log.push_back(std::to_string(static_cast<int>(event.kind)) + " " + event.item + " " +
+                    event.agent + " " + event.queue + " " + event.cause + " " +
+                    std::to_string(static_cast<int>(event.itemState)) + " " +
+                    std::to_string(static_cast<int>(event.agentState)));
+    }
+  };
+  const std::vector<std::vector<OrderKey>> orderings{
+      {OrderKey::LongestIdle},
+      {OrderKey::Seniority, OrderKey::LongestIdle},
+      {OrderKey::FewestContacts, OrderKey::RoundRobin},
+      {OrderKey::RoundRobin},
+      {OrderKey::HighestSkill, OrderKey::LongestIdle},
+      {OrderKey::WeightedRandom},
+      {OrderKey::PreviousAgent, OrderKey::LongestIdle}};
+  const std::vector<std::string> languages{"en", "fr", "de"};
+  for (int q = 0; q < 8; ++q) {
+    QueueSpec queue;
+    queue.id = "q" + std::to_string(q);
+    queue.target =
+        "agent.skills.s" + std::to_string(q) + " >= 5 and item.language in agent.languages";
+    queue.ordering = orderings[static_cast<std::size_t>(q) % orderings.size()];
+    queue.offerTimeout = std::chrono::seconds(15);
+    queue.wrapUp = std::chrono::seconds(q % 3);
+    queue.ageingPerMinute = q % 2 == 0 ? 0.0 : 5.0;
+    queue.priority = q;
+    queue.escalation = {{std::chrono::seconds(40), EscalationKind::LowerLevel, "", 3, "", ""}};
+    if (q % 4 == 1) {
+      queue.preferredSite = "s0";
+      queue.overflowAfter = std::chrono::seconds(20);
+    }
+    record(engine.upsertQueue(queue, at(0)).value());
+  }
+  for (int a = 0; a < 40; ++a) {
+    AgentSpec agent;
+    agent.id = "a" + std::to_string(a);
+    agent.site = "s" + std::to_string(a % 3);
+    agent.seniority = pick(10);
+    for (int s = 0; s < 3; ++s) {
+      agent.skills.push_back({"s" + std::to_string(pick(8)), 1 + pick(10)});
+    }
+    agent.attributes = {
+        AttributeSpec::list("languages", {languages[static_cast<std::size_t>(pick(3))], "en"}),
+        AttributeSpec::scalar("weight", std::to_string(1 + pick(4)))};
+    agent.capacity = {CapacityMix{{{"voice", 1}}}, CapacityMix{{{"chat", 2}, {"email", 3}}}};
+    record(engine.upsertAgent(agent, at(0)).value());
+    record(engine.setAgentState(agent.id, AgentState::Ready, "", at(a * 0.1)).value());
+  }
+  std::vector<std::string> live;
+  const std::vector<std::string> media{"voice", "chat", "email"};
+  double now = 10;
+  for (int step = 0; step < 3000; ++step) {
+    now += 0.25 + pick(4) * 0.5;
+    record(engine.advance(at(now)));
+    const int what = pick(10);
+    if (what < 4) {
+      ItemSpec item;
+      item.id = "i" + std::to_string(step);
+      item.queue = "q" + std::to_string(pick(8));
+      item.medium = media[static_cast<std::size_t>(pick(3))];
+      item.priority = 10 * pick(10);
+      item.customerId = "c" + std::to_string(pick(30));
+      item.attributes = {
+          AttributeSpec::scalar("language", languages[static_cast<std::size_t>(pick(3))]),
+          AttributeSpec::scalar("topic", "s" + std::to_string(pick(8)))};
+      record(engine.submit(item, at(now)).value());
+      live.push_back(item.id);
+    } else if (!live.empty()) {
+      const std::string id = live[static_cast<std::size_t>(pick(static_cast<int>(live.size())))];
+      const auto item = engine.item(id);
+      if (!item) {
+        continue;
+      }
+      if (item->state == WorkItemState::Offered) {
+        if (what < 8) {
+          record(engine.accept(id, item->agentId, at(now)).value());
+        } else if (what == 8) {
+          record(engine.decline(id, item->agentId, "", at(now)).value());
+        }
+      } else if (item->state == WorkItemState::Accepted && what < 8) {
+        record(engine.complete(id, at(now)).value());
+      } else if (item->state == WorkItemState::Queued && what == 9) {
+        record(engine.abandon(id, "hungUp", at(now)).value());
+      }
+    }
+    if (step % 97 == 0) {
+      const std::string agent = "a" + std::to_string(pick(40));
+      const AgentState state = pick(3) == 0 ? AgentState::NotReady : AgentState::Ready;
+      record(engine.setAgentState(agent, state, "break", at(now)).value());
+    }
+  }
+  log.push_back("decisions " + std::to_string(engine.decisions()) + " offers " +
+                std::to_string(engine.offers()));
+  return log;
+}
+
+TEST(DeterminismTest, SameInputsSameDecisions) {
+  const auto first = runWorkload(Matcher::Indexed, 5);
+  EXPECT_GT(first.size(), 3000u);
+  EXPECT_EQ(runWorkload(Matcher::Indexed, 5), first);
+}
+
+TEST(DeterminismTest, IndexedEngineDecidesExactlyAsAScanOfEveryAgent) {
+  for (std::uint32_t seed : {1u, 2u, 3u}) {
+    const auto indexed = runWorkload(Matcher::Indexed, seed);
+    const auto scanned = runWorkload(Matcher::Scan, seed);
+    ASSERT_EQ(indexed.size(), scanned.size()) << "seed " << seed;
+    for (std::size_t i = 0; i < indexed.size(); ++i) {
+      ASSERT_EQ(indexed[i], scanned[i]) << "seed " << seed << ", action " << i;
+    }
+  }
+}
+
+class TraceTest : public EngineTest {
+ protected:
+  TraceTest() : EngineTest(fullTraces()) {}
+  static EngineOptions fullTraces() {
+    EngineOptions options;
+    options.trace = TraceLevel::Full;
+    return options;
+  }
+};
+
+TEST_F(TraceTest, EveryOfferCarriesItsExplanation) {
+  addQueue(queueSpec("billing", "agent.skills.billing >= 3 and item.language in agent.languages",
+                     {OrderKey::LongestIdle, OrderKey::Seniority}));
+  auto fluent = agentSpec("a1", {{"billing", 5}});
+  fluent.attributes = {AttributeSpec::list("languages", {"fr", "en"})};
+  auto english = agentSpec("a2", {{"billing", 9}});
+  english.attributes = {AttributeSpec::list("languages", {"en"})};
+  auto novice = agentSpec("a3", {{"billing", 1}});
+  auto resting = agentSpec("a4", {{"billing", 7}});
+  resting.attributes = fluent.attributes;
+  addReady(fluent, 0);
+  addReady(english, 0);
+  addReady(novice, 0);
+  check(engine_.upsertAgent(resting, at(0)));
+  auto item = itemSpec("m1", "billing", "email");
+  item.attributes = {AttributeSpec::scalar("language", "fr")};
+  const auto events = submit(item, 60);
+  const auto offer = std::find_if(events.begin(), events.end(),
+                                  [](const Event& e) { return e.kind == Event::Kind::Offer; });
+  ASSERT_NE(offer, events.end());
+  EXPECT_EQ(offer->trace,
+            "item m1 in queue billing (stage 0) at 2026-01-05T08:01:00Z: offered to a1\n"
+            "  ordering: longestIdle, seniority\n"
+            "  eligible: a1 [longestIdle=60000 seniority=0] (winner)\n"
+            "  excluded: a2 (conditionFalse), a3 (notInTarget), a4 (loggedOut)\n");
+}
+
+TEST_F(TraceTest, ExplainShowsWhyAnItemWaits) {
+  addQueue(queueSpec("q", "agent.skills.billing >= 3"));
+  addReady("a1", {{"billing", 5}});
+  submit("busy", "q", 1);
+  accept("busy", "a1", 2);
+  submit("i1", "q", 3);
+  const auto trace = engine_.explain("i1", at(4));
+  ASSERT_TRUE(trace.has_value());
+  EXPECT_EQ(trace->outcome, TraceOutcome::NoAgent);
+  EXPECT_THAT(formatTrace(*trace), HasSubstr("excluded: a1 (noCapacity)"));
+}
+
+} // namespace
+} // namespace switchboard::routing::testing
