@@ -25,6 +25,13 @@ namespace switchboard {
 
 class AttachmentStore;
 
+/// Thrown by MessageSink::submit for a document that is not a valid message; what() is the
+/// codec's "LINE:COLUMN: reason".
+class InvalidDocument : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 /// The server's side of the boundary, as a driver sees it.
 class MessageSink {
  public:
@@ -33,9 +40,11 @@ class MessageSink {
   /// Hands one message document to the server and returns the response document. For a
   /// workItemArrived notification it returns only once the work item is committed: a driver
   /// acknowledges upstream (POP3 DELE, IMAP \Seen, Maildir new/ to cur/) only after a response
-  /// with status ok or duplicate. Thread-safe; may block (group commit). Never throws for a bad
-  /// document: the response says status error. Throws std::runtime_error when the server is
-  /// stopping or its store is unavailable; the driver then keeps the contact and tries later.
+  /// with status ok or duplicate. Thread-safe; may block (group commit). A valid document that
+  /// breaks a rule gets a response with status error. Throws InvalidDocument for a document that
+  /// is not a valid message (it gets no response message; the server keeps it as a dead letter),
+  /// and std::runtime_error when the server is stopping or its store is unavailable: the driver
+  /// then keeps the contact and tries again later.
   virtual std::string submit(std::string_view document) = 0;
 };
 

@@ -1,0 +1,376 @@
+#include "api_endpoints.h"
+
+#include "json_mapping.h"
+#include "switchboard/timestamp.h"
+
+#include <Poco/UUIDGenerator.h>
+
+#include <chrono>
+
+namespace switchboard {
+namespace embedded {
+std::string_view openApiDocument();
+} // namespace embedded
+
+namespace api {
+
+namespace {
+
+constexpr std::size_t kMaxListLimit = 1000;
+
+ApiResponse json(const JsonObject& object, int status = 200) {
+  ApiResponse response;
+  response.status = status;
+  response.body = stringify(object);
+  return response;
+}
+
+template <class T>
+JsonObject listOf(const char* key, const std::vector<T>& values) {
+  auto object = newObject();
+  Poco::JSON::Array array;
+  for (const auto& value : values) {
+    array.add(toJson(value));
+  }
+  object->set(key, array);
+  return object;
+}
+
+[[noreturn]] void forbidden(std::string detail) {
+  throw ApiError(ApiErrorCode::Forbidden, std::move(detail));
+}
+
+/// An agent token may only name its own agent.
+void requireSelf(const ApiRequest& request, const std::string& agentId) {
+  if (request.principal.agent() && request.principal.id != agentId) {
+    forbidden("this token is for agent '" + request.principal.id + "', not '" + agentId + "'");
+  }
+}
+
+/// The agent an action is taken for: the token's agent, or with an integrator key the "agent"
+/// field of the body.
+std::optional<std::string> actingAgent(const ApiRequest& request, JsonReader& reader,
+                                       bool required) {
+  auto named = reader.optString("agent");
+  if (request.principal.agent()) {
+    if (named && *named != request.principal.id) {
+      forbidden("this token is for agent '" + request.principal.id + "', not '" + *named + "'");
+    }
+    return request.principal.id;
+  }
+  if (required && (!named || named->empty())) {
+    reader.fail("agent", "required with an integrator key");
+  }
+  return named;
+}
+
+/// With an agent token, the work item must be offered to or held by that agent.
+void requireOwnItem(Service& service, const ApiRequest& request, const std::string& itemId) {
+  if (!request.principal.agent()) {
+    return;
+  }
+  auto details = unwrap(service.workItem(itemId));
+  if (details.stored.item.agentId != request.principal.id) {
+    forbidden("work item '" + itemId + "' is not offered to or held by agent '" +
+              request.principal.id + "'");
+  }
+}
+
+std::size_t limitFrom(const ApiRequest& request) {
+  auto text = request.queryValue("limit");
+  if (!text) {
+    return 100;
+  }
+  std::size_t limit = 0;
+  bool digits = !text->empty() && text->size() <= 7 &&
+                text->find_first_not_of("0123456789") == std::string::npos;
+  if (digits) {
+    limit = std::stoul(*text);
+  }
+  if (!digits || limit == 0 || limit > kMaxListLimit) {
+    throw ApiError(ApiErrorCode::BadRequest,
+                   "query parameter 'limit': expected an integer from 1 to 1000");
+  }
+  return limit;
+}
+
+void allowOnlyQuery(const ApiRequest& request, std::initializer_list<std::string_view> names) {
+  for (const auto& [name, value] : request.query) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      throw ApiError(ApiErrorCode::BadRequest, "unknown query parameter '" + name + "'");
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ operations
+
+ApiResponse healthz(const ApiRequest&) {
+  auto object = newObject();
+  object->set("status", "ok");
+  return json(object);
+}
+
+ApiResponse readyz(EndpointContext& context, const ApiRequest&) {
+  if (!context.service.ready()) {
+    throw ApiError(ApiErrorCode::Unavailable, "the server is starting or its store is unreachable",
+                   "Not ready");
+  }
+  auto object = newObject();
+  object->set("status", "ready");
+  return json(object);
+}
+
+ApiResponse metrics(EndpointContext& context, const ApiRequest&) {
+  ApiResponse response;
+  response.contentType = MetricsRegistry::kContentType;
+  response.body = context.metrics.render();
+  return response;
+}
+
+ApiResponse openApi(const ApiRequest&) {
+  ApiResponse response;
+  response.body = std::string(openApiDocument());
+  return response;
+}
+
+// ---------------------------------------------------------------------------------- agents
+
+ApiResponse listAgents(EndpointContext& context, const ApiRequest& request) {
+  allowOnlyQuery(request, {});
+  return json(listOf("agents", context.service.agents()));
+}
+
+ApiResponse getAgent(EndpointContext& context, const ApiRequest& request) {
+  const auto& id = request.param("id");
+  requireSelf(request, id);
+  return json(toJson(unwrap(context.service.agent(id))));
+}
+
+ApiResponse putAgent(EndpointContext& context, const ApiRequest& request) {
+  Agent profile = agentFromJson(parseObject(request.body, false), request.param("id"));
+  return json(toJson(unwrap(context.service.upsertAgent(profile))));
+}
+
+ApiResponse setAgentState(EndpointContext& context, const ApiRequest& request) {
+  const auto& id = request.param("id");
+  requireSelf(request, id);
+  JsonReader reader(parseObject(request.body, false), "");
+  auto state = enumFromJson<AgentState>(reader, "state", reader.string("state"));
+  auto reason = reader.optString("reason");
+  reader.done();
+  if (state != AgentState::Ready && state != AgentState::NotReady &&
+      state != AgentState::LoggedOut) {
+    reader.fail("state", "expected ready, notReady or loggedOut; " + std::string(toString(state)) +
+                             " is set by the server");
+  }
+  return json(toJson(unwrap(context.service.setAgentState(id, state, reason))));
+}
+
+ApiResponse issueToken(EndpointContext& context, const ApiRequest& request) {
+  const auto& id = request.param("id");
+  JsonReader reader(parseObject(request.body, true), "");
+  reader.done();
+  if (!context.authenticator.tokensEnabled()) {
+    throw ApiError(ApiErrorCode::Unavailable,
+                   "agent tokens are not configured: the server has no token secret");
+  }
+  unwrap(context.service.agent(id));
+  auto issued = context.authenticator.issue(id, std::chrono::system_clock::now());
+  auto object = newObject();
+  object->set("token", issued.token);
+  object->set("agent", id);
+  object->set("expires", formatTimestamp(std::chrono::time_point_cast<std::chrono::milliseconds>(
+                             issued.expires)));
+  return json(object, 201);
+}
+
+// ------------------------------------------------------------------------------ work items
+
+ApiResponse listWorkItems(EndpointContext& context, const ApiRequest& request) {
+  allowOnlyQuery(request, {"state", "queue", "agent", "medium", "after", "limit"});
+  WorkItemFilter filter;
+  if (auto state = request.queryValue("state")) {
+    filter.state = enumFromString<WorkItemState>(*state);
+    if (!filter.state) {
+      throw ApiError(ApiErrorCode::BadRequest,
+                     "query parameter 'state': unknown work item state '" + *state + "'");
+    }
+  }
+  filter.queueId = request.queryValue("queue");
+  filter.agentId = request.queryValue("agent");
+  filter.medium = request.queryValue("medium");
+  filter.afterId = request.queryValue("after");
+  filter.limit = limitFrom(request);
+  if (request.principal.agent()) {
+    if (filter.agentId && *filter.agentId != request.principal.id) {
+      forbidden("an agent token lists only its own agent's work items");
+    }
+    filter.agentId = request.principal.id;
+  }
+  auto items = unwrap(context.service.workItems(filter));
+  auto object = newObject();
+  Poco::JSON::Array array;
+  for (const auto& item : items) {
+    array.add(toJson(item, false));
+  }
+  object->set("items", array);
+  if (items.size() == filter.limit && !items.empty() && items.back().item.id) {
+    object->set("next", *items.back().item.id);
+  }
+  return json(object);
+}
+
+ApiResponse getWorkItem(EndpointContext& context, const ApiRequest& request) {
+  const auto& id = request.param("id");
+  auto details = unwrap(context.service.workItem(id));
+  if (request.principal.agent() && details.stored.item.agentId != request.principal.id) {
+    forbidden("work item '" + id + "' is not offered to or held by agent '" + request.principal.id +
+              "'");
+  }
+  return json(toJson(details));
+}
+
+ApiResponse createWorkItem(EndpointContext& context, const ApiRequest& request) {
+  WorkItem item = workItemFromJson(parseObject(request.body, false));
+  auto outcome = unwrap(context.service.createWorkItem(item, "api"));
+  auto object = newObject();
+  object->set("id", outcome.workItemId);
+  object->set("duplicate", outcome.duplicate);
+  auto response = json(object, outcome.duplicate ? 200 : 201);
+  response.headers.emplace_back("Location", "/v1/work-items/" + outcome.workItemId);
+  return response;
+}
+
+ApiResponse accept(EndpointContext& context, const ApiRequest& request) {
+  const auto& id = request.param("id");
+  JsonReader reader(parseObject(request.body, true), "");
+  auto agent = actingAgent(request, reader, true);
+  reader.done();
+  requireOwnItem(context.service, request, id);
+  return json(toJson(unwrap(context.service.accept(id, *agent)), false));
+}
+
+ApiResponse decline(EndpointContext& context, const ApiRequest& request) {
+  const auto& id = request.param("id");
+  JsonReader reader(parseObject(request.body, true), "");
+  auto agent = actingAgent(request, reader, true);
+  auto reason = reader.optString("reason");
+  reader.done();
+  requireOwnItem(context.service, request, id);
+  return json(toJson(unwrap(context.service.decline(id, *agent, reason)), false));
+}
+
+ApiResponse transfer(EndpointContext& context, const ApiRequest& request) {
+  TransferRequest transfer;
+  transfer.workItemId = request.param("id");
+  JsonReader reader(parseObject(request.body, false), "");
+  transfer.agentId = actingAgent(request, reader, false);
+  transfer.targetType =
+      enumFromJson<TransferTarget>(reader, "targetType", reader.string("targetType"));
+  transfer.target = reader.string("target");
+  transfer.reason = reader.optString("reason");
+  reader.done();
+  return json(toJson(unwrap(context.service.transfer(transfer)), false));
+}
+
+ApiResponse complete(EndpointContext& context, const ApiRequest& request) {
+  CompleteRequest complete;
+  complete.workItemId = request.param("id");
+  JsonReader reader(parseObject(request.body, true), "");
+  complete.agentId = actingAgent(request, reader, false);
+  complete.disposition = reader.optString("disposition");
+  complete.notes = reader.optString("notes");
+  reader.done();
+  requireOwnItem(context.service, request, complete.workItemId);
+  return json(toJson(unwrap(context.service.complete(complete)), false));
+}
+
+ApiResponse reply(EndpointContext& context, const ApiRequest& request) {
+  SendReply reply;
+  reply.workItemId = request.param("id");
+  JsonReader reader(parseObject(request.body, false), "");
+  reply.agentId = actingAgent(request, reader, false);
+  auto replyId = reader.optString("replyId");
+  if (replyId && replyId->empty()) {
+    reader.fail("replyId", "must not be empty");
+  }
+  reply.replyId =
+      replyId.value_or(request.idempotencyKey.empty()
+                           ? Poco::UUIDGenerator::defaultGenerator().createRandom().toString()
+                           : request.idempotencyKey);
+  reply.to = addressesFromJson(reader, "to");
+  reply.cc = addressesFromJson(reader, "cc");
+  reply.subject = reader.optString("subject");
+  reply.body = bodyFromJson(reader, "body");
+  reply.attachments = attachmentsFromJson(reader, "attachments");
+  reader.done();
+  requireOwnItem(context.service, request, reply.workItemId);
+  auto stored = unwrap(context.service.reply(reply));
+  auto object = newObject();
+  object->set("replyId", reply.replyId);
+  object->set("workItem", toJson(stored, false));
+  return json(object, 202);
+}
+
+// ------------------------------------------------------------------ queues, messages, letters
+
+ApiResponse listQueues(EndpointContext& context, const ApiRequest& request) {
+  allowOnlyQuery(request, {});
+  return json(listOf("queues", context.service.queues()));
+}
+
+ApiResponse postMessage(EndpointContext& context, const ApiRequest& request) {
+  if (request.body.empty()) {
+    throw ApiError(ApiErrorCode::BadRequest, "the request needs a message document as its body");
+  }
+  ApiResponse response;
+  response.contentType = "application/xml; charset=utf-8";
+  response.body =
+      unwrap(context.service.exchange(request.body, Party{PartyType::Crm, request.principal.id}));
+  return response;
+}
+
+ApiResponse listDeadLetters(EndpointContext& context, const ApiRequest& request) {
+  allowOnlyQuery(request, {"limit"});
+  return json(listOf("deadLetters", context.service.deadLetters(limitFrom(request))));
+}
+
+} // namespace
+
+std::string_view openApiDocument() {
+  return embedded::openApiDocument();
+}
+
+void addEndpoints(Router& router, EndpointContext& context) {
+  auto bind = [&context](ApiResponse (*function)(EndpointContext&, const ApiRequest&)) {
+    return [&context, function](const ApiRequest& request) { return function(context, request); };
+  };
+  using enum Access;
+  using enum BodyKind;
+  router.add("GET", "/healthz", Public, None, healthz);
+  router.add("GET", "/readyz", Public, None, bind(readyz));
+  router.add("GET", "/metrics", context.metricsNeedKey ? Integrator : Public, None, bind(metrics));
+  router.add("GET", "/v1/openapi.json", Authenticated, None, openApi);
+
+  router.add("GET", "/v1/agents", Integrator, None, bind(listAgents));
+  router.add("GET", "/v1/agents/{id}", Authenticated, None, bind(getAgent));
+  router.add("PUT", "/v1/agents/{id}", Integrator, Json, bind(putAgent));
+  router.add("POST", "/v1/agents/{id}/state", Authenticated, Json, bind(setAgentState));
+  router.add("POST", "/v1/agents/{id}/tokens", Integrator, Json, bind(issueToken), false);
+
+  router.add("GET", "/v1/work-items", Authenticated, None, bind(listWorkItems));
+  router.add("POST", "/v1/work-items", Integrator, Json, bind(createWorkItem));
+  router.add("GET", "/v1/work-items/{id}", Authenticated, None, bind(getWorkItem));
+  router.add("POST", "/v1/work-items/{id}/accept", Authenticated, Json, bind(accept));
+  router.add("POST", "/v1/work-items/{id}/decline", Authenticated, Json, bind(decline));
+  router.add("POST", "/v1/work-items/{id}/transfer", Integrator, Json, bind(transfer));
+  router.add("POST", "/v1/work-items/{id}/complete", Authenticated, Json, bind(complete));
+  router.add("POST", "/v1/work-items/{id}/reply", Authenticated, Json, bind(reply));
+
+  router.add("GET", "/v1/queues", Integrator, None, bind(listQueues));
+  router.add("POST", "/v1/messages", Integrator, Xml, bind(postMessage));
+  router.add("GET", "/v1/dead-letters", Integrator, None, bind(listDeadLetters));
+}
+
+} // namespace api
+} // namespace switchboard

@@ -1,0 +1,25 @@
+#include "api_request.h"
+
+#include <stdexcept>
+
+namespace switchboard::api {
+
+const std::string& ApiRequest::param(std::string_view name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) {
+      return value;
+    }
+  }
+  throw std::logic_error("route has no parameter " + std::string(name));
+}
+
+std::optional<std::string> ApiRequest::queryValue(std::string_view name) const {
+  for (const auto& [key, value] : query) {
+    if (key == name) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace switchboard::api

@@ -1,0 +1,604 @@
+#include "switchboard/http_api.h"
+
+#include "api_endpoints.h"
+#include "api_request.h"
+#include "authenticator.h"
+#include "json_mapping.h"
+#include "router.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace switchboard {
+
+using api::ApiError;
+using api::ApiErrorCode;
+using api::ApiRequest;
+using api::ApiResponse;
+
+namespace {
+
+constexpr std::size_t kMaxIdempotencyKeyBytes = 255;
+constexpr std::string_view kUnmatchedRoute = "unmatched";
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+/// The media type of a Content-Type value, lower case, without parameters.
+std::string mediaType(const std::string& contentType) {
+  auto type = std::string_view(contentType).substr(0, contentType.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+    type.remove_suffix(1);
+  }
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) {
+    type.remove_prefix(1);
+  }
+  return lower(type);
+}
+
+bool acceptsMediaType(api::BodyKind kind, const std::string& type) {
+  switch (kind) {
+  case api::BodyKind::None:
+    return true;
+  case api::BodyKind::Json:
+    return type == "application/json" || type.ends_with("+json");
+  case api::BodyKind::Xml:
+    return type == "application/xml" || type == "text/xml" || type.ends_with("+xml");
+  }
+  return false;
+}
+
+bool hasBody(const Poco::Net::HTTPServerRequest& request) {
+  return request.getChunkedTransferEncoding() ||
+         (request.hasContentLength() && request.getContentLength64() > 0);
+}
+
+ApiResponse problemResponse(const ApiError& error, std::string_view instance) {
+  ApiResponse response;
+  response.status = api::problemKind(error.code()).status;
+  response.contentType = api::kProblemContentType;
+  response.body = api::problemJson(error, instance);
+  response.headers = error.headers();
+  return response;
+}
+
+} // namespace
+
+struct api::HttpApiImpl {
+  HttpApiImpl(Service& service, MetricsRegistry& registry, Logger& logger, ApiOptions options);
+
+  void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+  void handleUpgrade(std::size_t index, api::PathParams params,
+                     Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response);
+
+  ApiResponse process(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& raw,
+                      const api::Route*& route, bool& close, std::string& path);
+  Principal authenticate(const Poco::Net::HTTPServerRequest& request, api::Access access,
+                         std::optional<std::string> queryCredential = std::nullopt);
+  std::string readBody(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response, bool& close);
+  ApiResponse runIdempotent(const api::Route& route, ApiRequest& request,
+                            const std::string& target);
+  ApiResponse run(const api::Route& route, const ApiRequest& request);
+  void send(Poco::Net::HTTPServerResponse& response, const ApiResponse& content, bool close);
+  void count(std::string_view route, const std::string& method, int status,
+             std::chrono::steady_clock::time_point start);
+
+  Service& service_;
+  MetricsRegistry& registry_;
+  Logger& logger_;
+  ApiOptions options_;
+  api::Authenticator authenticator_;
+  api::EndpointContext context_;
+  api::Router router_;
+  api::Router upgradeRouter_;
+  std::vector<UpgradeHandler> upgradeHandlers_;
+
+  Family<Counter>& requests_;
+  Family<Histogram>& latency_;
+  Family<Counter>& handlerErrors_;
+  Family<Counter>& authFailures_;
+  Gauge& inFlight_;
+  std::atomic<int> active_{0};
+
+  std::mutex idempotencyMutex_;
+  std::set<std::string> idempotencyInFlight_;
+
+  std::unique_ptr<Poco::ThreadPool> pool_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::uint16_t port_ = 0;
+  std::mutex lifecycleMutex_;
+};
+
+namespace {
+
+class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit ApiRequestHandler(api::HttpApiImpl& impl) : impl_(impl) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    impl_.handle(request, response);
+  }
+
+ private:
+  api::HttpApiImpl& impl_;
+};
+
+class UpgradeRequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  UpgradeRequestHandler(api::HttpApiImpl& impl, std::size_t index, api::PathParams params)
+      : impl_(impl), index_(index), params_(std::move(params)) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    impl_.handleUpgrade(index_, std::move(params_), request, response);
+  }
+
+ private:
+  api::HttpApiImpl& impl_;
+  std::size_t index_;
+  api::PathParams params_;
+};
+
+class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit HandlerFactory(api::HttpApiImpl& impl) : impl_(impl) {}
+
+  Poco::Net::HTTPRequestHandler*
+  createRequestHandler(const Poco::Net::HTTPServerRequest& request) override {
+    if (!impl_.upgradeHandlers_.empty() && lower(request.get("Upgrade", "")) == "websocket") {
+      const auto& uri = request.getURI();
+      auto match = impl_.upgradeRouter_.match(request.getMethod(),
+                                              std::string_view(uri).substr(0, uri.find('?')));
+      if (match.outcome == api::RouteMatch::Outcome::Found) {
+        return new UpgradeRequestHandler(impl_, match.route->index, std::move(match.params));
+      }
+    }
+    return new ApiRequestHandler(impl_);
+  }
+
+ private:
+  api::HttpApiImpl& impl_;
+};
+
+} // namespace
+
+api::HttpApiImpl::HttpApiImpl(Service& service, MetricsRegistry& registry, Logger& logger,
+                              ApiOptions options)
+    : service_(service), registry_(registry), logger_(logger), options_(std::move(options)),
+      authenticator_(options_.keys, options_.tokenSecret, options_.tokenLifetime),
+      context_{service_, registry_, authenticator_, options_.metricsNeedKey},
+      requests_(registry.counterFamily("switchboard_http_requests_total",
+                                       "HTTP requests answered, by route, method and status.",
+                                       {"route", "method", "status"})),
+      latency_(registry.histogramFamily("switchboard_http_request_duration_seconds",
+                                        "Time from request to response, by route.", {"route"},
+                                        latencyBuckets())),
+      handlerErrors_(registry.counterFamily(
+          "switchboard_http_handler_errors_total",
+          "Requests whose handler failed unexpectedly (answered 500).", {"route"})),
+      authFailures_(registry.counterFamily("switchboard_http_auth_failures_total",
+                                           "Requests refused as not authenticated, by reason.",
+                                           {"reason"})),
+      inFlight_(registry.gauge("switchboard_http_requests_in_flight",
+                               "HTTP requests being handled now.")) {
+  if (options_.threads < 1) {
+    throw std::invalid_argument("the REST API needs at least one thread");
+  }
+  if (options_.maxBodyBytes == 0) {
+    throw std::invalid_argument("the REST API's body limit must be positive");
+  }
+  api::addEndpoints(router_, context_);
+}
+
+Principal api::HttpApiImpl::authenticate(const Poco::Net::HTTPServerRequest& request,
+                                         api::Access access,
+                                         std::optional<std::string> queryCredential) {
+  if (access == api::Access::Public) {
+    return {};
+  }
+  auto now = std::chrono::system_clock::now();
+  auto header = request.get("Authorization", "");
+  auto result = header.empty() && queryCredential
+                    ? authenticator_.authenticateCredential(*queryCredential, now)
+                    : authenticator_.authenticate(header, now);
+  if (!result.principal) {
+    static constexpr std::array<std::string_view, 5> kReasons{"missing", "malformed", "unknownKey",
+                                                              "badToken", "expired"};
+    authFailures_.with({std::string(kReasons[static_cast<std::size_t>(result.failure)])}).inc();
+    throw ApiError(ApiErrorCode::Unauthorized,
+                   std::string(api::Authenticator::describe(result.failure)))
+        .withHeader("WWW-Authenticate", api::Authenticator::challenge(result.failure));
+  }
+  if (access == api::Access::Integrator && !result.principal->integrator()) {
+    throw ApiError(ApiErrorCode::Forbidden, "this endpoint needs an integrator key");
+  }
+  return std::move(*result.principal);
+}
+
+std::string api::HttpApiImpl::readBody(Poco::Net::HTTPServerRequest& request,
+                                       Poco::Net::HTTPServerResponse& response, bool& close) {
+  std::string body;
+  if (!hasBody(request)) {
+    return body;
+  }
+  auto tooLarge = [&] {
+    close = true;
+    return ApiError(ApiErrorCode::PayloadTooLarge,
+                    "the body is larger than " + std::to_string(options_.maxBodyBytes) + " bytes");
+  };
+  if (request.hasContentLength()) {
+    auto length = request.getContentLength64();
+    if (length > static_cast<Poco::Int64>(options_.maxBodyBytes)) {
+      throw tooLarge();
+    }
+    body.reserve(static_cast<std::size_t>(length));
+  }
+  if (request.getExpectContinue()) {
+    response.sendContinue();
+  }
+  std::istream& in = request.stream();
+  char buffer[16384];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    auto got = static_cast<std::size_t>(in.gcount());
+    if (got == 0) {
+      break;
+    }
+    if (body.size() + got > options_.maxBodyBytes) {
+      throw tooLarge();
+    }
+    body.append(buffer, got);
+  }
+  return body;
+}
+
+ApiResponse api::HttpApiImpl::run(const api::Route& route, const ApiRequest& request) {
+  try {
+    return route.endpoint(request);
+  } catch (const ApiError& error) {
+    return problemResponse(error, request.path);
+  }
+}
+
+ApiResponse api::HttpApiImpl::runIdempotent(const api::Route& route, ApiRequest& request,
+                                            const std::string& target) {
+  const auto& key = request.idempotencyKey;
+  bool printable = std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  if (key.size() > kMaxIdempotencyKeyBytes || !printable) {
+    throw ApiError(ApiErrorCode::BadRequest,
+                   "the Idempotency-Key must be 1 to 255 visible ASCII characters");
+  }
+  std::string scoped =
+      (request.principal.agent() ? "agent:" : "key:") + request.principal.id + ":" + key;
+  std::string hash = api::hex(api::sha256(request.method + " " + target + "\n" + request.body));
+  if (auto stored = service_.storedResponse(scoped)) {
+    if (stored->requestHash != hash) {
+      throw ApiError(ApiErrorCode::IdempotencyMismatch,
+                     "the Idempotency-Key '" + key + "' was used for a different request");
+    }
+    ApiResponse replay;
+    replay.status = stored->status;
+    replay.contentType = stored->contentType;
+    replay.body = stored->body;
+    replay.headers.emplace_back("Idempotent-Replayed", "true");
+    return replay;
+  }
+  {
+    std::lock_guard lock(idempotencyMutex_);
+    if (!idempotencyInFlight_.insert(scoped).second) {
+      throw ApiError(ApiErrorCode::IdempotencyInFlight,
+                     "a request with the Idempotency-Key '" + key + "' is still in progress");
+    }
+  }
+  struct Release {
+    HttpApiImpl& impl;
+    const std::string& key;
+    ~Release() {
+      std::lock_guard lock(impl.idempotencyMutex_);
+      impl.idempotencyInFlight_.erase(key);
+    }
+  } release{*this, scoped};
+  ApiResponse response = run(route, request);
+  if (response.status < 500) {
+    StoredResponse stored;
+    stored.key = scoped;
+    stored.requestHash = hash;
+    stored.status = response.status;
+    stored.contentType = response.contentType;
+    stored.body = response.body;
+    stored.time =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    try {
+      service_.storeResponse(stored);
+    } catch (const std::exception& e) {
+      logger_.warn("http.idempotency_store_failed",
+                   {{"route", route.pattern}, {"error", e.what()}});
+    }
+  }
+  return response;
+}
+
+ApiResponse api::HttpApiImpl::process(Poco::Net::HTTPServerRequest& request,
+                                      Poco::Net::HTTPServerResponse& raw, const api::Route*& route,
+                                      bool& close, std::string& path) {
+  const std::string& target = request.getURI();
+  auto queryStart = target.find('?');
+  path = target.substr(0, queryStart);
+  close = hasBody(request); // until the body is read, an early answer must end the connection
+  auto match = router_.match(request.getMethod(), path);
+  if (match.outcome == api::RouteMatch::Outcome::NoRoute) {
+    throw ApiError(ApiErrorCode::NoRoute, "no endpoint at " + path);
+  }
+  if (match.outcome == api::RouteMatch::Outcome::WrongMethod) {
+    throw ApiError(ApiErrorCode::MethodNotAllowed, request.getMethod() + " is not allowed on " +
+                                                       path + "; allowed: " + match.allowed)
+        .withHeader("Allow", match.allowed);
+  }
+  route = match.route;
+
+  ApiRequest call;
+  call.principal = authenticate(request, route->access);
+  call.method = request.getMethod();
+  call.path = path;
+  call.params = std::move(match.params);
+  if (queryStart != std::string::npos) {
+    try {
+      Poco::URI uri(target);
+      for (auto& parameter : uri.getQueryParameters()) {
+        call.query.emplace_back(std::move(parameter));
+      }
+    } catch (const Poco::Exception&) {
+      throw ApiError(ApiErrorCode::BadRequest, "the query string is not valid");
+    }
+  }
+  call.body = readBody(request, raw, close);
+  close = false;
+  if (!call.body.empty() && route->body != api::BodyKind::None &&
+      !acceptsMediaType(route->body, mediaType(request.getContentType()))) {
+    throw ApiError(ApiErrorCode::UnsupportedMediaType,
+                   "this endpoint reads " +
+                       std::string(route->body == api::BodyKind::Json ? "application/json"
+                                                                      : "application/xml") +
+                       ", not '" + request.getContentType() + "'");
+  }
+  call.idempotencyKey = request.get("Idempotency-Key", "");
+  if (call.method == "POST" && route->replayable && request.has("Idempotency-Key")) {
+    return runIdempotent(*route, call, target);
+  }
+  return run(*route, call);
+}
+
+void api::HttpApiImpl::send(Poco::Net::HTTPServerResponse& response, const ApiResponse& content,
+                            bool close) {
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(content.status));
+  if (!content.contentType.empty()) {
+    response.setContentType(content.contentType);
+  }
+  response.set("Cache-Control", "no-store");
+  for (const auto& [name, value] : content.headers) {
+    response.set(name, value);
+  }
+  if (close) {
+    response.setKeepAlive(false);
+  }
+  response.setContentLength64(static_cast<Poco::Int64>(content.body.size()));
+  response.sendBuffer(content.body.data(), content.body.size());
+}
+
+void api::HttpApiImpl::count(std::string_view route, const std::string& method, int status,
+                             std::chrono::steady_clock::time_point start) {
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string routeLabel(route);
+  // Methods come from the client: anything unusual shares one label, so that no client can
+  // grow the metrics without bound.
+  static constexpr std::array<std::string_view, 7> kMethods{"GET",   "PUT",  "POST",   "DELETE",
+                                                            "PATCH", "HEAD", "OPTIONS"};
+  bool known = std::find(kMethods.begin(), kMethods.end(), method) != kMethods.end();
+  requests_.with({routeLabel, known ? method : "other", std::to_string(status)}).inc();
+  latency_.with({routeLabel}).observe(seconds);
+  if (logger_.enabled(LogLevel::Debug)) {
+    logger_.debug(
+        "http.request",
+        {{"method", method}, {"route", routeLabel}, {"status", status}, {"ms", seconds * 1000.0}});
+  }
+}
+
+void api::HttpApiImpl::handle(Poco::Net::HTTPServerRequest& request,
+                              Poco::Net::HTTPServerResponse& response) {
+  auto start = std::chrono::steady_clock::now();
+  ++active_;
+  inFlight_.add(1);
+  const api::Route* route = nullptr;
+  bool close = false;
+  std::string path;
+  ApiResponse content;
+  try {
+    content = process(request, response, route, close, path);
+  } catch (const ApiError& error) {
+    content = problemResponse(error, path);
+  } catch (const std::exception& error) {
+    std::string label(route != nullptr ? std::string_view(route->pattern) : kUnmatchedRoute);
+    handlerErrors_.with({label}).inc();
+    logger_.error("http.handler_failed",
+                  {{"method", request.getMethod()}, {"route", label}, {"error", error.what()}});
+    content = problemResponse(ApiError(ApiErrorCode::Internal,
+                                       "the server could not complete the request; the cause "
+                                       "is in its log"),
+                              path);
+  } catch (...) {
+    std::string label(route != nullptr ? std::string_view(route->pattern) : kUnmatchedRoute);
+    handlerErrors_.with({label}).inc();
+    logger_.error("http.handler_failed", {{"method", request.getMethod()}, {"route", label}});
+    content = problemResponse(ApiError(ApiErrorCode::Internal,
+                                       "the server could not complete the request; the cause "
+                                       "is in its log"),
+                              path);
+  }
+  try {
+    send(response, content, close);
+  } catch (const std::exception& error) {
+    logger_.debug("http.send_failed", {{"error", error.what()}});
+  }
+  count(route != nullptr ? std::string_view(route->pattern) : kUnmatchedRoute, request.getMethod(),
+        content.status, start);
+  inFlight_.sub(1);
+  --active_;
+}
+
+void api::HttpApiImpl::handleUpgrade(std::size_t index, api::PathParams params,
+                                     Poco::Net::HTTPServerRequest& request,
+                                     Poco::Net::HTTPServerResponse& response) {
+  auto start = std::chrono::steady_clock::now();
+  const auto& route = upgradeRouter_.routes()[index];
+  ++active_;
+  inFlight_.add(1);
+  int status = 101;
+  try {
+    UpgradeContext context;
+    std::optional<std::string> queryCredential;
+    const auto& target = request.getURI();
+    if (target.find('?') != std::string::npos) {
+      for (auto& [name, value] : Poco::URI(target).getQueryParameters()) {
+        if (name == "access_token") {
+          queryCredential = value;
+        }
+      }
+    }
+    context.principal = authenticate(request, route.access, queryCredential);
+    for (const auto& [name, value] : params) {
+      if (name == "id" && context.principal.agent() && context.principal.id != value) {
+        throw ApiError(ApiErrorCode::Forbidden, "this token is for agent '" + context.principal.id +
+                                                    "', not '" + value + "'");
+      }
+    }
+    context.params = std::move(params);
+    upgradeHandlers_[index](request, response, context);
+    status = static_cast<int>(response.getStatus());
+  } catch (const ApiError& error) {
+    auto content = problemResponse(error, route.pattern);
+    status = content.status;
+    try {
+      send(response, content, true);
+    } catch (const std::exception&) {
+    }
+  } catch (const std::exception& error) {
+    handlerErrors_.with({route.pattern}).inc();
+    logger_.error("http.upgrade_failed", {{"route", route.pattern}, {"error", error.what()}});
+    status = 500;
+    if (!response.sent()) {
+      try {
+        send(response,
+             problemResponse(ApiError(ApiErrorCode::Internal, "upgrade failed"), route.pattern),
+             true);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  count(route.pattern, request.getMethod(), status, start);
+  inFlight_.sub(1);
+  --active_;
+}
+
+HttpApi::HttpApi(Service& service, MetricsRegistry& metrics, Logger& logger, ApiOptions options)
+    : impl_(std::make_unique<api::HttpApiImpl>(service, metrics, logger, std::move(options))) {}
+
+HttpApi::~HttpApi() {
+  stop();
+}
+
+void HttpApi::addUpgradeRoute(std::string pattern, UpgradeHandler handler) {
+  std::lock_guard lock(impl_->lifecycleMutex_);
+  if (impl_->server_) {
+    throw std::logic_error("addUpgradeRoute() after start()");
+  }
+  impl_->upgradeRouter_.add("GET", std::move(pattern), api::Access::Authenticated,
+                            api::BodyKind::None, nullptr);
+  impl_->upgradeHandlers_.push_back(std::move(handler));
+}
+
+void HttpApi::start() {
+  std::lock_guard lock(impl_->lifecycleMutex_);
+  if (impl_->server_) {
+    return;
+  }
+  const auto& options = impl_->options_;
+  Poco::Net::ServerSocket socket;
+  try {
+    // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second server on a busy port must
+    // fail, not share it.
+    socket.bind(Poco::Net::SocketAddress(options.address, options.port), true, false);
+    socket.listen(256);
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("REST API cannot listen on " + options.address + ":" +
+                             std::to_string(options.port) + ": " + e.displayText());
+  }
+  auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
+  params->setMaxThreads(options.threads);
+  params->setMaxQueued(options.maxQueued);
+  params->setKeepAlive(true);
+  params->setKeepAliveTimeout(Poco::Timespan(options.keepAliveTimeout.count(), 0));
+  impl_->pool_ = std::make_unique<Poco::ThreadPool>(std::min(2, options.threads), options.threads);
+  impl_->server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*impl_),
+                                                           *impl_->pool_, socket, params);
+  impl_->server_->start();
+  impl_->port_ = socket.address().port();
+  impl_->logger_.info("http.started", {{"address", options.address},
+                                       {"port", impl_->port_},
+                                       {"threads", options.threads},
+                                       {"keys", impl_->options_.keys.size()},
+                                       {"agentTokens", impl_->authenticator_.tokensEnabled()}});
+}
+
+void HttpApi::stop() {
+  std::lock_guard lock(impl_->lifecycleMutex_);
+  if (!impl_->server_) {
+    return;
+  }
+  impl_->server_->stop();
+  auto deadline = std::chrono::steady_clock::now() + impl_->options_.drainTimeout;
+  while (impl_->active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->server_->stopAll(true);
+  impl_->pool_->joinAll();
+  impl_->server_.reset();
+  impl_->pool_.reset();
+  impl_->logger_.info("http.stopped", {{"port", impl_->port_}});
+  impl_->port_ = 0;
+}
+
+std::uint16_t HttpApi::port() const {
+  return impl_->port_;
+}
+
+std::vector<std::pair<std::string, std::string>> HttpApi::routes() const {
+  std::vector<std::pair<std::string, std::string>> routes;
+  for (const auto& route : impl_->router_.routes()) {
+    routes.emplace_back(route.method, route.pattern);
+  }
+  for (const auto& route : impl_->upgradeRouter_.routes()) {
+    routes.emplace_back(route.method, route.pattern);
+  }
+  return routes;
+}
+
+} // namespace switchboard

@@ -1,0 +1,35 @@
+#include "pending_write.h"
+
+#include <exception>
+
+namespace switchboard::store {
+
+namespace {
+
+template <class Write>
+void complete(Write& write) {
+  if constexpr (std::is_same_v<Write, ArrivalWrite>) {
+    write.done.set_value(write.outcome);
+  } else if constexpr (std::is_same_v<Write, DeadLetterWrite>) {
+    write.done.set_value(write.id);
+  } else {
+    write.done.set_value();
+  }
+}
+
+} // namespace
+
+void PendingWrite::succeed() {
+  if (refusal) {
+    fail(*refusal);
+    return;
+  }
+  std::visit([](auto& write) { complete(write); }, body);
+}
+
+void PendingWrite::fail(const std::string& reason) {
+  auto error = std::make_exception_ptr(StoreError(reason));
+  std::visit([&](auto& write) { write.done.set_exception(error); }, body);
+}
+
+} // namespace switchboard::store

@@ -1,0 +1,106 @@
+#pragma once
+
+// A write waiting for the committer: its column values, prepared on the caller's thread so that
+// the committer only binds and executes, and the promise its caller waits on.
+
+#include "switchboard/store.h"
+
+#include <cstdint>
+#include <future>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace switchboard::store {
+
+struct HistoryRow {
+  std::int64_t timeMs = 0;
+  std::optional<std::string> state;
+  std::string cause;
+  std::optional<std::string> actorId;
+};
+
+struct ArrivalWrite {
+  std::string source;
+  std::optional<std::string> sourceKey;
+  std::string medium;
+  std::string state;
+  int priority = 50;
+  std::optional<std::string> queueId;
+  std::optional<std::string> agentId;
+  std::optional<std::string> customerRef;
+  std::int64_t createdMs = 0;
+  std::string record;
+  std::vector<HistoryRow> history; ///< the item's own history, then its arrival
+  ArrivalOutcome outcome;          ///< set by the committer
+  std::promise<ArrivalOutcome> done;
+};
+
+struct ChangeWrite {
+  std::string workItemId;
+  std::string state;
+  bool setQueue = false;
+  std::optional<std::string> queueId; ///< nothing clears it
+  bool setAgent = false;
+  std::optional<std::string> agentId; ///< nothing clears it
+  std::optional<std::int64_t> offerExpiresMs;
+  std::optional<std::string> record; ///< with the columns it carries:
+  std::optional<std::string> medium;
+  std::optional<int> priority;
+  bool setCustomerRef = false;
+  std::optional<std::string> customerRef;
+  std::int64_t updatedMs = 0;
+  HistoryRow entry;
+  std::promise<void> done;
+};
+
+struct AgentWrite {
+  std::string id;
+  std::optional<std::string> state;
+  int loggedIn = 0;
+  std::int64_t updatedMs = 0;
+  std::string record;
+  std::promise<void> done;
+};
+
+struct DeadLetterWrite {
+  std::int64_t timeMs = 0;
+  std::string source;
+  std::string reason;
+  std::string document; ///< cut to the store's limit
+  std::int64_t originalSize = 0;
+  std::int64_t id = 0; ///< set by the committer
+  std::promise<std::int64_t> done;
+};
+
+struct ResponseWrite {
+  std::string key;
+  std::string requestHash;
+  int status = 0;
+  std::string contentType;
+  std::string body;
+  std::int64_t timeMs = 0;
+  std::promise<void> done;
+};
+
+/// Writes nothing; completes when everything queued before it has.
+struct FlushWrite {
+  std::promise<void> done;
+};
+
+struct PendingWrite {
+  std::variant<ArrivalWrite, ChangeWrite, AgentWrite, DeadLetterWrite, ResponseWrite, FlushWrite>
+      body;
+  /// Set by the committer when this write alone was refused (a change to an unknown item); the
+  /// rest of its transaction still commits.
+  std::optional<std::string> refusal;
+
+  bool isFlush() const { return std::holds_alternative<FlushWrite>(body); }
+  /// Completes the caller's promise: the refusal, or the write's result.
+  void succeed();
+  /// Completes the caller's promise with StoreError(reason).
+  void fail(const std::string& reason);
+};
+
+} // namespace switchboard::store

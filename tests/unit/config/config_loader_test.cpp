@@ -1,0 +1,354 @@
+// Loading good configurations: the quick start, secrets from files and the environment,
+// relative paths, schema defaults, driver sections, and what the routing engine makes of it.
+
+#include "switchboard/config.h"
+#include "switchboard/routing/routing_engine.h"
+
+#include "tests/support/test_data.h"
+#include "tests/unit/config/config_test_support.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace switchboard {
+namespace {
+
+using routing::OrderKey;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::filesystem::path quickstart() {
+  return testing::sourceDir() / "samples/quickstart/switchboard.xml";
+}
+
+const routing::QueueSpec& queue(const Config& config, std::string_view id) {
+  for (const auto& spec : config.queues) {
+    if (spec.id == id) {
+      return spec;
+    }
+  }
+  throw std::runtime_error("no queue " + std::string(id));
+}
+
+const routing::AgentSpec& agent(const Config& config, std::string_view id) {
+  for (const auto& spec : config.agents) {
+    if (spec.id == id) {
+      return spec;
+    }
+  }
+  throw std::runtime_error("no agent " + std::string(id));
+}
+
+TEST(QuickstartConfig, ServerStoreSecurityAndLogging) {
+  Config config = loadConfig(quickstart());
+  EXPECT_EQ(config.file, quickstart().lexically_normal());
+  EXPECT_EQ(config.version, "1.0");
+  EXPECT_EQ(config.server.id, "sb-1");
+  ASSERT_EQ(config.server.listeners.size(), 1u);
+  EXPECT_EQ(config.server.listeners[0].address, "127.0.0.1");
+  EXPECT_EQ(config.server.listeners[0].port, 8080);
+  EXPECT_EQ(config.server.listeners[0].threads, 4u);
+  EXPECT_FALSE(config.server.listeners[0].tls);
+
+  EXPECT_EQ(config.store.kind, StoreOptions::Kind::Sqlite);
+  EXPECT_EQ(config.store.location,
+            (testing::sourceDir() / "var/quickstart/switchboard.db").lexically_normal());
+  EXPECT_EQ(config.store.maxBatch, 1000u);
+  EXPECT_EQ(config.store.maxDelay.count(), 0);
+
+  ASSERT_EQ(config.security.apiKeys.size(), 1u);
+  EXPECT_EQ(config.security.apiKeys[0].name, "crm-main");
+  EXPECT_EQ(config.security.apiKeys[0].secret.reveal(), "sample-crm-key-0123456789abcdef");
+  EXPECT_EQ(config.security.apiKeys[0].secret.origin(), "inline");
+  EXPECT_GE(config.security.agentTokenSecret.reveal().size(), 32u);
+  EXPECT_EQ(config.security.agentTokenLifetime, std::chrono::hours(8));
+
+  EXPECT_EQ(config.logging.level, LogLevel::Info);
+  EXPECT_EQ(config.logging.format, LogFormat::Text);
+}
+
+TEST(QuickstartConfig, MaildirDriverWithItsSettingsAndPositions) {
+  Config config = loadConfig(quickstart());
+  ASSERT_EQ(config.drivers.size(), 1u);
+  const DriverConfig& driver = config.drivers[0];
+  EXPECT_EQ(driver.type, "maildir");
+  EXPECT_EQ(driver.name, "email-1");
+  EXPECT_TRUE(driver.enabled);
+  const ConfigElement& settings = driver.settings;
+  EXPECT_EQ(settings.path("path"), testing::sourceDir() / "var/quickstart/maildir");
+  EXPECT_EQ(settings.duration("pollInterval"), seconds(1));
+  EXPECT_EQ(settings.byteSize("maxMessageBytes"), 25u * 1024 * 1024);
+  EXPECT_EQ(settings.string("contactPoint"), "apoio@mares-telecom.example");
+  // The attribute's own place in the file, so a driver's error points at it.
+  const std::size_t line = testing::lineOf(quickstart(), "<maildir name=\"email-1\"");
+  ASSERT_NE(settings.find("path"), nullptr);
+  EXPECT_EQ(settings.find("path")->position.line, line);
+  EXPECT_EQ(settings.find("contactPoint")->position.line, line + 1);
+  EXPECT_EQ(settings.find("contactPoint")->position.column, 14u);
+  try {
+    settings.integer("contactPoint", 0, 10);
+    FAIL() << "a text read as a number";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.position().line, line + 1);
+    EXPECT_EQ(e.setting(), "maildir@contactPoint");
+    EXPECT_THAT(e.what(), HasSubstr("switchboard.xml:" + std::to_string(line + 1) + ":14: "));
+  }
+
+  DriverSection section = toDriverSection(driver);
+  EXPECT_EQ(section.type, "maildir");
+  EXPECT_EQ(section.name, "email-1");
+  EXPECT_EQ(section.settings.at("pollInterval").value, "1s");
+  EXPECT_EQ(section.settings.at("path").line, line);
+}
+
+TEST(QuickstartConfig, AgentsWithSkillsCapacityAndAttributes) {
+  Config config = loadConfig(quickstart());
+  ASSERT_EQ(config.agents.size(), 6u);
+  std::set<std::string> sites;
+  for (const auto& spec : config.agents) {
+    sites.insert(spec.site);
+  }
+  EXPECT_EQ(sites, (std::set<std::string>{"lisbon", "porto"}));
+
+  const routing::AgentSpec& ana = agent(config, "a-ana");
+  EXPECT_EQ(ana.name, "Ana Sousa");
+  EXPECT_EQ(ana.site, "lisbon");
+  EXPECT_EQ(ana.seniority, 7);
+  ASSERT_EQ(ana.skills.size(), 5u);
+  EXPECT_EQ(ana.skills[0], (Skill{"billing", 8}));
+  EXPECT_EQ(ana.skills[4], (Skill{"spanish", 5}));
+  ASSERT_EQ(ana.capacity.size(), 2u);
+  ASSERT_EQ(ana.capacity[0].limits.size(), 1u);
+  EXPECT_EQ(ana.capacity[0].limits[0].medium, "voice");
+  EXPECT_EQ(ana.capacity[0].limits[0].max, 1);
+  ASSERT_EQ(ana.capacity[1].limits.size(), 3u);
+  EXPECT_EQ(ana.capacity[1].limits[0].medium, "chat");
+  EXPECT_EQ(ana.capacity[1].limits[0].max, 3);
+  EXPECT_EQ(ana.capacity[1].limits[1].medium, "email");
+  EXPECT_EQ(ana.capacity[1].limits[1].max, 5);
+  ASSERT_EQ(ana.attributes.size(), 1u);
+  EXPECT_EQ(ana.attributes[0].name, "team");
+  EXPECT_EQ(ana.attributes[0].values, std::vector<std::string>{"billing-lisbon"});
+  EXPECT_FALSE(ana.attributes[0].isList);
+
+  const routing::AgentSpec& filipe = agent(config, "a-filipe");
+  ASSERT_EQ(filipe.capacity.size(), 1u);
+  EXPECT_EQ(filipe.capacity[0].limits[0].medium, "email");
+  EXPECT_EQ(filipe.capacity[0].limits[0].max, 8);
+}
+
+TEST(QuickstartConfig, QueuesWithTargetsOrderingsAndEscalation) {
+  Config config = loadConfig(quickstart());
+  ASSERT_EQ(config.queues.size(), 4u);
+  // Queues that others move items to come first, so that the engine can resolve the moves.
+  EXPECT_EQ(config.queues[0].id, "general");
+
+  const routing::QueueSpec& billing = queue(config, "billing");
+  EXPECT_THAT(billing.target, HasSubstr("agent.skills.billing >= 5"));
+  EXPECT_THAT(billing.ordering,
+              ElementsAre(OrderKey::PreviousAgent, OrderKey::HighestSkill, OrderKey::LongestIdle));
+  EXPECT_EQ(billing.skill, "billing");
+  EXPECT_EQ(billing.skillAttribute, "topic");
+  EXPECT_EQ(billing.priority, 10);
+  EXPECT_EQ(billing.offerTimeout, seconds(20));
+  EXPECT_EQ(billing.wrapUp, seconds(30));
+  EXPECT_EQ(billing.stickyMaxWait, minutes(1));
+  EXPECT_EQ(billing.preferredSite, "lisbon");
+  EXPECT_EQ(billing.overflowAfter, minutes(2));
+  EXPECT_EQ(billing.maxWait, std::chrono::hours(4));
+  EXPECT_EQ(billing.maxWaitOutcome, routing::MaxWaitOutcome::MoveQueue);
+  EXPECT_EQ(billing.maxWaitQueue, "general");
+  EXPECT_DOUBLE_EQ(billing.ageingPerMinute, 0.5);
+  ASSERT_EQ(billing.escalation.size(), 1u);
+  EXPECT_EQ(billing.escalation[0].kind, routing::EscalationKind::LowerLevel);
+  EXPECT_EQ(billing.escalation[0].after, minutes(10));
+  EXPECT_EQ(billing.escalation[0].levels, 3);
+
+  const routing::QueueSpec& technical = queue(config, "technical");
+  ASSERT_EQ(technical.escalation.size(), 1u);
+  EXPECT_EQ(technical.escalation[0].kind, routing::EscalationKind::Widen);
+  EXPECT_EQ(technical.escalation[0].expression, "agent.skills.technical >= 3");
+
+  const routing::QueueSpec& sales = queue(config, "sales");
+  EXPECT_THAT(sales.ordering, ElementsAre(OrderKey::RoundRobin));
+  EXPECT_EQ(sales.offerTimeout, seconds(30));
+  EXPECT_EQ(sales.stickyMaxWait, seconds(30)); // the schema's default
+  EXPECT_EQ(sales.maxWait, milliseconds(0));
+  ASSERT_EQ(sales.escalation.size(), 1u);
+  EXPECT_EQ(sales.escalation[0].kind, routing::EscalationKind::MoveQueue);
+  EXPECT_EQ(sales.escalation[0].queue, "general");
+  EXPECT_EQ(sales.escalation[0].after, minutes(15));
+}
+
+TEST(QuickstartConfig, RulesAndEngineOptions) {
+  Config config = loadConfig(quickstart());
+  EXPECT_EQ(config.engine.defaultQueue, "general");
+  EXPECT_EQ(config.engine.missedOffersLimit, 3);
+  EXPECT_EQ(config.engine.trace, routing::TraceLevel::Summary);
+  ASSERT_EQ(config.rules.size(), 6u);
+  EXPECT_EQ(config.rules[0].name, "staffed-languages");
+  EXPECT_EQ(config.rules[0].when, R"(item.language not in ["pt", "en", "es"])");
+  EXPECT_EQ(config.rules[0].queue, "");
+  ASSERT_EQ(config.rules[0].set.size(), 1u);
+  EXPECT_EQ(config.rules[0].set[0].name, "language");
+  EXPECT_EQ(config.rules[0].set[0].values, std::vector<std::string>{"pt"});
+  EXPECT_EQ(config.rules[2].name, "invoices");
+  EXPECT_EQ(config.rules[2].queue, "billing");
+}
+
+// The configuration is for the routing engine: it must take every queue, rule and agent as
+// loaded, and route with them.
+TEST(QuickstartConfig, TheRoutingEngineAcceptsItAndRoutes) {
+  Config config = loadConfig(quickstart());
+  routing::RoutingEngine engine(config.engine);
+  Timestamp now = Timestamp(std::chrono::milliseconds(1'800'000'000'000));
+  for (const auto& spec : config.queues) {
+    auto outcome = engine.upsertQueue(spec, now);
+    ASSERT_TRUE(outcome) << spec.id << ": " << outcome.error().message;
+  }
+  auto rules = engine.setRules(config.rules);
+  ASSERT_TRUE(rules) << rules.error().message;
+  for (const auto& spec : config.agents) {
+    ASSERT_TRUE(engine.upsertAgent(spec, now));
+    ASSERT_TRUE(engine.setAgentState(spec.id, AgentState::Ready, "", now));
+  }
+  routing::ItemSpec item;
+  item.id = "wi-1";
+  item.medium = "email";
+  item.attributes = {routing::AttributeSpec::scalar("topic", "invoice"),
+                     routing::AttributeSpec::scalar("language", "pt")};
+  ASSERT_TRUE(engine.submit(item, now));
+  auto view = engine.item("wi-1");
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->queueId, "billing");
+  // Lisbon is preferred for billing, and Ana knows billing best there.
+  EXPECT_EQ(view->agentId, "a-ana");
+}
+
+TEST(ConfigSecrets, FromAFileAndFromTheEnvironment) {
+  testing::TempFolder folder;
+  folder.write("secrets/crm.key", "file-secret-0123456789abcdef\n");
+  ::setenv("SB_TEST_TOKEN_SECRET", "environment-secret-0123456789abcdef-0123", 1);
+  std::filesystem::path file =
+      folder.write("conf/switchboard.xml", testing::configWith({{"security", R"(<security>
+    <apiKey name="crm" secretFile="../secrets/crm.key"/>
+    <agentTokens secretEnv="SB_TEST_TOKEN_SECRET" lifetime="30m"/>
+  </security>)"}}));
+  Config config = loadConfig(file);
+  ASSERT_EQ(config.security.apiKeys.size(), 1u);
+  EXPECT_EQ(config.security.apiKeys[0].secret.reveal(), "file-secret-0123456789abcdef");
+  EXPECT_EQ(config.security.apiKeys[0].secret.origin(),
+            "file " + (folder.path() / "secrets/crm.key").string());
+  EXPECT_EQ(config.security.agentTokenSecret.reveal(), "environment-secret-0123456789abcdef-0123");
+  EXPECT_EQ(config.security.agentTokenSecret.origin(), "environment variable SB_TEST_TOKEN_SECRET");
+  EXPECT_EQ(config.security.agentTokenLifetime, minutes(30));
+  ::unsetenv("SB_TEST_TOKEN_SECRET");
+}
+
+TEST(ConfigPaths, RelativePathsStartAtTheConfigurationsFolder) {
+  testing::TempFolder folder;
+  folder.write("tls/server.pem", "certificate");
+  folder.write("tls/server.key", "key");
+  std::filesystem::path file = folder.write(
+      "etc/switchboard.xml", testing::configWith({{"server", R"(<server id="sb-9">
+    <listener address="0.0.0.0" port="8443" threads="16">
+      <tls certificate="../tls/server.pem" key="../tls/server.key"/>
+    </listener>
+    <listener port="0"/>
+  </server>)"},
+                                                  {"store", R"(<store maxBatch="50" maxDelay="2ms">
+    <sqlite path="data/sb.db"/>
+  </store>)"},
+                                                  {"drivers", R"(<drivers>
+    <maildir name="mail-1" path="/var/mail/support" enabled="false"/>
+    <maildir name="mail-2" path="inbox" pollInterval="250ms" maxMessageBytes="10MiB"/>
+  </drivers>)"}}));
+  Config config = loadConfig(file);
+  ASSERT_EQ(config.server.listeners.size(), 2u);
+  ASSERT_TRUE(config.server.listeners[0].tls);
+  EXPECT_EQ(config.server.listeners[0].tls->certificate, folder.path() / "tls/server.pem");
+  EXPECT_EQ(config.server.listeners[0].tls->key, folder.path() / "tls/server.key");
+  EXPECT_EQ(config.server.listeners[0].threads, 16u);
+  EXPECT_EQ(config.server.listeners[1].address, "127.0.0.1");
+  EXPECT_EQ(config.server.listeners[1].port, 0);
+  EXPECT_EQ(config.store.location, (folder.path() / "etc/data/sb.db").string());
+  EXPECT_EQ(config.store.maxBatch, 50u);
+  EXPECT_EQ(config.store.maxDelay, std::chrono::microseconds(2000));
+  ASSERT_EQ(config.drivers.size(), 2u);
+  EXPECT_FALSE(config.drivers[0].enabled);
+  EXPECT_EQ(config.drivers[0].settings.path("path"), "/var/mail/support");
+  EXPECT_EQ(config.drivers[1].settings.path("path"), folder.path() / "etc/inbox");
+  EXPECT_EQ(config.drivers[1].settings.duration("pollInterval"), milliseconds(250));
+  EXPECT_EQ(config.drivers[1].settings.byteSize("maxMessageBytes"), 10u * 1024 * 1024);
+  // Defaults come from the driver's schema part, and are marked as not written.
+  const ConfigAttribute* poll = config.drivers[0].settings.find("pollInterval");
+  ASSERT_NE(poll, nullptr);
+  EXPECT_FALSE(poll->specified);
+  EXPECT_EQ(poll->value, "1s");
+  EXPECT_EQ(config.drivers[0].settings.find("contactPoint"), nullptr);
+}
+
+TEST(ConfigStore, PostgresqlConnectionIsASecret) {
+  testing::TempFolder folder;
+  ::setenv("SB_TEST_PG", "host=127.0.0.1 port=5432 dbname=sb user=sb password=hunter2", 1);
+  std::filesystem::path file =
+      folder.write("switchboard.xml", testing::configWith({{"store", R"(<store>
+    <postgresql connectionEnv="SB_TEST_PG"/>
+  </store>)"}}));
+  Config config = loadConfig(file);
+  EXPECT_EQ(config.store.kind, StoreOptions::Kind::Postgresql);
+  EXPECT_EQ(config.store.location, "host=127.0.0.1 port=5432 dbname=sb user=sb password=hunter2");
+  ::unsetenv("SB_TEST_PG");
+}
+
+TEST(ConfigQueues, MovesAreOrderedSoTheEngineCanResolveThem) {
+  testing::TempFolder folder;
+  std::filesystem::path file =
+      folder.write("switchboard.xml", testing::configWith({{"queues", R"(<queues>
+    <queue id="first"><escalation><moveQueue after="1m" queue="second"/></escalation></queue>
+    <queue id="second" maxWait="1h" maxWaitOutcome="moveQueue" maxWaitQueue="third"/>
+    <queue id="third"/>
+    <queue id="fourth"/>
+  </queues>)"}}));
+  Config config = loadConfig(file);
+  std::vector<std::string> order;
+  for (const auto& spec : config.queues) {
+    order.push_back(spec.id);
+  }
+  EXPECT_THAT(order, ElementsAre("third", "second", "first", "fourth"));
+  routing::RoutingEngine engine(config.engine);
+  for (const auto& spec : config.queues) {
+    EXPECT_TRUE(engine.upsertQueue(spec, Timestamp{})) << spec.id;
+  }
+}
+
+TEST(ConfigAgents, InlineMixesAndListAttributes) {
+  testing::TempFolder folder;
+  std::filesystem::path file =
+      folder.write("switchboard.xml", testing::configWith({{"agents", R"(<agents>
+    <agent id="a-1" site="lisbon">
+      <mix><limit medium="sms" max="10"/></mix>
+      <attribute name="languages" values="pt en  es"/>
+      <attribute name="weight" value="2.5"/>
+    </agent>
+  </agents>)"}}));
+  Config config = loadConfig(file);
+  ASSERT_EQ(config.agents.size(), 1u);
+  const routing::AgentSpec& one = config.agents[0];
+  EXPECT_EQ(one.seniority, 0);
+  EXPECT_EQ(one.name, "");
+  ASSERT_EQ(one.capacity.size(), 1u);
+  EXPECT_EQ(one.capacity[0].limits[0].medium, "sms");
+  ASSERT_EQ(one.attributes.size(), 2u);
+  EXPECT_TRUE(one.attributes[0].isList);
+  EXPECT_THAT(one.attributes[0].values, ElementsAre("pt", "en", "es"));
+  EXPECT_EQ(one.attributes[1].values, std::vector<std::string>{"2.5"});
+}
+
+} // namespace
+} // namespace switchboard
