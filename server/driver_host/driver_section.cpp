@@ -1,23 +1,11 @@
 #include "switchboard/channel_driver.h"
-
-#include <charconv>
+#include "switchboard/units.h"
 
 namespace switchboard {
 namespace {
 
 std::string place(const std::string& file, std::size_t line, std::size_t column) {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
-}
-
-// Splits "500ms" into 500 and "ms"; false when the text does not start with digits.
-bool splitNumber(std::string_view text, std::uint64_t& number, std::string_view& unit) {
-  const char* end = text.data() + text.size();
-  auto [stop, status] = std::from_chars(text.data(), end, number);
-  if (status != std::errc{} || stop == text.data()) {
-    return false;
-  }
-  unit = std::string_view(stop, static_cast<std::size_t>(end - stop));
-  return true;
 }
 
 } // namespace
@@ -62,23 +50,13 @@ std::chrono::milliseconds DriverSection::duration(const std::string& setting,
   if (!value) {
     return fallback;
   }
-  std::uint64_t number = 0;
-  std::string_view unit;
-  if (splitNumber(*value, number, unit)) {
-    if (unit == "ms") {
-      return std::chrono::milliseconds(number);
-    }
-    if (unit == "s") {
-      return std::chrono::seconds(number);
-    }
-    if (unit == "m") {
-      return std::chrono::minutes(number);
-    }
-    if (unit == "h") {
-      return std::chrono::hours(number);
-    }
+  std::optional<std::chrono::microseconds> parsed = parseDuration(*value);
+  if (!parsed || parsed->count() % 1000 != 0) {
+    fail(setting, "'" + *value +
+                      "' is not a duration in milliseconds (write 0, 500ms, 30s, 2m, 1h, "
+                      "1d or 1m30s)");
   }
-  fail(setting, "'" + *value + "' is not a duration such as 500ms, 30s, 2m or 1h");
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
 }
 
 std::uint64_t DriverSection::bytes(const std::string& setting, std::uint64_t fallback) const {
@@ -86,23 +64,11 @@ std::uint64_t DriverSection::bytes(const std::string& setting, std::uint64_t fal
   if (!value) {
     return fallback;
   }
-  std::uint64_t number = 0;
-  std::string_view unit;
-  if (splitNumber(*value, number, unit)) {
-    if (unit.empty()) {
-      return number;
-    }
-    if (unit == "k" || unit == "K") {
-      return number << 10;
-    }
-    if (unit == "M") {
-      return number << 20;
-    }
-    if (unit == "G") {
-      return number << 30;
-    }
+  std::optional<std::uint64_t> parsed = parseByteSize(*value);
+  if (!parsed) {
+    fail(setting, "'" + *value + "' is not a byte size (write 1048576, 512KiB, 25MiB or 1GiB)");
   }
-  fail(setting, "'" + *value + "' is not a size such as 1048576, 512k, 25M or 1G");
+  return *parsed;
 }
 
 void DriverRegistry::add(const std::string& type, DriverFactory factory) {

@@ -79,10 +79,10 @@ class DriverSection {
   std::optional<std::string> optionalText(const std::string& setting) const;
   /// A path; relative paths are relative to the folder of the file that configured it.
   std::filesystem::path path(const std::string& setting) const;
-  /// "500ms", "30s", "2m", "1h"; `fallback` when the setting is absent.
+  /// A duration (see parseDuration in units.h); `fallback` when the setting is absent.
   std::chrono::milliseconds duration(const std::string& setting,
                                      std::chrono::milliseconds fallback) const;
-  /// A non-negative size: "1048576", "512k", "25M", "1G" (powers of 1024).
+  /// A byte size (see parseByteSize in units.h); `fallback` when the setting is absent.
   std::uint64_t bytes(const std::string& setting, std::uint64_t fallback) const;
 
   /// The error for `setting`, placed where it (or, when absent, the section) was written.

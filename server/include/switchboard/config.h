@@ -18,6 +18,7 @@
 #include "switchboard/log.h"
 #include "switchboard/routing/routing_config.h"
 #include "switchboard/store.h"
+#include "switchboard/units.h"
 
 #include <chrono>
 #include <cstdint>
@@ -206,14 +207,6 @@ Config loadConfig(const std::filesystem::path& file);
 /// Loads and checks a configuration held in memory; `file` names it in errors and anchors
 /// relative paths.
 Config loadConfigFromString(std::string_view document, const std::filesystem::path& file);
-
-/// Reads a duration ("0", "500ms", "30s", "2m", "1h", "1d", "1m30s"; units us, ms, s, m, h, d).
-/// Nothing when the text is not one or overflows.
-std::optional<std::chrono::microseconds> parseDuration(std::string_view text);
-
-/// Reads a byte size ("1048576", "512KiB", "25MiB", "1GiB"). Nothing when the text is not one or
-/// overflows.
-std::optional<std::uint64_t> parseByteSize(std::string_view text);
 
 /// `switchboard config check FILE...`: loads each file and prints "FILE: ok (N drivers, N agents,
 /// N queues, N rules)" or the error "FILE:LINE:COLUMN: SETTING: reason" to `out`. Returns 0 when

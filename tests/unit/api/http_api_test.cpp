@@ -712,8 +712,13 @@ TEST_F(UpgradeTest, AnAgentOpensItsOwnStream) {
   auto token = post("/v1/agents/alice/tokens", "").json()->getValue<std::string>("token");
   EXPECT_EQ(connect("/v1/agents/alice/stream", bearer(token)), "hello alice on alice");
   EXPECT_EQ(connect("/v1/agents/alice/stream?access_token=" + token, ""), "hello alice on alice");
-  EXPECT_THAT(metrics.render(), HasSubstr("route=\"/v1/agents/{id}/stream\",method=\"GET\","
-                                          "status=\"101\"} 2"));
+  // The server counts an upgrade when its handler returns, which may be after the client has
+  // read the frame: wait for the count rather than race it.
+  const std::string counted = "route=\"/v1/agents/{id}/stream\",method=\"GET\",status=\"101\"} 2";
+  for (int i = 0; i < 1000 && metrics.render().find(counted) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_THAT(metrics.render(), HasSubstr(counted));
 }
 
 TEST_F(UpgradeTest, AStreamRefusesOtherAgentsAndNoCredentials) {

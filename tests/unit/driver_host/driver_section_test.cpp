@@ -25,6 +25,8 @@ DriverSection section() {
   set("slow", "2m", 36);
   set("big", "25M", 40);
   set("bad", "soon", 50);
+  set("mixed", "1m30s", 55);
+  set("mib", "25MiB", 60);
   return result;
 }
 
@@ -38,6 +40,12 @@ TEST(DriverSection, ReadsTypedSettings) {
   EXPECT_EQ(s.bytes("big", 0), 25u << 20);
   EXPECT_EQ(s.bytes("absent", 42), 42u);
   EXPECT_FALSE(s.optionalText("absent").has_value());
+}
+
+TEST(DriverSection, ReadsEveryDurationAndSizeTheConfigurationSchemaAccepts) {
+  DriverSection s = section();
+  EXPECT_EQ(s.duration("mixed", std::chrono::seconds(1)), std::chrono::seconds(90));
+  EXPECT_EQ(s.bytes("mib", 0), 25u << 20);
 }
 
 TEST(DriverSection, ErrorsNameFileLineColumnAndSetting) {

@@ -1,5 +1,9 @@
 #include "mail_reader.h"
 
+#include "tests/support/test_data.h"
+
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -119,6 +123,42 @@ TEST(AddressList, SplitsQuotedNamesWithCommas) {
   EXPECT_EQ(list[1].name, "Ana");
   EXPECT_EQ(list[2].value, "b@z.pt");
   EXPECT_FALSE(list[2].name.has_value());
+}
+
+} // namespace
+} // namespace switchboard::email
+
+namespace switchboard::email {
+namespace {
+
+// The quick start's mails must read as an integrator would expect them to in the agent's view.
+TEST(MailReader, ReadsEveryQuickStartMail) {
+  std::map<std::string, std::pair<std::string, std::string>> expected{
+      {"01-fatura-duplicada.eml",
+       {"joana.ferreira@example.com", "Fatura de novembro cobrada em duplicado"}},
+      {"02-internet-down.eml",
+       {"mark.davies@example.co.uk", "Internet down since yesterday evening"}},
+      {"03-comprovativo.eml", {"joao.pereira@example.pt", "Comprovativo de pagamento"}},
+      {"04-upgrade.eml", {"lucia.martin@example.es", "Quiero cambiar a fibra 1 Gb"}},
+      {"05-reply-thread.eml",
+       {"joana.ferreira@example.com", "Re: Fatura de novembro cobrada em duplicado"}},
+  };
+  for (const auto& path : testing::filesIn("samples/quickstart/mail", ".eml")) {
+    SCOPED_TRACE(path.filename().string());
+    auto mail = readMail(testing::readFile(path));
+    ASSERT_TRUE(mail.ok()) << mail.error();
+    const auto& [sender, subject] = expected.at(path.filename().string());
+    EXPECT_EQ(mail->from->value, sender);
+    EXPECT_EQ(mail->subject, subject);
+    ASSERT_TRUE(mail->text.has_value());
+    EXPECT_FALSE(mail->text->empty());
+  }
+  auto receipt = readMail(
+      testing::readFile(testing::sourceDir() / "samples/quickstart/mail/03-comprovativo.eml"));
+  EXPECT_EQ(receipt->from->name, "João Pereira");
+  EXPECT_THAT(*receipt->text, ::testing::HasSubstr("como não paga na área de cliente"));
+  ASSERT_EQ(receipt->attachments.size(), 1u);
+  EXPECT_TRUE(receipt->attachments[0].bytes.starts_with("%PDF-1.4"));
 }
 
 } // namespace
