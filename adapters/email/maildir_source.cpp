@@ -43,12 +43,25 @@ Address label(Address address) {
   return address;
 }
 
+// A Message-ID as the message format writes it: without its angle brackets.
+std::optional<std::string> messageIdOf(const Mail& mail) {
+  if (!mail.messageId) {
+    return std::nullopt;
+  }
+  std::string_view id = *mail.messageId;
+  if (id.size() >= 2 && id.front() == '<' && id.back() == '>') {
+    id = id.substr(1, id.size() - 2);
+  }
+  return std::string(id);
+}
+
 // A Message-ID is the natural idempotency key; a mail without a usable one is known by the
 // digest of its bytes, which is the same however often it is read.
 std::string sourceKeyOf(const Mail& mail, std::string_view bytes) {
-  if (mail.messageId && !mail.messageId->empty() && mail.messageId->size() <= kMaxSourceKey &&
-      mail.messageId->find_first_of(" \t\r\n") == std::string::npos) {
-    return *mail.messageId;
+  std::optional<std::string> id = messageIdOf(mail);
+  if (id && !id->empty() && id->size() <= kMaxSourceKey &&
+      id->find_first_of(" \t\r\n") == std::string::npos) {
+    return *id;
   }
   return sha256Digest(bytes);
 }
@@ -209,8 +222,8 @@ WorkItem MaildirSource::workItemOf(const Mail& mail, std::string_view bytes) con
     }
     item.attachments.push_back(std::move(attachment));
   }
-  if (mail.messageId) {
-    item.attributes.push_back({"email.messageId", *mail.messageId});
+  if (std::optional<std::string> id = messageIdOf(mail)) {
+    item.attributes.push_back({"email.messageId", *id});
   }
   if (mail.inReplyTo) {
     item.attributes.push_back({"email.inReplyTo", *mail.inReplyTo});

@@ -1,5 +1,8 @@
 #include "cli.h"
 
+#include "serve_command.h"
+
+#include "switchboard/config.h"
 #include "switchboard/message_codec.h"
 
 #include <cstring>
@@ -15,6 +18,10 @@ namespace {
 constexpr std::string_view kUsage = R"(Usage: switchboard <command> [options]
 
 Commands:
+  serve --config FILE        Run the communication server with the configuration FILE until
+                             SIGTERM or SIGINT (see docs/configuration.md).
+  config check FILE...       Check configuration files: prints "FILE: ok" and a summary, or
+                             "FILE:LINE:COLUMN: setting: reason".
   message validate FILE...   Check that each FILE is a valid Switchboard message
                              (schemas/message/v1/message.xsd). Prints "FILE: ok" or
                              "FILE:LINE:COLUMN: reason" for each; "-" reads standard input.
@@ -126,6 +133,12 @@ int runCli(std::span<const std::string_view> arguments, std::ostream& out, std::
     if (command == "version" || command == "--version") {
       out << kVersion << '\n';
       return kExitOk;
+    }
+    if (command == "serve") {
+      return serveCommand(arguments.subspan(1), out, err);
+    }
+    if (command == "config" && arguments.size() >= 2 && arguments[1] == "check") {
+      return checkConfigCommand(arguments.subspan(2), out, err);
     }
     if (command == "message" && arguments.size() >= 2) {
       if (arguments[1] == "validate") {

@@ -53,46 +53,59 @@ struct IndexKey {
   }
 };
 
+struct QueueRecord;
+struct Stage;
+
 /// One queue stage whose agent-only conditions the agent meets.
 struct Membership {
   QueueIndex queue = kNone;
   std::uint32_t stage = 0;
   IndexKey key; ///< the key it is filed under while the agent is indexed
+  const QueueRecord* queueRecord = nullptr; ///< queues[queue], saved a few pointer hops
+  Stage* stageRecord = nullptr;             ///< queues[queue]->stages[stage]
 };
 
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
 struct AgentRecord {
+  // What a routing decision reads first, together in the first cache line.
+  Presence presence = Presence::LoggedOut;
+  bool wrapping = false;
+  bool routable = false;
+  bool indexed = false;       ///< filed in the ready indexes of its memberships
+  std::uint8_t room = 0;      ///< bit m: room for one more item of medium slot m (see updateRoom)
+  MediaCounts held{};         ///< items offered or accepted, per medium slot
+  std::int64_t idleSince = 0; ///< ms since the epoch
+  int contactsToday = 0;
+  int seniority = 0;
+  Symbol site = kNoSymbol;
+  std::uint32_t turns = 0; ///< bumped when a queue's round-robin turn for the agent changes
+  std::uint32_t offersPending = 0;
+  std::uint32_t itemsAccepted = 0;
+  std::vector<AttributeSlot> attributes; ///< sorted by name
+
   std::string id;
   Symbol idSymbol = kNoSymbol;
   Value idValue;
   Value nameValue;
   Value siteValue;
-  Symbol site = kNoSymbol;
-  int seniority = 0;
   std::vector<std::pair<Symbol, std::uint8_t>> skills; ///< sorted by symbol
-  std::vector<AttributeSlot> attributes;               ///< sorted by name
   std::vector<Value> listStore;                        ///< elements of list attributes
   std::vector<MediaCounts> mixes;
 
-  Presence presence = Presence::LoggedOut;
   Symbol reason = kNoSymbol;
   AgentState reported = AgentState::LoggedOut;
   Symbol reportedReason = kNoSymbol;
-  MediaCounts held{}; ///< items offered or accepted, per medium slot
-  std::uint32_t offersPending = 0;
-  std::uint32_t itemsAccepted = 0;
-  std::int64_t idleSince = 0; ///< ms since the epoch
   bool idleKnown = false;
-  bool wrapping = false;
   bool everReady = false;
   std::uint32_t wrapEpoch = 0;
-  int contactsToday = 0;
   int missedInRow = 0;
 
   std::vector<Membership> memberships;
-  bool indexed = false; ///< filed in the indexes of its memberships
-  bool routable = false;
+  /// The key inputs as filed: while they stand, the filed keys stand (profile changes unfile).
+  std::int64_t filedIdleSince = 0;
+  int filedContacts = 0;
+  std::uint32_t filedTurns = 0;
 };
 
 /// The level of skill `skill`, or -1 when the agent does not have it.
@@ -137,23 +150,13 @@ inline bool canTake(const AgentRecord& agent, std::size_t medium) {
   return false;
 }
 
-/// True when some mix fits what the agent holds and has room for one more item of some medium.
-inline bool hasRoom(const AgentRecord& agent) {
-  for (const auto& mix : agent.mixes) {
-    bool fits = true;
-    bool room = false;
-    for (std::size_t m = 0; m < kMaxMedia; ++m) {
-      if (agent.held[m] > mix[m]) {
-        fits = false;
-        break;
-      }
-      room = room || agent.held[m] < mix[m];
-    }
-    if (fits && room) {
-      return true;
-    }
+/// Recomputes agent.room from what it holds; call after every change of `held` or `mixes`.
+inline void updateRoom(AgentRecord& agent) {
+  std::uint8_t room = 0;
+  for (std::size_t m = 0; m < kMaxMedia; ++m) {
+    room |= canTake(agent, m) ? static_cast<std::uint8_t>(1U << m) : 0;
   }
-  return false;
+  agent.room = room;
 }
 
 /// Free places for medium slot `medium` in the roomiest mix that fits what the agent holds.

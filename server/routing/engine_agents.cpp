@@ -1,6 +1,7 @@
 #include "engine_impl.h"
 
 #include <algorithm>
+#include <array>
 
 namespace switchboard::routing {
 
@@ -15,35 +16,76 @@ void eraseValue(std::vector<ItemIndex>& list, ItemIndex value) {
 
 } // namespace
 
-void RoutingEngine::Impl::unindexAgent(AgentRecord& agent) {
+void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
+  AgentRecord& agent = agents[index];
   if (!agent.indexed) {
     return;
   }
+  ++agentVersions[index];
   for (const auto& membership : agent.memberships) {
-    queues[membership.queue]->stages[membership.stage]->agents.erase(membership.key);
+    __builtin_prefetch(&membership.stageRecord->agents);
+  }
+  for (const auto& membership : agent.memberships) {
+    membership.stageRecord->agents.markStale(currentKey(*membership.queueRecord));
   }
   agent.indexed = false;
 }
 
 void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
   AgentRecord& agent = agents[index];
-  agent.routable = agent.presence == Presence::Ready && !agent.wrapping && hasRoom(agent);
+  updateRoom(agent);
+  agentRoom[index] = agent.room;
+  agent.routable = agent.presence == Presence::Ready && !agent.wrapping && agent.room != 0;
+  agentFlags[index] =
+      static_cast<std::uint8_t>((agent.routable ? kRoutableFlag : 0) |
+                                (agent.offersPending + agent.itemsAccepted > 0 ? kBusyFlag : 0));
   if (options.matcher == Matcher::Indexed) {
     if (!agent.routable) {
-      unindexAgent(agent);
-    } else {
-      for (auto& membership : agent.memberships) {
-        const QueueRecord& queue = *queues[membership.queue];
-        const IndexKey key = indexKey(index, queue);
-        if (agent.indexed && key == membership.key) {
-          continue;
+      unindexAgent(index);
+    } else if (!agent.indexed || agent.idleSince != agent.filedIdleSince ||
+               agent.contactsToday != agent.filedContacts || agent.turns != agent.filedTurns) {
+      const std::uint8_t inputs =
+          (agent.idleSince != agent.filedIdleSince ? kIdleInput : 0) |
+          (agent.contactsToday != agent.filedContacts ? kContactsInput : 0) |
+          (agent.turns != agent.filedTurns ? kTurnInput : 0);
+      agent.filedIdleSince = agent.idleSince;
+      agent.filedContacts = agent.contactsToday;
+      agent.filedTurns = agent.turns;
+      const std::uint32_t version = agentVersions[index];
+      // Keys first, then the indexes in steps, a batch of memberships at a time (see
+      // ReadyIndex::prefetchTail).
+      constexpr std::size_t kBatch = 16;
+      auto& memberships = agent.memberships;
+      for (std::size_t first = 0; first < memberships.size(); first += kBatch) {
+        std::array<const Membership*, kBatch> batch{};
+        std::size_t count = 0;
+        const std::size_t last = std::min(memberships.size(), first + kBatch);
+        for (std::size_t m = first; m < last; ++m) {
+          Membership& membership = memberships[m];
+          if (agent.indexed && (membership.queueRecord->keyInputs & inputs) == 0) {
+            continue; // none of what its keys read changed
+          }
+          const IndexKey key = indexKey(index, *membership.queueRecord);
+          if (agent.indexed && key == membership.key) {
+            continue;
+          }
+          __builtin_prefetch(&membership.stageRecord->agents);
+          membership.key = key;
+          batch[count++] = &membership;
         }
-        auto& set = queue.stages[membership.stage]->agents;
-        if (agent.indexed) {
-          set.erase(membership.key);
+        for (std::size_t c = 0; c < count; ++c) {
+          ReadyIndex& ready = batch[c]->stageRecord->agents;
+          if (agent.indexed) {
+            ready.markStale(currentKey(*batch[c]->queueRecord));
+          }
+          ready.prefetchBucket(batch[c]->key.keys[0]);
         }
-        set.insert(key);
-        membership.key = key;
+        for (std::size_t c = 0; c < count; ++c) {
+          batch[c]->stageRecord->agents.prefetchTail(batch[c]->key.keys[0]);
+        }
+        for (std::size_t c = 0; c < count; ++c) {
+          batch[c]->stageRecord->agents.insert(batch[c]->key, version);
+        }
       }
       agent.indexed = true;
     }

@@ -81,6 +81,17 @@ Result<bool, RoutingError> RoutingEngine::Impl::buildQueue(const QueueSpec& spec
   queue.idSymbol = symbols.intern(spec.id);
   queue.spec = spec;
   queue.ordering = spec.ordering;
+  queue.keyCount = 0;
+  queue.keyInputs = 0;
+  for (const OrderKey key : spec.ordering) {
+    if (key != OrderKey::PreviousAgent) {
+      queue.keyOrder[queue.keyCount++] = key;
+    }
+    queue.keyInputs |= key == OrderKey::LongestIdle      ? kIdleInput
+                       : key == OrderKey::FewestContacts ? kContactsInput
+                       : key == OrderKey::RoundRobin     ? kTurnInput
+                                                         : 0;
+  }
   queue.sticky = !spec.ordering.empty() && spec.ordering.front() == OrderKey::PreviousAgent;
   queue.skill = spec.skill.empty() ? kNoSymbol : symbols.intern(spec.skill);
   queue.skillAttribute = symbols.intern(spec.skillAttribute);
@@ -165,8 +176,23 @@ Result<bool, RoutingError> RoutingEngine::Impl::buildQueue(const QueueSpec& spec
     sites.insert(sites.end(), added.begin(), added.end());
     return sites;
   };
+  ReadyIndex::Layout layout = ReadyIndex::Layout::Sorted;
+  if (queue.scanOrdering) {
+    layout = ReadyIndex::Layout::Unsorted;
+  } else {
+    for (const OrderKey key : queue.ordering) {
+      if (key == OrderKey::PreviousAgent) {
+        continue;
+      }
+      if (key == OrderKey::Seniority || key == OrderKey::FewestContacts ||
+          key == OrderKey::HighestSkill) {
+        layout = ReadyIndex::Layout::Bucketed;
+      }
+      break;
+    }
+  }
   auto addStage = [&](std::int64_t at) -> Result<bool, RoutingError> {
-    auto stage = std::make_unique<Stage>(&pool);
+    auto stage = std::make_unique<Stage>(&pool, layout, &agentVersions);
     stage->startsAfter = at;
     stage->moveTo = moveTo;
     stage->sites = sitesNow();
@@ -298,6 +324,9 @@ void RoutingEngine::Impl::buildAgentProfile(const AgentSpec& spec, AgentRecord& 
 
 void RoutingEngine::Impl::computeMemberships(AgentIndex index) {
   AgentRecord& agent = agents[index];
+  for (const auto& membership : agent.memberships) {
+    std::erase(queues[membership.queue]->stages[membership.stage]->members, index);
+  }
   agent.memberships.clear();
   if (options.matcher != Matcher::Indexed) {
     return;
@@ -306,7 +335,8 @@ void RoutingEngine::Impl::computeMemberships(AgentIndex index) {
     const auto& stages = queues[q]->stages;
     for (std::uint32_t s = 0; s < stages.size(); ++s) {
       if (staticEligible(agent, *stages[s])) {
-        agent.memberships.push_back({q, s, {}});
+        agent.memberships.push_back({q, s, {}, queues[q].get(), stages[s].get()});
+        stages[s]->members.push_back(index);
       }
     }
   }

@@ -7,6 +7,7 @@
 
 #include "agent_record.h"
 #include "compiled_expression.h"
+#include "id_table.h"
 #include "item_record.h"
 #include "queue_record.h"
 #include "symbol_table.h"
@@ -26,13 +27,6 @@
 #include <vector>
 
 namespace switchboard::routing {
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view text) const {
-    return std::hash<std::string_view>{}(text);
-  }
-};
 
 enum class TimerKind : std::uint8_t { OfferExpiry, Escalate, MaxWait, StickyEnd, WrapUpEnd };
 
@@ -79,13 +73,17 @@ struct RoutingEngine::Impl {
 
   // agents
   void refreshAgent(AgentIndex agent, std::int64_t now);
-  void unindexAgent(AgentRecord& agent);
+  void unindexAgent(AgentIndex agent);
   void updateReported(AgentIndex agent, std::int64_t now);
   void setPresence(AgentIndex agent, Presence presence, Symbol reason, std::int64_t now);
   void backfill(AgentIndex agent, std::int64_t now);
   void releaseOffer(ItemIndex item);
   void releaseAccepted(ItemRecord& item, std::int64_t now);
   IndexKey indexKey(AgentIndex agent, const QueueRecord& queue) const;
+  /// Whether a ready-index entry of `queue` still carries its agent's key.
+  auto currentKey(const QueueRecord& queue) const {
+    return [this, &queue](const IndexKey& key) { return indexKey(key.agent, queue) == key; };
+  }
 
   // items
   void enqueue(ItemIndex item, QueueIndex queue, std::int64_t now, std::string_view cause,
@@ -103,9 +101,15 @@ struct RoutingEngine::Impl {
                 std::uint32_t stage = 0);
   void fire(const Timer& timer);
   ItemIndex findItem(std::string_view id) const;
+  AgentIndex lastAgentOf(std::string_view customer) const;
+  void rememberAgent(std::string_view customer, AgentIndex agent);
   AgentIndex findAgent(std::string_view id) const;
   QueueIndex findQueue(std::string_view id) const;
   void classify(ItemRecord& item, QueueIndex& queue);
+  /// A live item built from the spec (no transition yet, not in itemById); `queue` is the
+  /// spec's queue or kNone.
+  Result<ItemIndex, RoutingError> createItem(const ItemSpec& spec, QueueIndex& queue,
+                                             std::int64_t now);
   /// The item offered to the agent, or why the call cannot apply to it.
   Result<std::pair<ItemIndex, AgentIndex>, RoutingError> offeredItem(std::string_view itemId,
                                                                      std::string_view agentId);
@@ -133,7 +137,17 @@ struct RoutingEngine::Impl {
   std::pmr::unsynchronized_pool_resource pool;
 
   std::vector<AgentRecord> agents;
-  std::unordered_map<std::string, AgentIndex, StringHash, std::equal_to<>> agentById;
+  /// Per agent, beside the records so that walks read them from cache: the version its
+  /// ready-index entries must carry (see ReadyIndex), its room mask (a copy of
+  /// AgentRecord::room) and its id (interned, so the view is stable).
+  std::vector<std::uint32_t> agentVersions;
+  std::vector<std::uint8_t> agentRoom;
+  std::vector<std::string_view> agentIds;
+  /// Per agent, for queueAgents(): kRoutableFlag, kBusyFlag.
+  std::vector<std::uint8_t> agentFlags;
+  static constexpr std::uint8_t kRoutableFlag = 1;
+  static constexpr std::uint8_t kBusyFlag = 2;
+  IdTable agentById;
   std::vector<std::unique_ptr<QueueRecord>> queues;
   std::unordered_map<Symbol, QueueIndex> queueBySymbol;
   std::vector<CompiledRule> rules;
@@ -142,8 +156,11 @@ struct RoutingEngine::Impl {
   std::vector<ItemRecord> items;
   std::vector<ItemIndex> freeItems;
   std::vector<ItemIndex> retired; ///< freed at the start of the next call
-  std::unordered_map<std::string, ItemIndex, StringHash, std::equal_to<>> itemById;
-  std::unordered_map<std::string, AgentIndex, StringHash, std::equal_to<>> lastAgentOfCustomer;
+  IdTable itemById;
+  /// The customer's last agent: customers[k] was last served by customerAgents[k].
+  IdTable customerIndex;
+  std::vector<std::string> customers;
+  std::vector<AgentIndex> customerAgents;
   std::vector<std::vector<ItemIndex>> offeredTo; ///< per agent: items offered and not answered
   std::vector<std::vector<ItemIndex>> heldFor;   ///< per agent: waiting items held for it
 

@@ -19,17 +19,27 @@ void RoutingEngine::Impl::beginCall(std::int64_t now) {
   actions.clear();
   tracesUsed = 0;
   for (const ItemIndex index : retired) {
-    // Reset the slot but keep its vectors' capacity: the next item reuses them.
+    // Reset the slot in place, keeping its strings' and vectors' capacity for the next item.
+    // createItem() sets the item's own fields (id, medium, texts ...); these are the rest.
     ItemRecord& item = items[index];
-    ItemRecord fresh;
-    fresh.epoch = item.epoch + 1;
-    fresh.history = std::move(item.history);
-    fresh.history.clear();
-    fresh.attributes = std::move(item.attributes);
-    fresh.attributes.clear();
-    fresh.excluded = std::move(item.excluded);
-    fresh.excluded.clear();
-    item = std::move(fresh);
+    ++item.epoch;
+    item.history.clear();
+    item.attributes.clear();
+    item.listStore.clear();
+    item.excluded.clear();
+    item.topic = kNoSymbol;
+    item.state = WorkItemState::New;
+    item.queue = kNone;
+    item.stage = 0;
+    item.queuedAt = 0;
+    item.waiting = false;
+    item.waitKey = WaitKey{};
+    item.agent = kNone;
+    item.attempt = 0;
+    item.sticky = kNone;
+    item.stickyUntil = 0;
+    item.stickyForced = false;
+    item.moves = 0;
     freeItems.push_back(index);
   }
   retired.clear();
@@ -41,6 +51,7 @@ void RoutingEngine::Impl::beginCall(std::int64_t now) {
       for (AgentIndex a = 0; a < agents.size(); ++a) {
         if (agents[a].contactsToday != 0) {
           agents[a].contactsToday = 0;
+          unindexAgent(a); // keys must only grow while an agent stays filed
           refreshAgent(a, now);
         }
       }
@@ -49,13 +60,29 @@ void RoutingEngine::Impl::beginCall(std::int64_t now) {
 }
 
 ItemIndex RoutingEngine::Impl::findItem(std::string_view id) const {
-  auto it = itemById.find(id);
-  return it == itemById.end() ? kNone : it->second;
+  return itemById.find(id, [this](ItemIndex i) -> std::string_view { return items[i].id; });
 }
 
 AgentIndex RoutingEngine::Impl::findAgent(std::string_view id) const {
-  auto it = agentById.find(id);
-  return it == agentById.end() ? kNone : it->second;
+  return agentById.find(id, [this](AgentIndex a) -> std::string_view { return agents[a].id; });
+}
+
+AgentIndex RoutingEngine::Impl::lastAgentOf(std::string_view customer) const {
+  const std::uint32_t k = customerIndex.find(
+      customer, [this](std::uint32_t c) -> std::string_view { return customers[c]; });
+  return k == IdTable::kNotFound ? kNone : customerAgents[k];
+}
+
+void RoutingEngine::Impl::rememberAgent(std::string_view customer, AgentIndex agent) {
+  const std::uint32_t k = customerIndex.find(
+      customer, [this](std::uint32_t c) -> std::string_view { return customers[c]; });
+  if (k != IdTable::kNotFound) {
+    customerAgents[k] = agent;
+    return;
+  }
+  customerIndex.insert(customer, static_cast<std::uint32_t>(customers.size()));
+  customers.emplace_back(customer);
+  customerAgents.push_back(agent);
 }
 
 QueueIndex RoutingEngine::Impl::findQueue(std::string_view id) const {
@@ -162,11 +189,18 @@ void RoutingEngine::Impl::enqueue(ItemIndex index, QueueIndex queueIndex, std::i
   ++item.epoch;
   item.stage = stage;
   transition(index, WorkItemState::Queued, cause, now);
-  fileWaiting(index, now);
   if (queue.maxWait > 0 && now - item.queuedAt >= queue.maxWait) {
+    fileWaiting(index, now);
     applyMaxWait(index, now);
     return;
   }
+  // Most items are offered at once: file them as waiting, with their timers, only when not.
+  // (Routing reads neither, and a failed attempt schedules nothing, so the timers keep their
+  // order.)
+  if (routeItem(index, now)) {
+    return;
+  }
+  fileWaiting(index, now);
   if (stage + 1 < queue.stages.size()) {
     schedule(item.queuedAt + queue.stages[stage + 1]->startsAfter, TimerKind::Escalate, index,
              item.epoch, stage + 1);
@@ -177,7 +211,6 @@ void RoutingEngine::Impl::enqueue(ItemIndex index, QueueIndex queueIndex, std::i
   if (item.sticky != kNone && item.stickyUntil > now) {
     schedule(item.stickyUntil, TimerKind::StickyEnd, index, item.epoch);
   }
-  routeItem(index, now);
 }
 
 bool RoutingEngine::Impl::routeItem(ItemIndex index, std::int64_t now) {
@@ -225,6 +258,7 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
       queue.roundRobinTurn.resize(agents.size(), 0);
     }
     queue.roundRobinTurn[agentIndex] = ++queue.roundRobinCounter;
+    ++agent.turns;
   }
   if (trace != nullptr) {
     trace->winner = agent.id;
@@ -269,7 +303,7 @@ void RoutingEngine::Impl::retire(ItemIndex index) {
   clearSticky(index);
   item.live = false;
   ++item.epoch;
-  itemById.erase(item.id);
+  itemById.erase(item.id, [this](ItemIndex i) -> std::string_view { return items[i].id; });
   retired.push_back(index);
 }
 

@@ -52,7 +52,7 @@ std::optional<Exclusion> RoutingEngine::Impl::dynamicExclusion(const AgentRecord
   if (agent.wrapping) {
     return Exclusion::WrapUp;
   }
-  if (!canTake(agent, item.medium)) {
+  if ((agent.room >> item.medium & 1U) == 0) {
     return Exclusion::NoCapacity;
   }
   if (std::find(item.excluded.begin(), item.excluded.end(), index) != item.excluded.end()) {
@@ -95,11 +95,8 @@ IndexKey RoutingEngine::Impl::indexKey(AgentIndex index, const QueueRecord& queu
     return key;
   }
   const AgentRecord& agent = agents[index];
-  std::size_t n = 0;
-  for (const OrderKey order : queue.ordering) {
-    switch (order) {
-    case OrderKey::PreviousAgent:
-      continue;
+  for (std::size_t n = 0; n < queue.keyCount; ++n) {
+    switch (queue.keyOrder[n]) {
     case OrderKey::LongestIdle:
       key.keys[n] = agent.idleSince;
       break;
@@ -116,10 +113,10 @@ IndexKey RoutingEngine::Impl::indexKey(AgentIndex index, const QueueRecord& queu
     case OrderKey::HighestSkill:
       key.keys[n] = -skillLevel(agent, queue.skill);
       break;
+    case OrderKey::PreviousAgent:
     case OrderKey::WeightedRandom:
       break;
     }
-    ++n;
   }
   return key;
 }
@@ -223,23 +220,33 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
       consider(index);
     }
   } else if (queue.scanOrdering) {
-    for (const IndexKey& entry : stage.agents) {
-      if (!dynamicExclusion(agents[entry.agent], entry.agent, item, stage, now)) {
-        consider(entry.agent);
+    stage.agents.forEach(currentKey(queue), [&](AgentIndex index) {
+      if ((agentRoom[index] >> item.medium & 1U) != 0 &&
+          !dynamicExclusion(agents[index], index, item, stage, now)) {
+        consider(index);
       }
-    }
+      return false;
+    });
   } else {
-    for (const IndexKey& entry : stage.agents) {
-      auto exclusion = dynamicExclusion(agents[entry.agent], entry.agent, item, stage, now);
+    stage.agents.forEach(currentKey(queue), [&](AgentIndex index) {
+      // Filed agents are ready and not wrapping up, so no room is the first reason that can
+      // apply; the copy of the room mask spares a look at the agent's record.
+      std::optional<Exclusion> exclusion;
+      if ((agentRoom[index] >> item.medium & 1U) == 0) {
+        exclusion = Exclusion::NoCapacity;
+      } else {
+        exclusion = dynamicExclusion(agents[index], index, item, stage, now);
+      }
       if (!exclusion) {
-        choice.winner = entry.agent;
-        bestKey = fullKey(entry.agent, item, queue);
-        break;
+        choice.winner = index;
+        bestKey = fullKey(index, item, queue);
+        return true;
       }
       if (summary && trace->excluded.size() < kSummaryExclusions) {
-        trace->excluded.push_back({agents[entry.agent].id, *exclusion});
+        trace->excluded.push_back({agentIds[index], *exclusion});
       }
-    }
+      return false;
+    });
   }
   if (choice.winner != kNone) {
     choice.outcome = TraceOutcome::Offered;

@@ -46,7 +46,7 @@ struct WaitKey {
 struct ItemRecord {
   bool live = false;
   std::string id;
-  std::unique_ptr<char[]> textStore; ///< texts of attribute values from the spec
+  std::vector<char> textStore; ///< texts of attribute values from the spec
   Value idValue;
   Value mediumValue;
   Value customerValue;

@@ -9,9 +9,11 @@
 #include "agent_record.h"
 #include "compiled_expression.h"
 #include "item_record.h"
+#include "ready_index.h"
 
 #include "switchboard/routing/routing_config.h"
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <memory_resource>
@@ -21,14 +23,22 @@
 
 namespace switchboard::routing {
 
-struct Stage {
-  explicit Stage(std::pmr::memory_resource* resource) : agents(resource), waiting(resource) {}
+/// What an agent's ready-index keys are computed from, besides its profile (see keyInputs).
+inline constexpr std::uint8_t kIdleInput = 1;
+inline constexpr std::uint8_t kContactsInput = 2;
+inline constexpr std::uint8_t kTurnInput = 4;
 
+struct Stage {
+  Stage(std::pmr::memory_resource* resource, ReadyIndex::Layout layout,
+        const std::vector<std::uint32_t>* agentVersions)
+      : agents(layout, agentVersions), waiting(resource) {}
+
+  ReadyIndex agents;            ///< members that can take work (Indexed); first, for the cache
   std::int64_t startsAfter = 0; ///< ms waited in the queue before this stage applies
   SplitTarget target;
-  std::vector<Symbol> sites; ///< allowed sites; empty: all
-  QueueIndex moveTo = kNone; ///< a stage that moves its items to another queue
-  std::pmr::set<IndexKey> agents;
+  std::vector<Symbol> sites;       ///< allowed sites; empty: all
+  QueueIndex moveTo = kNone;       ///< a stage that moves its items to another queue
+  std::vector<AgentIndex> members; ///< every agent whose agent-only conditions hold (Indexed)
   std::pmr::set<WaitKey> waiting;
 };
 
@@ -37,8 +47,12 @@ struct QueueRecord {
   Symbol idSymbol = kNoSymbol;
   QueueSpec spec;
   std::vector<OrderKey> ordering;
-  bool sticky = false;       ///< ordering starts with PreviousAgent
-  bool scanOrdering = false; ///< a key depends on the item: scan the stage's agents per decision
+  /// The ordering without PreviousAgent, inline: the keys an agent is filed under.
+  std::array<OrderKey, kMaxOrderKeys> keyOrder{};
+  std::uint8_t keyCount = 0;
+  std::uint8_t keyInputs = 0; ///< kIdleInput | kContactsInput | kTurnInput: what keys read
+  bool sticky = false;        ///< ordering starts with PreviousAgent
+  bool scanOrdering = false;  ///< a key depends on the item: scan the stage's agents per decision
   Symbol skill = kNoSymbol;
   Symbol skillAttribute = kNoSymbol;
   Symbol weightAttribute = kNoSymbol;

@@ -63,14 +63,18 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
       AgentRecord& agent = d.agents[a];
       for (std::uint32_t s = 0; s < queue.stages.size(); ++s) {
         if (d.staticEligible(agent, *queue.stages[s])) {
-          Membership membership{q, s, d.indexKey(a, queue)};
+          Membership membership{q, s, d.indexKey(a, queue), &queue, queue.stages[s].get()};
           if (agent.indexed) {
-            queue.stages[s]->agents.insert(membership.key);
+            queue.stages[s]->agents.append(membership.key, d.agentVersions[a]);
           }
           agent.memberships.push_back(membership);
+          queue.stages[s]->members.push_back(a);
         }
       }
     }
+  }
+  for (auto& stage : queue.stages) {
+    stage->agents.sortAll();
   }
   std::sort(waiting.begin(), waiting.end());
   for (const WaitKey& key : waiting) {
@@ -108,19 +112,24 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
     d.agents.emplace_back();
     d.offeredTo.emplace_back();
     d.heldFor.emplace_back();
+    d.agentVersions.push_back(0);
+    d.agentRoom.push_back(0);
+    d.agentFlags.push_back(0);
+    d.agentIds.emplace_back();
     AgentRecord& agent = d.agents.back();
     agent.contactsToday = spec.contactsToday;
     if (spec.lastContact) {
       agent.idleSince = toMs(*spec.lastContact);
       agent.idleKnown = true;
     }
-    d.agentById.emplace(spec.id, a);
+    d.agentById.insert(spec.id, a);
     for (auto& queue : d.queues) {
       queue->roundRobinTurn.resize(d.agents.size(), 0);
     }
   }
-  d.unindexAgent(d.agents[a]);
+  d.unindexAgent(a);
   d.buildAgentProfile(spec, d.agents[a]);
+  d.agentIds[a] = d.symbols.text(d.agents[a].idSymbol);
   d.computeMemberships(a);
   d.refreshAgent(a, now);
   if (d.agents[a].routable) {
@@ -162,28 +171,27 @@ Outcome RoutingEngine::setAgentState(std::string_view agentId, AgentState state,
 
 // --------------------------------------------------------------------------------------- items
 
-Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
-  Impl& d = *impl_;
-  const std::int64_t now = toMs(nowTime);
-  d.beginCall(now);
+Result<ItemIndex, RoutingError>
+RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::int64_t now) {
+  Impl& d = *this;
   if (spec.id.empty()) {
-    return Impl::fail(RoutingErrorCode::UnknownItem, "an item needs an id");
+    return RoutingError{RoutingErrorCode::UnknownItem, "an item needs an id"};
   }
   if (d.findItem(spec.id) != kNone) {
-    return Impl::fail(RoutingErrorCode::DuplicateItem, "item " + quoted(spec.id) + " exists");
+    return RoutingError{RoutingErrorCode::DuplicateItem, "item " + quoted(spec.id) + " exists"};
   }
-  QueueIndex queue = kNone;
+  queue = kNone;
   if (!spec.queue.empty()) {
     queue = d.findQueue(spec.queue);
     if (queue == kNone) {
-      return Impl::fail(RoutingErrorCode::UnknownQueue, "no queue " + quoted(spec.queue));
+      return RoutingError{RoutingErrorCode::UnknownQueue, "no queue " + quoted(spec.queue)};
     }
   }
   const Symbol mediumSymbol = d.symbols.intern(spec.medium);
   const std::uint32_t medium = d.media.slotOf(mediumSymbol);
   if (medium >= kMaxMedia) {
-    return Impl::fail(RoutingErrorCode::BadConfig,
-                      "medium " + quoted(spec.medium) + ": more than 8 media");
+    return RoutingError{RoutingErrorCode::BadConfig,
+                        "medium " + quoted(spec.medium) + ": more than 8 media"};
   }
 
   ItemIndex index = kNone;
@@ -213,16 +221,17 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
     }
     elements += attribute.isList ? attribute.values.size() : 0;
   }
-  item.textStore = std::make_unique<char[]>(bytes + 1);
-  char* cursor = item.textStore.get();
-  auto store = [&](std::string_view text) {
+  item.textStore.resize(bytes + 1); // the slot's buffer is reused by later items
+  char* cursor = item.textStore.data();
+  // Ids are not looked up among the interned names: comparisons fall back to the text.
+  auto store = [&](std::string_view text, bool intern) {
     std::memcpy(cursor, text.data(), text.size());
     std::string_view stored(cursor, text.size());
     cursor += text.size();
-    return Value::ofString(stored, d.symbols.find(text));
+    return Value::ofString(stored, intern ? d.symbols.find(text) : kNoSymbol);
   };
-  item.idValue = store(spec.id);
-  item.customerValue = spec.customerId.empty() ? Value{} : store(spec.customerId);
+  item.idValue = store(spec.id, false);
+  item.customerValue = spec.customerId.empty() ? Value{} : store(spec.customerId, false);
   item.mediumValue = Value::ofString(d.symbols.text(mediumSymbol), mediumSymbol);
   item.listStore.reserve(elements);
   for (const auto& attribute : spec.attributes) {
@@ -231,16 +240,29 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
     if (attribute.isList) {
       const auto first = item.listStore.size();
       for (const auto& value : attribute.values) {
-        item.listStore.push_back(store(value));
+        item.listStore.push_back(store(value, true));
       }
       slot.value = Value::ofList(item.listStore.data() + first,
                                  static_cast<std::uint32_t>(attribute.values.size()));
     } else if (!attribute.values.empty()) {
-      slot.value = store(attribute.values.front());
+      slot.value = store(attribute.values.front(), true);
     }
     item.attributes.push_back(slot);
   }
+  return index;
+}
 
+Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
+  Impl& d = *impl_;
+  const std::int64_t now = toMs(nowTime);
+  d.beginCall(now);
+  QueueIndex queue = kNone;
+  auto created = d.createItem(spec, queue, now);
+  if (!created) {
+    return created.error();
+  }
+  const ItemIndex index = created.value();
+  ItemRecord& item = d.items[index];
   d.transition(index, WorkItemState::New, "submitted", now);
   d.classify(item, queue);
   if (queue == kNone && !d.options.defaultQueue.empty()) {
@@ -251,14 +273,12 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
     d.retire(index);
     return d.done();
   }
-  d.itemById.emplace(spec.id, index);
+  d.itemById.insert(spec.id, index);
   AgentIndex previous = kNone;
   if (!spec.previousAgentId.empty()) {
     previous = d.findAgent(spec.previousAgentId);
   } else if (!spec.customerId.empty()) {
-    if (auto it = d.lastAgentOfCustomer.find(spec.customerId); it != d.lastAgentOfCustomer.end()) {
-      previous = it->second;
-    }
+    previous = d.lastAgentOf(spec.customerId);
   }
   if (previous != kNone && d.queues[queue]->sticky) {
     item.sticky = previous;
@@ -266,6 +286,42 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
     d.heldFor[previous].push_back(index);
   }
   d.enqueue(index, queue, now, "classified", true);
+  return d.done();
+}
+
+Outcome RoutingEngine::restore(const ItemSpec& spec, std::string_view agentId, Timestamp nowTime) {
+  Impl& d = *impl_;
+  const std::int64_t now = toMs(nowTime);
+  d.beginCall(now);
+  const AgentIndex a = d.findAgent(agentId);
+  if (a == kNone) {
+    return Impl::fail(RoutingErrorCode::UnknownAgent, "no agent " + quoted(agentId));
+  }
+  if (spec.queue.empty()) {
+    return Impl::fail(RoutingErrorCode::UnknownQueue,
+                      "item " + quoted(spec.id) + ": a restored item needs its queue");
+  }
+  QueueIndex queue = kNone;
+  auto created = d.createItem(spec, queue, now);
+  if (!created) {
+    return created.error();
+  }
+  const ItemIndex index = created.value();
+  ItemRecord& item = d.items[index];
+  d.classify(item, queue);
+  d.itemById.insert(spec.id, index);
+  item.queue = queue;
+  item.stage = 0;
+  item.queuedAt = now;
+  item.agent = a;
+  AgentRecord& agent = d.agents[a];
+  ++agent.held[item.medium];
+  ++agent.itemsAccepted;
+  if (!item.customer.empty()) {
+    d.rememberAgent(item.customer, a);
+  }
+  d.transition(index, WorkItemState::Accepted, "restored", now, a);
+  d.refreshAgent(a, now);
   return d.done();
 }
 
@@ -320,7 +376,7 @@ Outcome RoutingEngine::accept(std::string_view itemId, std::string_view agentId,
   agent.missedInRow = 0;
   ++agent.contactsToday;
   if (!item.customer.empty()) {
-    d.lastAgentOfCustomer[item.customer] = a;
+    d.rememberAgent(item.customer, a);
   }
   ++item.epoch;
   d.transition(index, WorkItemState::Accepted, "accepted", now, a);
@@ -423,10 +479,13 @@ Outcome RoutingEngine::transferToQueue(std::string_view itemId, std::string_view
   d.releaseAccepted(item, now);
   d.transition(index, WorkItemState::Transferred, "transferred", now, a);
   d.clearSticky(index);
-  item.excluded.clear();
+  item.excluded.assign(1, a); // only for the first attempt, lifted right after it
   item.moves = 0;
   d.refreshAgent(a, now);
   d.enqueue(index, q, now, "transferred", true);
+  if (item.live) {
+    std::erase(item.excluded, a);
+  }
   d.backfill(a, now);
   return d.done();
 }
@@ -582,6 +641,32 @@ std::optional<Trace> RoutingEngine::explain(std::string_view itemId, Timestamp n
   }
   d.fillFullTrace(item, now, trace);
   return trace;
+}
+
+std::optional<QueueAgents> RoutingEngine::queueAgents(std::string_view queueId) const {
+  const Impl& d = *impl_;
+  const QueueIndex q = d.findQueue(queueId);
+  if (q == kNone) {
+    return std::nullopt;
+  }
+  const Stage& stage = *d.queues[q]->stages.front();
+  QueueAgents counts;
+  auto count = [&](AgentIndex a) {
+    counts.ready += (d.agentFlags[a] & Impl::kRoutableFlag) != 0 ? 1 : 0;
+    counts.busy += (d.agentFlags[a] & Impl::kBusyFlag) != 0 ? 1 : 0;
+  };
+  if (d.options.matcher == Matcher::Indexed) {
+    for (const AgentIndex a : stage.members) {
+      count(a);
+    }
+  } else {
+    for (AgentIndex a = 0; a < d.agents.size(); ++a) {
+      if (d.staticEligible(d.agents[a], stage)) {
+        count(a);
+      }
+    }
+  }
+  return counts;
 }
 
 std::uint64_t RoutingEngine::decisions() const {

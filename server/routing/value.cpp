@@ -20,6 +20,16 @@ std::optional<double> parseNumber(std::string_view text) {
   if (text.empty()) {
     return std::nullopt;
   }
+  // Most texts are words: reject them before from_chars, which besides digits only reads
+  // "inf", "infinity" and "nan" (any case, "nan" maybe followed by "(...)").
+  const char first = text.front();
+  if (!((first >= '0' && first <= '9') || first == '-' || first == '.')) {
+    const bool maybe = (first == 'i' || first == 'I' || first == 'n' || first == 'N') &&
+                       (text.size() == 3 || text.size() == 8 || text.back() == ')');
+    if (!maybe) {
+      return std::nullopt;
+    }
+  }
   double result = 0.0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, result);

@@ -109,7 +109,7 @@ TEST_F(MaildirSourceTest, TurnsEachMailIntoAWorkItemAndMovesItToCur) {
   ASSERT_EQ(sink_.items.size(), 2u);
   const WorkItem& item = sink_.items[0];
   EXPECT_EQ(item.medium, "email");
-  EXPECT_EQ(item.sourceKey, "<m1@example.com>");
+  EXPECT_EQ(item.sourceKey, "m1@example.com");
   EXPECT_EQ(item.customer->addresses.at(0).value, "joana@example.com");
   EXPECT_EQ(item.customer->name, "Joana Ferreira");
   EXPECT_EQ(item.contactPoint->value, "apoio@mares-telecom.example");

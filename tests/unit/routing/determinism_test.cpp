@@ -14,7 +14,8 @@ using ::testing::HasSubstr;
 
 /// A random but seeded workload over several queues, orderings, media and sites, with declines,
 /// timeouts, state changes and escalation. Returns every action as text.
-std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed) {
+std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed, int agentCount = 40,
+                                     int steps = 3000) {
   EngineOptions options;
   options.matcher = matcher;
   options.seed = 99;
@@ -56,7 +57,7 @@ std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed) {
     }
     record(engine.upsertQueue(queue, at(0)).value());
   }
-  for (int a = 0; a < 40; ++a) {
+  for (int a = 0; a < agentCount; ++a) {
     AgentSpec agent;
     agent.id = "a" + std::to_string(a);
     agent.site = "s" + std::to_string(a % 3);
@@ -74,7 +75,7 @@ std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed) {
   std::vector<std::string> live;
   const std::vector<std::string> media{"voice", "chat", "email"};
   double now = 10;
-  for (int step = 0; step < 3000; ++step) {
+  for (int step = 0; step < steps; ++step) {
     now += 0.25 + pick(4) * 0.5;
     record(engine.advance(at(now)));
     const int what = pick(10);
@@ -109,7 +110,7 @@ std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed) {
       }
     }
     if (step % 97 == 0) {
-      const std::string agent = "a" + std::to_string(pick(40));
+      const std::string agent = "a" + std::to_string(pick(agentCount));
       const AgentState state = pick(3) == 0 ? AgentState::NotReady : AgentState::Ready;
       record(engine.setAgentState(agent, state, "break", at(now)).value());
     }
@@ -133,6 +134,16 @@ TEST(DeterminismTest, IndexedEngineDecidesExactlyAsAScanOfEveryAgent) {
     for (std::size_t i = 0; i < indexed.size(); ++i) {
       ASSERT_EQ(indexed[i], scanned[i]) << "seed " << seed << ", action " << i;
     }
+  }
+}
+
+// Enough agents and churn that the ready indexes split chunks, drop stale entries and compact.
+TEST(DeterminismTest, IndexedEngineDecidesAsAScanAtScale) {
+  const auto indexed = runWorkload(Matcher::Indexed, 7, 900, 12000);
+  const auto scanned = runWorkload(Matcher::Scan, 7, 900, 12000);
+  ASSERT_EQ(indexed.size(), scanned.size());
+  for (std::size_t i = 0; i < indexed.size(); ++i) {
+    ASSERT_EQ(indexed[i], scanned[i]) << "action " << i;
   }
 }
 

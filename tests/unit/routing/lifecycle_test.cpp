@@ -194,6 +194,29 @@ TEST_F(LifecycleTest, TransferToQueueRoutesAnew) {
   EXPECT_EQ(stateOf("a"), AgentState::Ready);
 }
 
+TEST_F(LifecycleTest, TransferToQueueSkipsTheTransferringAgentFirst) {
+  addQueue(queueSpec("second", "", {OrderKey::Seniority}));
+  auto senior = agentSpec("senior");
+  senior.seniority = 9;
+  auto junior = agentSpec("junior");
+  junior.seniority = 1;
+  addReady(senior, 0);
+  addReady(junior, 0);
+  submit("i1", "second", 1);
+  accept("i1", "senior", 2);
+  EXPECT_THAT(offers(check(engine_.transferToQueue("i1", "second", at(3)))),
+              ElementsAre("i1>junior"));
+  // Only that first attempt skips the senior agent.
+  EXPECT_THAT(offers(check(engine_.decline("i1", "junior", "", at(4)))), ElementsAre("i1>senior"));
+}
+
+TEST_F(LifecycleTest, TransferToQueueGoesBackWhenNobodyElseCanTakeIt) {
+  addReady("a", {}, 0);
+  submit("i1", "q", 1);
+  accept("i1", "a", 2);
+  EXPECT_THAT(offers(check(engine_.transferToQueue("i1", "q", at(3)))), ElementsAre("i1>a"));
+}
+
 TEST_F(LifecycleTest, TransferToAgentWaitsForThatAgent) {
   addReady("a", {}, 0);
   addReady("b", {}, 1);

@@ -3,8 +3,8 @@
 // The routing engine: agents, queues, classification rules and work items, matched by target
 // expressions and orderings. It does no I/O and keeps no clock: every call takes the current
 // time, and advance() fires what is due (offer expiry, escalation, wrap-up end, maximum wait).
-// It has no threads; the caller serialises access. The same calls with the same times give the
-// same actions.
+// It has no threads; the caller serialises access, for const calls too (explain() tidies the
+// indexes it walks). The same calls with the same times give the same actions.
 //
 // Every mutating call returns the actions it caused (offers, item and agent state changes) as
 // values valid until the next call on the engine; errors (unknown ids, wrong state, bad
@@ -61,6 +61,13 @@ struct ItemView {
 
 using Outcome = Result<Actions, RoutingError>;
 
+/// Agents of a queue (see RoutingEngine::queueAgents). An agent can count as both: ready with
+/// room for more while it holds an item.
+struct QueueAgents {
+  std::size_t ready = 0; ///< state ready, not wrapping up, room for one more item of some medium
+  std::size_t busy = 0;  ///< holding at least one offered or accepted item
+};
+
 class RoutingEngine {
  public:
   explicit RoutingEngine(EngineOptions options = {});
@@ -104,7 +111,19 @@ class RoutingEngine {
   Outcome complete(std::string_view itemId, Timestamp now);
   /// Ends an item in any live state (the customer hung up, the chat closed ...).
   Outcome abandon(std::string_view itemId, std::string_view reason, Timestamp now);
-  /// Moves an accepted item to another queue, where it waits and is routed anew.
+  /// Puts back an item that `agentId` had accepted before a restart, in `item.queue`, without
+  /// routing it: the item is Accepted and held by the agent (it counts against the agent's
+  /// capacity) and complete(), abandon() and the transfers work on it as on any accepted item.
+  /// The agent may be logged out or not ready; its presence is not changed (an agent that is not
+  /// logged out is reported Busy while it holds the item, as always). Classification rules set
+  /// attributes as in submit(), but the queue stays `item.queue`. Returns one ItemChanged to
+  /// Accepted with cause "restored" (and the agent's AgentChanged when its reported state
+  /// changes). Fails with UnknownAgent, UnknownQueue (also when `item.queue` is empty),
+  /// DuplicateItem, or BadConfig for a ninth medium.
+  Outcome restore(const ItemSpec& item, std::string_view agentId, Timestamp now);
+  /// Moves an accepted item to another queue, where it waits and is routed anew. The first
+  /// routing attempt there skips the agent who transferred it; when nobody else can take the
+  /// item then, that agent may get it back.
   Outcome transferToQueue(std::string_view itemId, std::string_view queueId, Timestamp now);
   /// Moves an accepted item to an agent: offered at once when the agent can take it, otherwise
   /// held for that agent in the item's queue up to the queue's stickyMaxWait.
@@ -125,6 +144,11 @@ class RoutingEngine {
   std::vector<std::string> waiting(std::string_view queueId) const;
   /// A full trace of what routing the item would decide now, without changing anything.
   std::optional<Trace> explain(std::string_view itemId, Timestamp now) const;
+
+  /// How many of the agents that the queue's target selects at stage 0 (its agent-only part and
+  /// allowed sites) are ready and how many are busy; nothing when the queue is unknown. Walks the
+  /// queue's list of qualifying agents: cheap enough to call for every queue per request.
+  std::optional<QueueAgents> queueAgents(std::string_view queueId) const;
 
   /// Routing attempts made so far (offers made plus attempts that left the item waiting).
   std::uint64_t decisions() const;

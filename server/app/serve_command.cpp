@@ -1,0 +1,135 @@
+#include "serve_command.h"
+
+#include "adapters/email/maildir_source.h"
+#include "switchboard/communication_server.h"
+
+#include "switchboard/attachment_store.h"
+#include "switchboard/config.h"
+#include "switchboard/http_api.h"
+#include "switchboard/log.h"
+#include "switchboard/metrics.h"
+
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+
+namespace switchboard {
+namespace {
+
+// Attachments live beside an SQLite store; a PostgreSQL installation names its folder.
+std::filesystem::path attachmentFolder(const Config& config) {
+  if (config.store.kind == StoreOptions::Kind::Sqlite) {
+    return std::filesystem::path(config.store.location).parent_path() / "attachments";
+  }
+  return config.file.parent_path() / "attachments";
+}
+
+// SIGINT and SIGTERM are blocked in every thread and taken by sigwait() in the main thread, so
+// that the server stops in order whatever thread the signal was sent to.
+sigset_t terminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
+
+} // namespace
+
+int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
+                 std::ostream& err) {
+  if (arguments.size() != 2 || arguments[0] != "--config") {
+    err << "Usage: switchboard serve --config FILE\n";
+    return 2;
+  }
+  sigset_t signals = terminationSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Config config;
+  try {
+    config = loadConfig(std::filesystem::path(arguments[1]));
+  } catch (const ConfigError& e) {
+    err << e.what() << '\n';
+    return 1;
+  }
+  Logger logger(config.logging.level, config.logging.format, std::cerr);
+  MetricsRegistry metrics;
+  try {
+    std::unique_ptr<Store> store = openStore(config.store);
+    AttachmentStore attachments(attachmentFolder(config));
+
+    CoreOptions core;
+    core.serverId = config.server.id;
+    core.engine = config.engine;
+    core.queues = config.queues;
+    core.rules = config.rules;
+    core.agents = config.agents;
+    CommunicationServer server(core, *store);
+    server.registerMetrics(metrics);
+    server.start();
+
+    // A setting the server would ignore is worse than one it refuses: refuse until supported.
+    if (config.server.listeners.size() != 1 || config.server.listeners.front().tls) {
+      err << config.file.string()
+          << ": server: this version serves exactly one plain HTTP listener; terminate TLS in a "
+             "proxy in front of it (TLS listeners are not built yet)\n";
+      return 1;
+    }
+    ApiOptions api;
+    const ListenerConfig& listener = config.server.listeners.front();
+    api.address = listener.address;
+    api.port = listener.port;
+    api.threads = static_cast<int>(listener.threads);
+    for (const auto& key : config.security.apiKeys) {
+      api.keys.push_back({key.name, key.secret.reveal()});
+    }
+    api.tokenSecret = config.security.agentTokenSecret.reveal();
+    api.tokenLifetime = config.security.agentTokenLifetime;
+    HttpApi http(server, metrics, logger, api);
+    registerServiceMetrics(metrics, server);
+    http.start();
+
+    DriverRegistry registry;
+    email::registerMaildirDriver(registry);
+    std::vector<std::pair<std::string, std::unique_ptr<ChannelDriver>>> drivers;
+    for (const DriverConfig& driverConfig : config.drivers) {
+      if (!driverConfig.enabled) {
+        continue;
+      }
+      DriverSection section = toDriverSection(driverConfig);
+      DriverContext context{section, server, attachments, config.server.id};
+      std::unique_ptr<ChannelDriver> driver = registry.create(context);
+      server.attachDriver(section.name, *driver);
+      driver->start();
+      logger.info("driver.started", {{"driver", section.name}, {"type", section.type}});
+      drivers.emplace_back(section.name, std::move(driver));
+    }
+    logger.info("server.started", {{"id", config.server.id},
+                                   {"address", api.address},
+                                   {"port", static_cast<std::int64_t>(http.port())}});
+    out << "switchboard " << config.server.id << " listening on http://" << api.address << ':'
+        << http.port() << '\n'
+        << std::flush;
+
+    int received = 0;
+    sigwait(&signals, &received);
+    logger.info("server.stopping", {{"signal", static_cast<std::int64_t>(received)}});
+    for (auto& [name, driver] : drivers) {
+      driver->stop();
+      server.detachDriver(name);
+    }
+    http.stop();
+    server.stop();
+    logger.info("server.stopped", {});
+    return 0;
+  } catch (const SettingError& e) {
+    err << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    logger.error("server.failed", {{"reason", std::string(e.what())}});
+    err << "switchboard: " << e.what() << '\n';
+    return 1;
+  }
+}
+
+} // namespace switchboard

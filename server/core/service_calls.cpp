@@ -1,0 +1,338 @@
+#include "switchboard/communication_server.h"
+
+#include "switchboard/routing/message_conversion.h"
+
+namespace switchboard {
+namespace {
+
+ServiceError routingError(const routing::RoutingError& error) {
+  switch (error.code) {
+  case routing::RoutingErrorCode::UnknownAgent:
+    return {ServiceErrorCode::NotFound, "unknown agent", error.message};
+  case routing::RoutingErrorCode::UnknownItem:
+    return {ServiceErrorCode::NotFound, "unknown work item", error.message};
+  case routing::RoutingErrorCode::UnknownQueue:
+    return {ServiceErrorCode::NotFound, "unknown queue", error.message};
+  case routing::RoutingErrorCode::DuplicateItem:
+    return {ServiceErrorCode::Conflict, "duplicate work item", error.message};
+  case routing::RoutingErrorCode::WrongState:
+    return {ServiceErrorCode::Conflict, "not allowed in this state", error.message};
+  case routing::RoutingErrorCode::BadConfig:
+    break;
+  }
+  return {ServiceErrorCode::BadRequest, "bad routing request", error.message};
+}
+
+ServiceError unavailable(const std::exception& e) {
+  return {ServiceErrorCode::Unavailable, "store unavailable", e.what()};
+}
+
+ServiceError unknownItem(const std::string& id) {
+  return {ServiceErrorCode::NotFound, "unknown work item", "no work item " + id};
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------- agents
+
+std::vector<Agent> CommunicationServer::agents() {
+  Lock lock(mutex_);
+  std::vector<Agent> result;
+  for (const auto& [id, profile] : profiles_) {
+    result.push_back(agentLocked(id));
+  }
+  return result;
+}
+
+ServiceResult<Agent> CommunicationServer::agent(const std::string& id) {
+  Lock lock(mutex_);
+  if (!profiles_.contains(id)) {
+    return ServiceError{ServiceErrorCode::NotFound, "unknown agent", "no agent " + id};
+  }
+  return agentLocked(id);
+}
+
+ServiceResult<Agent> CommunicationServer::upsertAgent(const Agent& profile) {
+  if (profile.id.empty()) {
+    return ServiceError{ServiceErrorCode::BadRequest, "agent without id", "an agent needs an id"};
+  }
+  for (const Skill& skill : profile.skills) {
+    if (skill.level < 0 || skill.level > 10) {
+      return ServiceError{ServiceErrorCode::BadRequest, "skill level out of range",
+                          "skill " + skill.name + " has level " + std::to_string(skill.level) +
+                              "; levels are 0 to 10"};
+    }
+  }
+  Lock lock(mutex_);
+  Agent stored = profile;
+  stored.state.reset();
+  stored.stateReason.reset();
+  stored.stateSince.reset();
+  auto upserted = engine_.upsertAgent(routing::agentFromMessage(stored), clock_());
+  if (!upserted.ok()) {
+    return routingError(upserted.error());
+  }
+  profiles_[profile.id] = stored;
+  Writes writes = apply(*upserted, profile.id);
+  StoredAgent record{agentLocked(profile.id), false, clock_()};
+  if (auto view = engine_.agent(profile.id)) {
+    record.loggedIn = view->state != AgentState::LoggedOut;
+  }
+  writes.push_back(store_.saveAgent(record));
+  Agent result = record.agent;
+  lock.unlock();
+  try {
+    for (auto& write : writes) {
+      write.get();
+    }
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+  return result;
+}
+
+ServiceResult<Agent> CommunicationServer::setAgentState(const std::string& id, AgentState state,
+                                                        const std::optional<std::string>& reason) {
+  if (state != AgentState::LoggedOut && state != AgentState::NotReady &&
+      state != AgentState::Ready) {
+    return ServiceError{ServiceErrorCode::BadRequest, "state set by the server",
+                        std::string(toString(state)) +
+                            " is set by the server; agents choose loggedOut, notReady or ready"};
+  }
+  Lock lock(mutex_);
+  if (!profiles_.contains(id)) {
+    return ServiceError{ServiceErrorCode::NotFound, "unknown agent", "no agent " + id};
+  }
+  std::string why = reason.value_or(state == AgentState::NotReady ? "login" : "");
+  auto changed = timed([&] { return engine_.setAgentState(id, state, why, clock_()); });
+  if (!changed.ok()) {
+    return routingError(changed.error());
+  }
+  Writes writes = apply(*changed, id);
+  Agent result = agentLocked(id);
+  lock.unlock();
+  wake_.notify_all();
+  try {
+    for (auto& write : writes) {
+      write.get();
+    }
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+  return result;
+}
+
+// ------------------------------------------------------------------------------------ work items
+
+ServiceResult<std::vector<StoredWorkItem>>
+CommunicationServer::workItems(const WorkItemFilter& filter) {
+  try {
+    return store_.workItems(filter);
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+}
+
+ServiceResult<WorkItemDetails> CommunicationServer::workItem(const std::string& id) {
+  std::optional<StoredWorkItem> stored;
+  try {
+    stored = store_.workItem(id, true);
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+  if (!stored) {
+    return unknownItem(id);
+  }
+  WorkItemDetails details{std::move(*stored), std::nullopt};
+  Lock lock(mutex_);
+  if (auto trace = traces_.find(id); trace != traces_.end()) {
+    details.trace = trace->second;
+  }
+  return details;
+}
+
+ServiceResult<ArrivalOutcome> CommunicationServer::createWorkItem(const WorkItem& item,
+                                                                  const std::string& source) {
+  try {
+    return arrive(item, source);
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+}
+
+// Waits for `writes` and answers with the item as stored.
+ServiceResult<StoredWorkItem> CommunicationServer::finish(const std::string& workItemId,
+                                                          Writes writes) {
+  try {
+    for (auto& write : writes) {
+      write.get();
+    }
+    std::optional<StoredWorkItem> stored = store_.workItem(workItemId, false);
+    if (!stored) {
+      return unknownItem(workItemId);
+    }
+    return std::move(*stored);
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+}
+
+ServiceResult<StoredWorkItem>
+CommunicationServer::route(const std::string& workItemId, const std::string& actor,
+                           const std::function<routing::Outcome()>& call) {
+  Lock lock(mutex_);
+  routing::Outcome outcome = timed(call);
+  if (!outcome.ok()) {
+    return routingError(outcome.error());
+  }
+  Writes writes = apply(*outcome, actor);
+  lock.unlock();
+  wake_.notify_all();
+  return finish(workItemId, std::move(writes));
+}
+
+ServiceResult<StoredWorkItem> CommunicationServer::accept(const std::string& workItemId,
+                                                          const std::string& agentId) {
+  return route(workItemId, agentId, [&] { return engine_.accept(workItemId, agentId, clock_()); });
+}
+
+ServiceResult<StoredWorkItem>
+CommunicationServer::decline(const std::string& workItemId, const std::string& agentId,
+                             const std::optional<std::string>& reason) {
+  return route(workItemId, agentId, [&] {
+    return engine_.decline(workItemId, agentId, reason.value_or("declined"), clock_());
+  });
+}
+
+ServiceResult<StoredWorkItem> CommunicationServer::transfer(const TransferRequest& request) {
+  return route(request.workItemId, request.agentId.value_or("api"), [&] {
+    return request.targetType == TransferTarget::Queue
+               ? engine_.transferToQueue(request.workItemId, request.target, clock_())
+               : engine_.transferToAgent(request.workItemId, request.target, clock_());
+  });
+}
+
+ServiceResult<StoredWorkItem> CommunicationServer::complete(const CompleteRequest& request) {
+  if (request.agentId) {
+    Lock lock(mutex_);
+    auto item = engine_.item(request.workItemId);
+    if (item && item->agentId != *request.agentId) {
+      return ServiceError{ServiceErrorCode::Conflict, "not the agent's work item",
+                          request.workItemId + " is held by " +
+                              (item->agentId.empty() ? "nobody" : item->agentId)};
+    }
+  }
+  std::string actor = request.agentId.value_or("api");
+  auto result = route(request.workItemId, actor,
+                      [&] { return engine_.complete(request.workItemId, clock_()); });
+  if (result.ok() && (request.disposition || request.notes)) {
+    WorkItemChange note;
+    note.workItemId = request.workItemId;
+    note.state = WorkItemState::Completed;
+    std::string cause = "disposition " + request.disposition.value_or("none");
+    if (request.notes) {
+      cause += ": " + *request.notes;
+    }
+    note.entry = {clock_(), WorkItemState::Completed, cause.substr(0, 512), actor};
+    return finish(request.workItemId, {store_.recordChange(note)});
+  }
+  return result;
+}
+
+ServiceResult<StoredWorkItem> CommunicationServer::reply(const SendReply& reply) {
+  std::optional<StoredWorkItem> stored;
+  try {
+    stored = store_.workItem(reply.workItemId, false);
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+  if (!stored) {
+    return unknownItem(reply.workItemId);
+  }
+  Lock lock(mutex_);
+  auto driver = drivers_.find(stored->source);
+  if (driver == drivers_.end()) {
+    return ServiceError{ServiceErrorCode::Conflict, "no driver for the reply",
+                        "work item " + reply.workItemId + " came from '" + stored->source +
+                            "', which has no driver in this server to carry a reply"};
+  }
+  Message command = outgoing(PartyType::Driver, stored->source);
+  command.payload = Command{reply};
+  ChannelDriver* target = driver->second;
+  lock.unlock();
+  // The driver answers once its outbox holds the reply; the lock is not held meanwhile.
+  auto answer = codec_.decode(target->deliver(codec_.encode(command)));
+  if (!answer.ok() || !std::holds_alternative<Response>(answer->payload)) {
+    return ServiceError{ServiceErrorCode::Internal, "unreadable answer from the driver",
+                        answer.ok() ? "not a response" : answer.error().toString()};
+  }
+  const Response& response = std::get<Response>(answer->payload);
+  if (response.status == ResponseStatus::Error) {
+    return ServiceError{ServiceErrorCode::Conflict, "the driver refused the reply",
+                        response.error ? response.error->code + ": " + response.error->text
+                                       : "no reason given"};
+  }
+  WorkItemChange replied;
+  replied.workItemId = reply.workItemId;
+  replied.state = stored->item.state.value_or(WorkItemState::Accepted);
+  replied.entry = {clock_(), replied.state,
+                   "reply " + reply.replyId + " handed to " + stored->source,
+                   reply.agentId.value_or("api")};
+  return finish(reply.workItemId, {store_.recordChange(replied)});
+}
+
+// ---------------------------------------------------------------------------------------- queues
+
+std::vector<QueueStatus> CommunicationServer::queues() {
+  Lock lock(mutex_);
+  Timestamp now = clock_();
+  std::vector<QueueStatus> result;
+  for (const routing::QueueSpec& spec : options_.queues) {
+    QueueStatus status;
+    status.id = spec.id;
+    std::vector<std::string> waiting = engine_.waiting(spec.id);
+    status.waiting = waiting.size();
+    for (const std::string& itemId : waiting) {
+      auto since = queuedSince_.find(itemId);
+      if (since != queuedSince_.end()) {
+        status.oldestWait =
+            std::max(status.oldestWait,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - since->second));
+      }
+    }
+    if (auto agents = engine_.queueAgents(spec.id)) {
+      status.agentsReady = agents->ready;
+      status.agentsBusy = agents->busy;
+    }
+    auto counters = counters_.find(spec.id);
+    bool today = counters != counters_.end() &&
+                 counters->second.day ==
+                     std::chrono::floor<std::chrono::days>(now).time_since_epoch().count();
+    if (today) {
+      status.answeredToday = counters->second.answered;
+      status.abandonedToday = counters->second.abandoned;
+      if (counters->second.answered > 0) {
+        status.serviceLevel = static_cast<double>(counters->second.answeredInTime) /
+                              static_cast<double>(counters->second.answered);
+      }
+    }
+    result.push_back(std::move(status));
+  }
+  return result;
+}
+
+// ------------------------------------------------------------------------------------ operations
+
+std::vector<DeadLetter> CommunicationServer::deadLetters(std::size_t limit) {
+  return store_.deadLetters(limit);
+}
+
+std::optional<StoredResponse> CommunicationServer::storedResponse(const std::string& key) {
+  return store_.response(key);
+}
+
+void CommunicationServer::storeResponse(const StoredResponse& response) {
+  store_.saveResponse(response);
+}
+
+} // namespace switchboard

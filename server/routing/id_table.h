@@ -1,0 +1,119 @@
+#pragma once
+
+// Finds a record's index by its id (items, agents, customers). The ids live in the records; the
+// table holds only (hash, index) pairs in one flat array with linear probing, so a look-up reads
+// one or two cache lines of the table and then the record it was after anyway. Erasing shifts
+// the following entries back instead of leaving tombstones.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::routing {
+
+class IdTable {
+ public:
+  static constexpr std::uint32_t kNotFound = 0xffffffffU;
+
+  /// The index whose id (idOf(index)) equals `id`, or kNotFound.
+  template <typename IdOf>
+  std::uint32_t find(std::string_view id, IdOf&& idOf) const {
+    if (slots_.empty()) {
+      return kNotFound;
+    }
+    const std::uint32_t hash = hashOf(id);
+    for (std::size_t s = hash & mask_;; s = (s + 1) & mask_) {
+      const Slot& slot = slots_[s];
+      if (slot.index == kNotFound) {
+        return kNotFound;
+      }
+      if (slot.hash == hash && idOf(slot.index) == id) {
+        return slot.index;
+      }
+    }
+  }
+
+  /// Adds `index` under `id`, which must not be present.
+  void insert(std::string_view id, std::uint32_t index) {
+    if ((count_ + 1) * 4 > slots_.size() * 3) {
+      grow();
+    }
+    place(Slot{hashOf(id), index});
+    ++count_;
+  }
+
+  /// Removes the entry for `id` (a no-op when absent).
+  template <typename IdOf>
+  void erase(std::string_view id, IdOf&& idOf) {
+    if (slots_.empty()) {
+      return;
+    }
+    const std::uint32_t hash = hashOf(id);
+    std::size_t s = hash & mask_;
+    for (;; s = (s + 1) & mask_) {
+      if (slots_[s].index == kNotFound) {
+        return;
+      }
+      if (slots_[s].hash == hash && idOf(slots_[s].index) == id) {
+        break;
+      }
+    }
+    // Backward-shift deletion: pull later entries of the run into the hole when their home
+    // slot allows it.
+    std::size_t hole = s;
+    for (std::size_t next = (s + 1) & mask_; slots_[next].index != kNotFound;
+         next = (next + 1) & mask_) {
+      const std::size_t home = slots_[next].hash & mask_;
+      if (((next - home) & mask_) >= ((next - hole) & mask_)) {
+        slots_[hole] = slots_[next];
+        hole = next;
+      }
+    }
+    slots_[hole] = Slot{};
+    --count_;
+  }
+
+  std::size_t size() const { return count_; }
+
+ private:
+  struct Slot {
+    std::uint32_t hash = 0;
+    std::uint32_t index = kNotFound;
+  };
+
+  static std::uint32_t hashOf(std::string_view id) {
+    // FNV-1a, then a multiplicative mix so that the low bits (the slot) depend on every byte.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char c : id) {
+      h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    }
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return static_cast<std::uint32_t>(h >> 32);
+  }
+
+  void place(Slot slot) {
+    std::size_t s = slot.hash & mask_;
+    while (slots_[s].index != kNotFound) {
+      s = (s + 1) & mask_;
+    }
+    slots_[s] = slot;
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.index != kNotFound) {
+        place(slot);
+      }
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t count_ = 0;
+};
+
+} // namespace switchboard::routing

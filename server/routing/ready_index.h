@@ -1,0 +1,287 @@
+#pragma once
+
+// The agents of one queue stage that can take work now, in the order of the queue's ordering.
+//
+// Removal is lazy. The engine keeps one version number per agent and bumps it whenever the
+// agent stops being routable; an entry is live while the agent's version is the one it was filed
+// with and its key is still the agent's key for this queue (a key that changes while the agent
+// stays routable gets a new entry; keys only grow while an agent stays filed, so an old entry
+// never becomes current again). Readers skip stale entries and move those they walk over out of
+// the way, and the index compacts itself when stale entries make up two thirds of it. So an offer
+// costs a version bump instead of an erase from every index the agent is in.
+//
+// Entries are grouped in buckets by their first key when that key takes few values (seniority,
+// contacts today, a fixed skill's level; past kMaxBuckets values the index falls back to one
+// bucket); inside a bucket they are sorted by the whole key, in chunks of at most 2 * kChunk
+// entries so that filing in the middle (an agent coming back with an old round-robin turn) moves
+// little memory. Filing at the end (idle since now) is an append.
+
+#include "agent_record.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace switchboard::routing {
+
+class ReadyIndex {
+ public:
+  enum class Layout : std::uint8_t {
+    Sorted,   ///< one bucket, sorted by the key
+    Bucketed, ///< buckets by keys[0], each sorted by the key
+    Unsorted, ///< one bucket in filing order: readers look at every entry anyway
+  };
+
+  ReadyIndex(Layout layout, const std::vector<std::uint32_t>* versions)
+      : layout_(layout), versions_(versions) {}
+
+  /// Files `key.agent` at `version`, its current one.
+  void insert(const IndexKey& key, std::uint32_t version) {
+    Bucket& bucket = bucketFor(key.keys[0]);
+    auto& chunks = bucket.chunks;
+    const Entry entry{key, version};
+    ++size_;
+    if (chunks.empty()) {
+      newChunk(chunks, entry);
+      return;
+    }
+    if (layout_ == Layout::Unsorted || !(key < chunks.back().last)) {
+      Chunk& last = chunks.back();
+      if (last.entries.size() - last.head >= 2 * kChunk) {
+        newChunk(chunks, entry);
+      } else {
+        last.entries.push_back(entry);
+        last.last = key;
+      }
+      return;
+    }
+    // The first chunk whose last key is above this one.
+    auto it = std::upper_bound(chunks.begin(), chunks.end(), key,
+                               [](const IndexKey& k, const Chunk& c) { return k < c.last; });
+    Chunk& chunk = *it;
+    auto& entries = chunk.entries;
+    const auto first = entries.begin() + static_cast<std::ptrdiff_t>(chunk.head);
+    auto at = std::upper_bound(first, entries.end(), key,
+                               [](const IndexKey& k, const Entry& e) { return k < e.key; });
+    if (at == first && chunk.head > 0) {
+      entries[--chunk.head] = entry;
+      return;
+    }
+    entries.insert(at, entry);
+    if (entries.size() - chunk.head > 2 * kChunk) {
+      Chunk upper;
+      const auto middle = entries.begin() + static_cast<std::ptrdiff_t>(chunk.head + kChunk);
+      upper.entries.assign(middle, entries.end());
+      upper.last = upper.entries.back().key;
+      entries.erase(middle, entries.end());
+      chunk.last = entries.back().key;
+      chunks.insert(it + 1, std::move(upper));
+    }
+  }
+
+  /// Files an entry without keeping the order; sortAll() must follow before the next read.
+  void append(const IndexKey& key, std::uint32_t version) {
+    auto& chunks = bucketFor(key.keys[0]).chunks;
+    if (chunks.empty()) {
+      chunks.emplace_back();
+    }
+    chunks.back().entries.push_back(Entry{key, version}); // sortAll() sets `last`
+    ++size_;
+  }
+  void sortAll() {
+    size_ = 0;
+    stale_ = 0;
+    for (Bucket& bucket : buckets_) {
+      rechunk(bucket, true, [](const Entry&) { return true; });
+    }
+  }
+
+  /// One of the filed entries went stale; current(key) as for forEach().
+  template <typename Current>
+  void markStale(Current&& current) {
+    ++stale_;
+    if (stale_ > 256 && stale_ * 3 > size_ * 2) {
+      // Checking keys reads every agent: only every 8th compaction does, the others drop the
+      // entries of agents that stopped being routable (the bulk) from the versions alone.
+      const bool keys = (++compactions_ & 7U) == 0;
+      size_ = 0;
+      for (Bucket& bucket : buckets_) {
+        rechunk(bucket, false, [&](const Entry& e) {
+          return (*versions_)[e.key.agent] == e.version && (!keys || current(e.key));
+        });
+      }
+      stale_ = 0;
+    }
+  }
+
+  /// Calls visit(agent) for live entries in order until it returns true; current(key) says
+  /// whether a version-live entry's key is still the agent's key.
+  template <typename Current, typename Visit>
+  void forEach(Current&& current, Visit&& visit) const {
+    for (Bucket& bucket : buckets_) {
+      auto& chunks = bucket.chunks;
+      for (std::size_t c = 0; c < chunks.size();) {
+        Chunk& chunk = chunks[c];
+        auto& entries = chunk.entries;
+        // Live entries walked are packed towards the stop point, so the stale ones walked over
+        // end up before the head: no reader walks over them again.
+        std::size_t kept = chunk.head;
+        std::size_t i = chunk.head;
+        bool done = false;
+        for (; i < entries.size(); ++i) {
+          const Entry entry = entries[i];
+          if ((*versions_)[entry.key.agent] != entry.version || !current(entry.key)) {
+            continue;
+          }
+          entries[kept++] = entry;
+          if (visit(entry.key.agent)) {
+            ++i;
+            done = true;
+            break;
+          }
+        }
+        const std::size_t dropped = i - kept;
+        if (dropped > 0) {
+          const auto begin = entries.begin();
+          std::move_backward(begin + static_cast<std::ptrdiff_t>(chunk.head),
+                             begin + static_cast<std::ptrdiff_t>(kept),
+                             begin + static_cast<std::ptrdiff_t>(i));
+          chunk.head += dropped;
+          size_ -= dropped;
+          stale_ -= std::min(stale_, dropped);
+        }
+        if (chunk.head == entries.size()) {
+          chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(c));
+        } else {
+          if (chunk.head >= kChunk / 2) {
+            entries.erase(entries.begin(),
+                          entries.begin() + static_cast<std::ptrdiff_t>(chunk.head));
+            chunk.head = 0;
+          }
+          ++c;
+        }
+        if (done) {
+          return;
+        }
+      }
+    }
+  }
+
+  std::size_t size() const { return size_ - stale_; }
+
+  // Filing an agent again touches a chain of cache lines in each of its ~7 indexes. The engine
+  // walks its memberships once per step below, so that the misses of one step overlap across
+  // indexes instead of queueing up behind each other.
+  void prefetchBucket(std::int64_t firstKey) const {
+    const std::int64_t key = layout_ == Layout::Bucketed ? firstKey : 0;
+    if (key >= base_ && key - base_ < static_cast<std::int64_t>(buckets_.size())) {
+      __builtin_prefetch(&buckets_[static_cast<std::size_t>(key - base_)]);
+    }
+  }
+  void prefetchTail(std::int64_t firstKey) const {
+    const std::int64_t key = layout_ == Layout::Bucketed ? firstKey : 0;
+    if (key >= base_ && key - base_ < static_cast<std::int64_t>(buckets_.size())) {
+      const auto& chunks = buckets_[static_cast<std::size_t>(key - base_)].chunks;
+      if (!chunks.empty()) {
+        __builtin_prefetch(&chunks.back());
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 32;
+  static constexpr std::size_t kMaxBuckets = 64;
+
+  struct Entry {
+    IndexKey key;
+    std::uint32_t version = 0;
+  };
+  struct Chunk {
+    std::vector<Entry> entries;
+    std::size_t head = 0; ///< entries before it are gone
+    /// The key of its last entry, or one that was: removals leave it, and it stays no greater
+    /// than any key of the next chunk, which is all that finding a chunk needs.
+    IndexKey last;
+  };
+  struct Bucket {
+    std::vector<Chunk> chunks; ///< in key order, none empty
+  };
+
+  /// A chunk at the end holding `entry`, with room for its largest size: it never reallocates.
+  static void newChunk(std::vector<Chunk>& chunks, const Entry& entry) {
+    Chunk& chunk = chunks.emplace_back();
+    chunk.entries.reserve(2 * kChunk + 1);
+    chunk.entries.push_back(entry);
+    chunk.last = entry.key;
+  }
+
+  /// Buckets are indexed by first key minus the smallest first key seen (keys bucketed on span
+  /// a few dozen values); without buckets there is one.
+  Bucket& bucketFor(std::int64_t firstKey) {
+    if (layout_ == Layout::Bucketed && !buckets_.empty() &&
+        std::max(base_ + static_cast<std::int64_t>(buckets_.size()) - 1, firstKey) -
+                std::min(base_, firstKey) >=
+            static_cast<std::int64_t>(kMaxBuckets)) {
+      // Too many distinct first keys to walk their buckets: one sorted bucket instead. The
+      // buckets hold entries in key order already.
+      Bucket all;
+      for (Bucket& bucket : buckets_) {
+        for (Chunk& chunk : bucket.chunks) {
+          all.chunks.push_back(std::move(chunk));
+        }
+      }
+      buckets_.assign(1, std::move(all));
+      base_ = 0;
+      layout_ = Layout::Sorted;
+    }
+    const std::int64_t key = layout_ == Layout::Bucketed ? firstKey : 0;
+    if (buckets_.empty()) {
+      base_ = key;
+    }
+    if (key < base_) {
+      buckets_.insert(buckets_.begin(), static_cast<std::size_t>(base_ - key), Bucket{});
+      base_ = key;
+    }
+    const auto at = static_cast<std::size_t>(key - base_);
+    if (at >= buckets_.size()) {
+      buckets_.resize(at + 1);
+    }
+    return buckets_[at];
+  }
+
+  /// Keeps the entries `keep` accepts (sorted first when `sort`), in chunks of kChunk.
+  template <typename Keep>
+  void rechunk(Bucket& bucket, bool sort, Keep&& keep) {
+    std::vector<Entry> all;
+    for (Chunk& chunk : bucket.chunks) {
+      for (std::size_t i = chunk.head; i < chunk.entries.size(); ++i) {
+        if (keep(chunk.entries[i])) {
+          all.push_back(chunk.entries[i]);
+        }
+      }
+    }
+    if (sort && layout_ != Layout::Unsorted) {
+      std::sort(all.begin(), all.end(),
+                [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    }
+    bucket.chunks.clear();
+    for (std::size_t i = 0; i < all.size(); i += kChunk) {
+      const auto from = all.begin() + static_cast<std::ptrdiff_t>(i);
+      const auto to = all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kChunk));
+      Chunk& chunk = bucket.chunks.emplace_back();
+      chunk.entries.assign(from, to);
+      chunk.last = chunk.entries.back().key;
+    }
+    size_ += all.size();
+  }
+
+  Layout layout_;
+  const std::vector<std::uint32_t>* versions_;
+  mutable std::vector<Bucket> buckets_; ///< buckets_[k]: first key base_ + k
+  std::int64_t base_ = 0;
+  mutable std::size_t size_ = 0;  ///< entries filed and not dropped, stale ones included
+  mutable std::size_t stale_ = 0; ///< of which stale (as far as known)
+  std::uint32_t compactions_ = 0;
+};
+
+} // namespace switchboard::routing

@@ -1,0 +1,278 @@
+// The real `switchboard serve`, as an integrator and an operator meet it: configuration, Maildir
+// ingest, REST with keys and agent tokens, and recovery after kill -9.
+
+#include "tests/support/server_process.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+namespace switchboard {
+namespace {
+
+using testing::eventually;
+using ::testing::HasSubstr;
+using testing::HttpReply;
+using testing::ServerProcess;
+
+constexpr const char* kKey = "test-integrator-key-0123456789";
+
+const std::string kConfig = R"(<?xml version="1.0" encoding="UTF-8"?>
+<switchboard xmlns="urn:switchboard:config:v1" version="1.0">
+  <server id="sb-e2e"><listener address="127.0.0.1" port="0" threads="4"/></server>
+  <store><sqlite path="@DIR@/switchboard.db"/></store>
+  <security>
+    <apiKey name="crm" secret="test-integrator-key-0123456789"/>
+    <agentTokens secret="test-agent-token-secret-0123456789abcdef" lifetime="1h"/>
+  </security>
+  <logging level="info" format="json"/>
+  <drivers>
+    <maildir name="email-1" path="@DIR@/maildir" pollInterval="50ms"/>
+  </drivers>
+  <routing defaultQueue="general"/>
+  <agents>
+    <agent id="a-ana" name="Ana Sousa" site="lisbon">
+      <skill name="billing" level="8"/>
+      <mix><limit medium="email" max="2"/></mix>
+    </agent>
+    <agent id="a-rui" name="Rui Costa" site="porto">
+      <skill name="billing" level="3"/>
+      <mix><limit medium="email" max="2"/></mix>
+    </agent>
+  </agents>
+  <queues>
+    <queue id="general" ordering="longestIdle" offerTimeout="1h"/>
+  </queues>
+</switchboard>
+)";
+
+std::string mail(int n) {
+  return "From: Customer " + std::to_string(n) + " <customer" + std::to_string(n) +
+         "@example.com>\r\nTo: apoio@mares-telecom.example\r\nSubject: Question " +
+         std::to_string(n) + "\r\nMessage-ID: <q" + std::to_string(n) +
+         "@example.com>\r\n\r\nHello, question number " + std::to_string(n) + ".\r\n";
+}
+
+// Every work item the server holds, over all pages.
+std::vector<Poco::JSON::Object::Ptr> allItems(const ServerProcess& server) {
+  std::vector<Poco::JSON::Object::Ptr> items;
+  std::string after;
+  for (;;) {
+    HttpReply reply = server.request(
+        "GET", "/v1/work-items?limit=100" + (after.empty() ? "" : "&after=" + after), kKey);
+    if (reply.status != 200) {
+      throw std::runtime_error("list failed: " + reply.body);
+    }
+    auto page = reply.json();
+    auto array = page->getArray("items");
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      items.push_back(array->getObject(static_cast<unsigned>(i)));
+    }
+    if (!page->has("next")) {
+      return items;
+    }
+    after = page->getValue<std::string>("next");
+  }
+}
+
+std::string tokenFor(const ServerProcess& server, const std::string& agent) {
+  HttpReply reply = server.request("POST", "/v1/agents/" + agent + "/tokens", kKey);
+  if (reply.status != 201 && reply.status != 200) {
+    throw std::runtime_error("token failed: " + reply.body);
+  }
+  return reply.json()->getValue<std::string>("token");
+}
+
+std::string stateOf(const ServerProcess& server, const std::string& item) {
+  return server.request("GET", "/v1/work-items/" + item, kKey)
+      .json()
+      ->getValue<std::string>("state");
+}
+
+TEST(ServerEndToEnd, MailBecomesAnOfferThatAnAgentAcceptsAndCompletes) {
+  ServerProcess server(kConfig);
+  server.start();
+  EXPECT_EQ(server.request("GET", "/healthz").status, 200);
+  EXPECT_EQ(server.request("GET", "/readyz").status, 200);
+
+  std::string ana = tokenFor(server, "a-ana");
+  EXPECT_EQ(server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})").status,
+            200);
+  server.deliverMail("1700000001.M1P1.test", mail(1));
+  std::string item;
+  ASSERT_TRUE(eventually([&] {
+    auto items = allItems(server);
+    if (items.size() == 1 && items[0]->getValue<std::string>("state") == "offered") {
+      item = items[0]->getValue<std::string>("id");
+      return true;
+    }
+    return false;
+  })) << server.log();
+  EXPECT_TRUE(std::filesystem::is_empty(server.dir() / "maildir" / "new"));
+
+  auto offered = server.request("GET", "/v1/work-items/" + item, ana).json();
+  EXPECT_EQ(offered->getValue<std::string>("agent"), "a-ana");
+  EXPECT_EQ(offered->getObject("customer")
+                ->getArray("addresses")
+                ->getObject(0)
+                ->getValue<std::string>("value"),
+            "customer1@example.com");
+  EXPECT_THAT(offered->getValue<std::string>("trace"), HasSubstr("a-ana"));
+
+  std::string rui = tokenFor(server, "a-rui");
+  EXPECT_EQ(server.request("POST", "/v1/work-items/" + item + "/accept", rui).status, 403);
+  EXPECT_EQ(server.request("POST", "/v1/work-items/" + item + "/accept", ana).status, 200);
+  EXPECT_EQ(server
+                .request("POST", "/v1/work-items/" + item + "/complete", ana,
+                         R"({"disposition":"answered"})")
+                .status,
+            200);
+  auto done = server.request("GET", "/v1/work-items/" + item, kKey).json();
+  EXPECT_EQ(done->getValue<std::string>("state"), "completed");
+  EXPECT_GE(done->getArray("history")->size(), 4u);
+
+  auto queues = server.request("GET", "/v1/queues", kKey);
+  EXPECT_EQ(queues.status, 200);
+  EXPECT_THAT(queues.body, HasSubstr("\"general\""));
+  auto metrics = server.request("GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body, HasSubstr("# TYPE"));
+  EXPECT_EQ(server.kill(SIGTERM), 0) << server.log();
+}
+
+TEST(ServerEndToEnd, EveryEndpointRefusesWhoItMustAndWhatItCannotRead) {
+  ServerProcess server(kConfig);
+  server.start();
+  EXPECT_EQ(server.request("GET", "/v1/agents").status, 401);
+  EXPECT_EQ(server.request("GET", "/v1/agents", "wrong-key").status, 401);
+  EXPECT_EQ(server.request("GET", "/v1/agents", kKey).status, 200);
+  std::string rui = tokenFor(server, "a-rui");
+  EXPECT_EQ(server.request("GET", "/v1/agents/a-ana", rui).status, 403);
+  EXPECT_EQ(server.request("GET", "/v1/agents/a-rui", rui).status, 200);
+  EXPECT_EQ(server.request("POST", "/v1/agents/a-rui/state", rui, "{not json").status, 400);
+  EXPECT_EQ(server.request("GET", "/v1/work-items/wi-999999", kKey).status, 404);
+  EXPECT_EQ(server.request("GET", "/v1/agents/a-nobody", kKey).status, 404);
+  auto problem = server.request("GET", "/v1/work-items/wi-999999", kKey);
+  EXPECT_THAT(problem.body, HasSubstr("\"status\":404"));
+  auto xml = server.request("POST", "/v1/messages", kKey, "<message/>", "application/xml");
+  EXPECT_EQ(xml.status, 400);
+  EXPECT_EQ(server.request("GET", "/v1/dead-letters", kKey).status, 200);
+  auto openapi = server.request("GET", "/v1/openapi.json", kKey);
+  EXPECT_EQ(openapi.status, 200);
+  EXPECT_THAT(openapi.body, HasSubstr("\"openapi\""));
+}
+
+TEST(ServerEndToEnd, AfterKillNineEveryItemIsBackInItsState) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::string ana = tokenFor(server, "a-ana");
+  server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})");
+  for (int n = 1; n <= 3; ++n) {
+    server.deliverMail("170000000" + std::to_string(n) + ".M1P1.test", mail(n));
+  }
+  // Ana has room for two emails: two items are offered to her, one waits.
+  std::vector<std::string> offered;
+  ASSERT_TRUE(eventually([&] {
+    offered.clear();
+    for (const auto& item : allItems(server)) {
+      if (item->getValue<std::string>("state") == "offered") {
+        offered.push_back(item->getValue<std::string>("id"));
+      }
+    }
+    return allItems(server).size() == 3 && offered.size() == 2;
+  })) << server.log();
+  ASSERT_EQ(server.request("POST", "/v1/work-items/" + offered[0] + "/accept", ana).status, 200);
+
+  EXPECT_EQ(server.kill(SIGKILL), 128 + SIGKILL);
+  server.start();
+
+  auto items = allItems(server);
+  ASSERT_EQ(items.size(), 3u) << "nothing lost, nothing duplicated";
+  EXPECT_EQ(stateOf(server, offered[0]), "accepted");
+  // The other offer died with the process; its item waits again, as does the third.
+  int queued = 0;
+  for (const auto& item : items) {
+    queued += item->getValue<std::string>("state") == "queued" ? 1 : 0;
+  }
+  EXPECT_EQ(queued, 2);
+  auto agent = server.request("GET", "/v1/agents/a-ana", kKey).json();
+  EXPECT_NE(agent->getValue<std::string>("state"), "ready");
+  // Ana takes up her accepted item and, once ready, gets the waiting ones.
+  ana = tokenFor(server, "a-ana");
+  EXPECT_EQ(server.request("POST", "/v1/work-items/" + offered[0] + "/complete", ana, "{}").status,
+            200);
+  server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})");
+  EXPECT_TRUE(eventually([&] {
+    int offeredNow = 0;
+    for (const auto& item : allItems(server)) {
+      offeredNow += item->getValue<std::string>("state") == "offered" ? 1 : 0;
+    }
+    return offeredNow == 2;
+  })) << server.log();
+}
+
+TEST(ServerEndToEnd, KilledAtRandomDuringIngestItKeepsExactlyOneItemPerMail) {
+  constexpr int kBatch = 500;
+  constexpr int kInterruptions = 8;
+  ServerProcess server(kConfig);
+  int delivered = 0;
+  auto deliverBatch = [&] {
+    for (int n = delivered; n < delivered + kBatch; ++n) {
+      char name[64];
+      std::snprintf(name, sizeof name, "17000%05d.M%dP1.test", n, n);
+      server.deliverMail(name, mail(n));
+    }
+    delivered += kBatch;
+  };
+  auto waiting = [&] {
+    auto files = std::filesystem::directory_iterator(server.dir() / "maildir" / "new");
+    return static_cast<int>(std::distance(files, std::filesystem::directory_iterator{}));
+  };
+  // Each round lets the server ingest for a random moment, then kills it without warning. The
+  // mailbox is topped up, so the kills land in the middle of ingest however fast the machine is.
+  std::mt19937 random(20261121);
+  std::uniform_int_distribution<int> pause(10, 120);
+  int interrupted = 0;
+  deliverBatch();
+  for (int round = 0; round < 60 && interrupted < kInterruptions; ++round) {
+    if (waiting() == 0) {
+      deliverBatch();
+    }
+    int before = waiting();
+    server.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause(random)));
+    server.kill(SIGKILL);
+    int after = waiting();
+    interrupted += after > 0 && after < before ? 1 : 0;
+  }
+  EXPECT_GE(interrupted, kInterruptions) << "the kills must fall in the middle of the ingest";
+  server.start();
+  ASSERT_TRUE(eventually([&] { return waiting() == 0; }, std::chrono::seconds(120)))
+      << server.log();
+  auto items = allItems(server);
+  std::set<std::string> keys;
+  for (const auto& item : items) {
+    keys.insert(item->getValue<std::string>("sourceKey"));
+  }
+  EXPECT_EQ(items.size(), static_cast<std::size_t>(delivered))
+      << "after " << interrupted << " kills in the middle of the ingest";
+  EXPECT_EQ(keys.size(), static_cast<std::size_t>(delivered));
+}
+
+TEST(ServerEndToEnd, ABadConfigurationStopsTheStartNamingFileLineAndSetting) {
+  std::string broken = kConfig;
+  broken.replace(broken.find("offerTimeout=\"1h\""), 17, "offerTimeout=\"soon\"");
+  ServerProcess server(broken);
+  try {
+    server.start();
+    FAIL() << "the server started with a bad configuration";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(server.log(), HasSubstr("switchboard.xml:"));
+    EXPECT_THAT(server.log(), HasSubstr("offerTimeout"));
+  }
+}
+
+} // namespace
+} // namespace switchboard

@@ -1,0 +1,331 @@
+#include "switchboard/communication_server.h"
+
+#include "tests/support/memory_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace switchboard {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+routing::AgentSpec agentProfile(std::string id, std::string skill, int level) {
+  routing::AgentSpec agent;
+  agent.id = std::move(id);
+  agent.name = agent.id;
+  agent.site = "lisbon";
+  agent.skills = {{std::move(skill), level}};
+  agent.capacity = {routing::CapacityMix{{{"email", 5}}}};
+  return agent;
+}
+
+class CommunicationServerTest : public ::testing::Test {
+ protected:
+  CommunicationServerTest() { options_ = makeOptions(); }
+
+  static CoreOptions makeOptions() {
+    CoreOptions options;
+    options.serverId = "sb-test";
+    options.runTimers = false;
+    options.engine.defaultQueue = "general";
+    routing::QueueSpec billing;
+    billing.id = "billing";
+    billing.target = "agent.skills.billing >= 1";
+    billing.offerTimeout = 30s;
+    routing::QueueSpec general;
+    general.id = "general";
+    general.offerTimeout = 30s;
+    options.queues = {billing, general};
+    routing::RuleSpec rule;
+    rule.name = "billing";
+    rule.when = "item.topic == 'billing'";
+    rule.queue = "billing";
+    options.rules = {rule};
+    options.agents = {agentProfile("a-ana", "billing", 7), agentProfile("a-rui", "technical", 5)};
+    return options;
+  }
+
+  CommunicationServer& server() {
+    if (!server_) {
+      server_ = std::make_unique<CommunicationServer>(options_, store_, [this] { return now_; });
+      server_->addListener([this](const Message& message) { published_.push_back(message); });
+      server_->start();
+    }
+    return *server_;
+  }
+
+  void restart() {
+    server_.reset();
+    published_.clear();
+    server();
+  }
+
+  std::string arrival(const std::string& sourceKey, const std::string& topic) {
+    Message message;
+    message.id = "mail-1." + sourceKey;
+    message.time = now_;
+    message.sender = {PartyType::Driver, "mail-1"};
+    message.addressee = {PartyType::Server, "sb-test"};
+    WorkItem item;
+    item.medium = "email";
+    item.sourceKey = sourceKey;
+    item.subject = "about " + topic;
+    item.attributes = {{"topic", topic}};
+    message.workItems.push_back(item);
+    message.payload = Notification{WorkItemArrived{}};
+    return codec_.encode(message);
+  }
+
+  Message submit(const std::string& document) {
+    return codec_.decode(server().submit(document)).value();
+  }
+
+  std::vector<Offer> offersTo(const std::string& agentId) const {
+    std::vector<Offer> offers;
+    for (const Message& message : published_) {
+      if (const auto* command = std::get_if<Command>(&message.payload)) {
+        if (const auto* offer = std::get_if<Offer>(command); offer && offer->agentId == agentId) {
+          offers.push_back(*offer);
+        }
+      }
+    }
+    return offers;
+  }
+
+  CoreOptions options_;
+  testing::MemoryStore store_;
+  MessageCodec codec_;
+  Timestamp now_ = Timestamp{std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}} + 9h;
+  std::vector<Message> published_;
+  std::unique_ptr<CommunicationServer> server_;
+};
+
+TEST_F(CommunicationServerTest, AnArrivalIsCommittedAcknowledgedAndOfferedToAReadyAgent) {
+  ASSERT_TRUE(server().setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+  Message response = submit(arrival("<m1@x>", "billing"));
+  const auto& answer = std::get<Response>(response.payload);
+  ASSERT_EQ(answer.status, ResponseStatus::Ok)
+      << (answer.error ? answer.error->code + ": " + answer.error->text : "");
+  ASSERT_EQ(response.workItems.size(), 1u);
+  std::string id = response.workItems[0].id.value();
+  EXPECT_EQ(response.correlationId, "mail-1.<m1@x>");
+
+  auto stored = store_.workItem(id, true);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->item.state, WorkItemState::Offered);
+  EXPECT_EQ(stored->item.queueId, "billing");
+  EXPECT_EQ(stored->item.agentId, "a-ana");
+  EXPECT_EQ(stored->offerExpires, now_ + 30s);
+  ASSERT_EQ(offersTo("a-ana").size(), 1u);
+  EXPECT_EQ(offersTo("a-ana")[0].workItemId, id);
+
+  auto details = server().workItem(id);
+  ASSERT_TRUE(details.ok());
+  ASSERT_TRUE(details->trace.has_value());
+  EXPECT_THAT(*details->trace, HasSubstr("a-ana"));
+}
+
+TEST_F(CommunicationServerTest, TheSameMailTwiceIsADuplicateNotASecondItem) {
+  Message first = submit(arrival("<m1@x>", "billing"));
+  Message second = submit(arrival("<m1@x>", "billing"));
+  EXPECT_EQ(std::get<Response>(second.payload).status, ResponseStatus::Duplicate);
+  EXPECT_EQ(second.workItems.at(0).id, first.workItems.at(0).id);
+  EXPECT_EQ(store_.workItems({}).size(), 1u);
+}
+
+TEST_F(CommunicationServerTest, AnUnreadableDocumentIsRefusedAndKeptAsADeadLetter) {
+  EXPECT_THROW(server().submit("<message>not ours</message>"), InvalidDocument);
+  auto letters = server().deadLetters(10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_THAT(letters[0].document, HasSubstr("not ours"));
+  auto exchanged = server().exchange("garbage", {PartyType::Crm, "crm"});
+  ASSERT_FALSE(exchanged.ok());
+  EXPECT_EQ(exchanged.error().code, ServiceErrorCode::BadRequest);
+  EXPECT_EQ(server().deadLetters(10).size(), 2u);
+}
+
+TEST_F(CommunicationServerTest, ARejectedContactBecomesADeadLetterWithItsReason) {
+  Message message;
+  message.id = "mail-1.9";
+  message.sender = {PartyType::Driver, "mail-1"};
+  message.addressee = {PartyType::Server, "sb-test"};
+  message.payload = Notification{ContactRejected{"over the limit", std::nullopt, "rejected/1", 9}};
+  Message response = submit(codec_.encode(message));
+  EXPECT_EQ(std::get<Response>(response.payload).status, ResponseStatus::Ok);
+  auto letters = server().deadLetters(10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].source, "mail-1");
+  EXPECT_EQ(letters[0].reason, "over the limit");
+}
+
+TEST_F(CommunicationServerTest, AcceptAndCompleteAreDurableWhenTheyAnswer) {
+  server().setAgentState("a-ana", AgentState::Ready, std::nullopt);
+  std::string id = submit(arrival("<m1@x>", "billing")).workItems.at(0).id.value();
+  auto accepted = server().accept(id, "a-ana");
+  ASSERT_TRUE(accepted.ok()) << accepted.error().detail;
+  EXPECT_EQ(accepted->item.state, WorkItemState::Accepted);
+  EXPECT_EQ(store_.workItem(id, false)->item.state, WorkItemState::Accepted);
+  auto completed = server().complete({id, "a-ana", "resolved", "refund issued"});
+  ASSERT_TRUE(completed.ok()) << completed.error().detail;
+  auto history = store_.workItem(id, true)->item.history;
+  EXPECT_EQ(store_.workItem(id, false)->item.state, WorkItemState::Completed);
+  EXPECT_THAT(history.back().cause, HasSubstr("disposition resolved: refund issued"));
+}
+
+TEST_F(CommunicationServerTest, RefusesWhatIsNotAllowed) {
+  server().setAgentState("a-ana", AgentState::Ready, std::nullopt);
+  std::string id = submit(arrival("<m1@x>", "billing")).workItems.at(0).id.value();
+  EXPECT_EQ(server().accept(id, "a-rui").error().code, ServiceErrorCode::Conflict);
+  EXPECT_EQ(server().accept("wi-999999", "a-ana").error().code, ServiceErrorCode::NotFound);
+  EXPECT_EQ(server().setAgentState("a-ana", AgentState::Busy, std::nullopt).error().code,
+            ServiceErrorCode::BadRequest);
+  EXPECT_EQ(server().agent("a-nobody").error().code, ServiceErrorCode::NotFound);
+  EXPECT_EQ(server().workItem("wi-999999").error().code, ServiceErrorCode::NotFound);
+}
+
+TEST_F(CommunicationServerTest, AnAgentCannotActForAnotherOverTheMessageExchange) {
+  server().setAgentState("a-ana", AgentState::Ready, std::nullopt);
+  std::string id = submit(arrival("<m1@x>", "billing")).workItems.at(0).id.value();
+  Message command;
+  command.id = "a-rui.1";
+  command.sender = {PartyType::Agent, "a-rui"};
+  command.addressee = {PartyType::Server, "sb-test"};
+  command.payload = Command{Accept{id, "a-ana"}};
+  auto answer = server().exchange(codec_.encode(command), {PartyType::Agent, "a-rui"});
+  ASSERT_TRUE(answer.ok());
+  auto response = std::get<Response>(codec_.decode(*answer)->payload);
+  EXPECT_EQ(response.status, ResponseStatus::Error);
+  EXPECT_EQ(response.error->code, "forbidden");
+  command.sender.id = "a-ana";
+  auto impersonated = server().exchange(codec_.encode(command), {PartyType::Agent, "a-rui"});
+  EXPECT_EQ(std::get<Response>(codec_.decode(*impersonated)->payload).error->code, "forbidden");
+  command.sender = {PartyType::Agent, "a-ana"};
+  auto own = server().exchange(codec_.encode(command), {PartyType::Agent, "a-ana"});
+  EXPECT_EQ(std::get<Response>(codec_.decode(*own)->payload).status, ResponseStatus::Ok);
+}
+
+TEST_F(CommunicationServerTest, ADeclinedOfferGoesToTheNextAgentAtOnce) {
+  options_.agents.push_back(agentProfile("a-eva", "billing", 3));
+  server().setAgentState("a-ana", AgentState::Ready, std::nullopt);
+  server().setAgentState("a-eva", AgentState::Ready, std::nullopt);
+  std::string id = submit(arrival("<m1@x>", "billing")).workItems.at(0).id.value();
+  std::string first = store_.workItem(id, false)->item.agentId.value();
+  std::string second = first == "a-ana" ? "a-eva" : "a-ana";
+  ASSERT_TRUE(server().decline(id, first, "busy").ok());
+  EXPECT_EQ(store_.workItem(id, false)->item.agentId, second);
+  EXPECT_EQ(offersTo(second).size(), 1u);
+}
+
+TEST_F(CommunicationServerTest, AnExpiredOfferIsReroutedWhenTheTimerFires) {
+  options_.agents.push_back(agentProfile("a-eva", "billing", 3));
+  server().setAgentState("a-ana", AgentState::Ready, std::nullopt);
+  server().setAgentState("a-eva", AgentState::Ready, std::nullopt);
+  std::string id = submit(arrival("<m1@x>", "billing")).workItems.at(0).id.value();
+  std::string first = store_.workItem(id, false)->item.agentId.value();
+  now_ += 31s;
+  server().tick();
+  auto stored = store_.workItem(id, true);
+  EXPECT_EQ(stored->item.state, WorkItemState::Offered);
+  EXPECT_NE(stored->item.agentId, first);
+}
+
+TEST_F(CommunicationServerTest, QueueStatisticsCountWaitingAndAnswered) {
+  submit(arrival("<m1@x>", "billing"));
+  now_ += 10s;
+  submit(arrival("<m2@x>", "billing"));
+  now_ += 5s;
+  auto queues = server().queues();
+  ASSERT_EQ(queues.size(), 2u);
+  EXPECT_EQ(queues[0].id, "billing");
+  EXPECT_EQ(queues[0].waiting, 2u);
+  EXPECT_EQ(queues[0].oldestWait, 15s);
+  server().setAgentState("a-ana", AgentState::Ready, std::nullopt); // room for both emails
+  auto offered = store_.workItems({WorkItemState::Offered, {}, {}, {}, {}, 10});
+  ASSERT_EQ(offered.size(), 2u);
+  ASSERT_TRUE(server().accept(*offered[0].item.id, "a-ana").ok());
+  queues = server().queues();
+  EXPECT_EQ(queues[0].waiting, 0u);
+  EXPECT_EQ(queues[0].answeredToday, 1u);
+  EXPECT_EQ(queues[0].serviceLevel, 1.0); // answered 15 s after arrival, within 20 s
+  EXPECT_EQ(queues[0].agentsBusy, 1u);
+  now_ += 30s;
+  ASSERT_TRUE(server().accept(*offered[1].item.id, "a-ana").ok() ||
+              store_.workItem(*offered[1].item.id, false)->item.state == WorkItemState::Offered);
+}
+
+TEST_F(CommunicationServerTest, AfterARestartItemsAndAgentsAreBackInTheirState) {
+  server().setAgentState("a-ana", AgentState::Ready, std::nullopt);
+  std::string accepted = submit(arrival("<m1@x>", "billing")).workItems.at(0).id.value();
+  ASSERT_TRUE(server().accept(accepted, "a-ana").ok());
+  std::string waiting = submit(arrival("<m2@x>", "technical")).workItems.at(0).id.value();
+  restart();
+  EXPECT_EQ(store_.workItem(accepted, false)->item.state, WorkItemState::Accepted);
+  EXPECT_EQ(store_.workItem(waiting, false)->item.state, WorkItemState::Queued);
+  EXPECT_EQ(server().queues()[1].waiting, 1u);
+  // Ana was logged in: she is back, holding her accepted item, and gets no new offers until she
+  // says she is ready again.
+  std::string fresh = submit(arrival("<m3@x>", "billing")).workItems.at(0).id.value();
+  EXPECT_EQ(store_.workItem(fresh, false)->item.state, WorkItemState::Queued);
+  EXPECT_TRUE(offersTo("a-ana").empty());
+  // The accepted item is still hers: completing it works, and she stays not ready.
+  ASSERT_TRUE(server().complete({accepted, "a-ana", std::nullopt, std::nullopt}).ok());
+  auto ana = server().agent("a-ana");
+  ASSERT_TRUE(ana.ok());
+  EXPECT_EQ(ana->state, AgentState::NotReady);
+  EXPECT_EQ(ana->stateReason, "recovered");
+  EXPECT_TRUE(offersTo("a-ana").empty());
+  // A logged-out agent stays logged out.
+  EXPECT_EQ(server().agent("a-rui")->state, AgentState::LoggedOut);
+}
+
+TEST_F(CommunicationServerTest, CountsWhatHappensForMetrics) {
+  MetricsRegistry metrics;
+  server_ = std::make_unique<CommunicationServer>(options_, store_, [this] { return now_; });
+  server_->registerMetrics(metrics);
+  server_->start();
+  submit(arrival("<m1@x>", "billing"));
+  submit(arrival("<m1@x>", "billing"));
+  submit(arrival("<m2@x>", "technical"));
+  EXPECT_THROW(server().submit("not a message"), InvalidDocument);
+  std::string text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("switchboard_work_items_total{outcome=\"arrived\"} 2"));
+  EXPECT_THAT(text, HasSubstr("switchboard_work_items_total{outcome=\"duplicate\"} 1"));
+  EXPECT_THAT(text, HasSubstr("switchboard_dead_letters_total{source=\"driver\"} 1"));
+  EXPECT_THAT(text, HasSubstr("switchboard_live_work_items{state=\"queued\",queue=\"billing\"} 1"));
+  EXPECT_THAT(text, HasSubstr("switchboard_live_work_items{state=\"queued\",queue=\"general\"} 1"));
+  EXPECT_THAT(text, HasSubstr("switchboard_routing_call_seconds_count 2"));
+  EXPECT_THAT(text, HasSubstr("switchboard_store_writes_total"));
+}
+
+TEST(AgentProfile, ShowsTheLargestCapacityOfAnyMixAndJoinsLists) {
+  routing::AgentSpec spec;
+  spec.id = "a-ana";
+  spec.site = "lisbon";
+  spec.attributes = {routing::AttributeSpec::list("languages", {"pt", "en"})};
+  spec.capacity = {routing::CapacityMix{{{"voice", 1}}},
+                   routing::CapacityMix{{{"chat", 3}, {"email", 5}}},
+                   routing::CapacityMix{{{"chat", 2}, {"voice", 1}}}};
+  Agent agent = profileOf(spec);
+  EXPECT_EQ(agent.site, "lisbon");
+  EXPECT_FALSE(agent.name.has_value());
+  ASSERT_EQ(agent.attributes.size(), 1u);
+  EXPECT_EQ(agent.attributes[0].value, "pt en");
+  ASSERT_EQ(agent.capacity.size(), 3u);
+  EXPECT_EQ(agent.capacity[0], (Capacity{"voice", 1, std::nullopt}));
+  EXPECT_EQ(agent.capacity[1], (Capacity{"chat", 3, std::nullopt}));
+  EXPECT_EQ(agent.capacity[2], (Capacity{"email", 5, std::nullopt}));
+}
+
+TEST_F(CommunicationServerTest, AnArrivalIsNotAcknowledgedWhenTheStoreFails) {
+  server();
+  store_.setBroken(true);
+  EXPECT_THROW(server().submit(arrival("<m1@x>", "billing")), StoreError);
+  store_.setBroken(false);
+  EXPECT_EQ(std::get<Response>(submit(arrival("<m1@x>", "billing")).payload).status,
+            ResponseStatus::Ok);
+}
+
+} // namespace
+} // namespace switchboard

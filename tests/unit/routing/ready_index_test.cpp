@@ -1,0 +1,156 @@
+// The ready index against a plain ordered set: random filing, unfiling and key changes of
+// thousands of agents, enough to split chunks, drop stale heads and compact, in every layout.
+
+#include "ready_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <vector>
+
+namespace switchboard::routing {
+namespace {
+
+struct Model {
+  std::vector<std::uint32_t> versions;
+  std::vector<IndexKey> keys; ///< each agent's current key
+  std::vector<bool> filed;
+  std::set<IndexKey> live; ///< what the index must yield, in order
+};
+
+std::vector<AgentIndex> walk(const ReadyIndex& index, const Model& model, std::size_t limit,
+                             AgentIndex stopAt = kNone) {
+  std::vector<AgentIndex> seen;
+  index.forEach([&](const IndexKey& key) { return model.keys[key.agent] == key; },
+                [&](AgentIndex agent) {
+                  seen.push_back(agent);
+                  return agent == stopAt || seen.size() >= limit;
+                });
+  return seen;
+}
+
+void exercise(ReadyIndex::Layout layout, std::uint32_t seed) {
+  constexpr std::uint32_t kAgents = 3000;
+  Model model;
+  model.versions.assign(kAgents, 0);
+  model.keys.resize(kAgents);
+  model.filed.assign(kAgents, false);
+  ReadyIndex index(layout, &model.versions);
+  std::mt19937 random(seed);
+  std::int64_t clock = 0;
+  // A key that changes while its agent stays filed never comes back (the engine's keys only
+  // grow then); a fresh filing may use any key, even an old one (a round-robin turn).
+  auto newKey = [&](AgentIndex agent, bool fresh) {
+    IndexKey key;
+    key.agent = agent;
+    if (layout == ReadyIndex::Layout::Bucketed) {
+      key.keys[0] = static_cast<std::int64_t>(random() % 12) - 4;
+    }
+    key.keys[1] = fresh && random() % 4 == 0 ? static_cast<std::int64_t>(random() % 1000) : ++clock;
+    return key;
+  };
+  auto file = [&](AgentIndex agent, bool fresh) {
+    model.keys[agent] = newKey(agent, fresh);
+    index.insert(model.keys[agent], model.versions[agent]);
+    model.live.insert(model.keys[agent]);
+    model.filed[agent] = true;
+  };
+  auto current = [&](const IndexKey& key) { return model.keys[key.agent] == key; };
+  for (int step = 0; step < 40'000; ++step) {
+    const AgentIndex agent = random() % kAgents;
+    const unsigned what = random() % 10;
+    if (!model.filed[agent]) {
+      file(agent, true);
+    } else if (what < 5) { // stops being routable
+      model.live.erase(model.keys[agent]);
+      ++model.versions[agent];
+      model.filed[agent] = false;
+      index.markStale(current);
+    } else if (what < 8) { // its key changes while it stays filed
+      model.live.erase(model.keys[agent]);
+      index.markStale(current);
+      file(agent, false);
+    } else { // a decision: the first agent the caller accepts
+      const auto all = walk(index, model, kAgents);
+      if (layout == ReadyIndex::Layout::Unsorted) {
+        ASSERT_EQ(all.size(), model.live.size()) << "step " << step;
+        ASSERT_EQ(std::set<AgentIndex>(all.begin(), all.end()).size(), model.live.size());
+      } else {
+        std::vector<AgentIndex> expected;
+        for (const IndexKey& key : model.live) {
+          expected.push_back(key.agent);
+        }
+        ASSERT_EQ(all, expected) << "step " << step;
+        if (!expected.empty()) {
+          const AgentIndex stop = expected[expected.size() / 3];
+          const auto prefix = walk(index, model, kAgents, stop);
+          ASSERT_EQ(prefix.back(), stop);
+        }
+      }
+      ASSERT_EQ(index.size(), model.live.size()) << "step " << step;
+    }
+  }
+}
+
+TEST(ReadyIndexTest, SortedMatchesAnOrderedSet) {
+  exercise(ReadyIndex::Layout::Sorted, 1);
+}
+
+TEST(ReadyIndexTest, BucketedMatchesAnOrderedSet) {
+  exercise(ReadyIndex::Layout::Bucketed, 2);
+}
+
+TEST(ReadyIndexTest, UnsortedYieldsEveryLiveAgentOnce) {
+  exercise(ReadyIndex::Layout::Unsorted, 3);
+}
+
+TEST(ReadyIndexTest, ManyDistinctFirstKeysFallBackToOneSortedBucket) {
+  std::vector<std::uint32_t> versions(1000, 0);
+  ReadyIndex index(ReadyIndex::Layout::Bucketed, &versions);
+  std::vector<IndexKey> keys;
+  for (AgentIndex agent = 0; agent < 1000; ++agent) {
+    IndexKey key;
+    key.agent = agent;
+    key.keys[0] = (agent * 7919) % 300; // seniority in days, say
+    key.keys[1] = agent % 17;
+    index.insert(key, 0);
+    keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<AgentIndex> expected;
+  for (const IndexKey& key : keys) {
+    expected.push_back(key.agent);
+  }
+  std::vector<AgentIndex> seen;
+  index.forEach([](const IndexKey&) { return true; },
+                [&](AgentIndex agent) {
+                  seen.push_back(agent);
+                  return false;
+                });
+  EXPECT_EQ(seen, expected);
+}
+
+TEST(ReadyIndexTest, BulkFilingIsSortedBeforeReading) {
+  std::vector<std::uint32_t> versions(500, 0);
+  ReadyIndex index(ReadyIndex::Layout::Sorted, &versions);
+  for (AgentIndex agent = 0; agent < 500; ++agent) {
+    IndexKey key;
+    key.agent = agent;
+    key.keys[0] = (agent * 7919) % 500;
+    index.append(key, 0);
+  }
+  index.sortAll();
+  std::vector<std::int64_t> order;
+  index.forEach([](const IndexKey&) { return true; },
+                [&](AgentIndex agent) {
+                  order.push_back((agent * 7919) % 500);
+                  return false;
+                });
+  ASSERT_EQ(order.size(), 500u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+}
+
+} // namespace
+} // namespace switchboard::routing
