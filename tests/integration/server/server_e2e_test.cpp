@@ -2,6 +2,9 @@
 // ingest, REST with keys and agent tokens, and recovery after kill -9.
 
 #include "tests/support/server_process.h"
+#include "tests/support/test_data.h"
+
+#include <Poco/String.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -259,6 +262,71 @@ TEST(ServerEndToEnd, KilledAtRandomDuringIngestItKeepsExactlyOneItemPerMail) {
   EXPECT_EQ(items.size(), static_cast<std::size_t>(delivered))
       << "after " << interrupted << " kills in the middle of the ingest";
   EXPECT_EQ(keys.size(), static_cast<std::size_t>(delivered));
+}
+
+// docs/openapi.json is the contract: the running server serves exactly that document, and every
+// operation in it, called on the real server, answers with a status the document lists for it.
+TEST(ServerEndToEnd, TheRealServerKeepsItsOpenApiContract) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::string documented = testing::readFile(testing::sourceDir() / "docs/openapi.json");
+  HttpReply served = server.request("GET", "/v1/openapi.json", kKey);
+  ASSERT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, documented);
+
+  // Something for the operations to act on: a ready agent with an offered item.
+  std::string ana = tokenFor(server, "a-ana");
+  server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})");
+  server.deliverMail("1700000001.M1P1.test", mail(1));
+  std::string item;
+  ASSERT_TRUE(eventually([&] {
+    auto items = allItems(server);
+    item = items.empty() ? "" : items[0]->getValue<std::string>("id");
+    return !item.empty();
+  }));
+
+  auto paths =
+      Poco::JSON::Parser().parse(documented).extract<Poco::JSON::Object::Ptr>()->getObject("paths");
+  int checked = 0;
+  for (const auto& [path, operations] : *paths) {
+    std::string target = path;
+    for (auto [pattern, value] :
+         {std::pair<std::string, std::string>{"/v1/agents/{id}", "/v1/agents/a-ana"},
+          {"/v1/work-items/{id}", "/v1/work-items/" + item}}) {
+      if (target.starts_with(pattern)) {
+        target = value + target.substr(pattern.size());
+      }
+    }
+    for (const auto& [method, operation] : *operations.extract<Poco::JSON::Object::Ptr>()) {
+      std::string verb = Poco::toUpper(method);
+      auto responses = operation.extract<Poco::JSON::Object::Ptr>()->getObject("responses");
+      bool xml = path == "/v1/messages";
+      std::string body =
+          xml ? testing::readFile(testing::sourceDir() / "samples/messages/03-ping.request.xml")
+              : (verb == "GET" ? "" : "{}");
+      HttpReply reply =
+          server.request(verb, target, kKey, body, xml ? "application/xml" : "application/json");
+      EXPECT_TRUE(responses->has(std::to_string(reply.status)))
+          << verb << " " << target << " answered " << reply.status
+          << ", which docs/openapi.json does not list: " << reply.body;
+      EXPECT_NE(reply.status, 500) << verb << " " << target << ": " << reply.body;
+      bool open = path == "/healthz" || path == "/readyz" || path == "/metrics";
+      if (!open) {
+        EXPECT_EQ(server.request(verb, target, "", body).status, 401) << verb << " " << target;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 20);
+  // A second POST of the same work item is answered as a duplicate: documented too.
+  std::string form = R"({"medium":"web","subject":"Call me back","sourceKey":"form-1"})";
+  server.request("POST", "/v1/work-items", kKey, form);
+  HttpReply again = server.request("POST", "/v1/work-items", kKey, form);
+  EXPECT_TRUE(paths->getObject("/v1/work-items")
+                  ->getObject("post")
+                  ->getObject("responses")
+                  ->has(std::to_string(again.status)))
+      << "a duplicate answered " << again.status;
 }
 
 TEST(ServerEndToEnd, ABadConfigurationStopsTheStartNamingFileLineAndSetting) {
