@@ -204,10 +204,11 @@ WorkItem MaildirSource::workItemOf(const Mail& mail, std::string_view bytes) con
     customer.name = cut(*mail.from->name, kMaxLabel);
   }
   item.customer = std::move(customer);
-  if (options_.contactPoint) {
-    item.contactPoint = Address{"email", *options_.contactPoint, std::nullopt};
-  } else if (!mail.to.empty()) {
+  // The address the customer wrote to, as the mail says; one Maildir may serve several.
+  if (!mail.to.empty()) {
     item.contactPoint = label(mail.to.front());
+  } else if (options_.contactPoint) {
+    item.contactPoint = Address{"email", *options_.contactPoint, std::nullopt};
   }
   item.subject = mail.subject;
   if (mail.text) {

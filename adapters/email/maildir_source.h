@@ -25,7 +25,8 @@ struct MaildirOptions {
   std::filesystem::path path; ///< the Maildir: new/, cur/, tmp/ (created when missing)
   std::chrono::milliseconds pollInterval{1000};
   std::uint64_t maxMessageBytes = 25u << 20;
-  std::optional<std::string> contactPoint; ///< the address customers wrote to
+  /// The contact point of mail whose To: header names no one (the mail's own To: wins).
+  std::optional<std::string> contactPoint;
 };
 
 /// Figures for metrics and tests.

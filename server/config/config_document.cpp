@@ -1,5 +1,7 @@
 #include "config_document.h"
 
+#include "hardened_reader.h"
+
 #include "config_schema.h"
 #include "switchboard/xml_text.h"
 
@@ -27,8 +29,6 @@ using namespace xercesc;
 constexpr std::u16string_view kNamespace = u"urn:switchboard:config:v1";
 constexpr std::size_t kMaxDepth = 32;
 // Configurations never declare entities; the limit bounds any expansion that slips past startDTD.
-constexpr XMLSize_t kEntityExpansionLimit = 16;
-
 std::u16string_view view(const XMLCh* text) {
   return text == nullptr ? std::u16string_view{} : std::u16string_view{text};
 }
@@ -528,18 +528,6 @@ class DocumentBuilder final : public DefaultHandler {
 };
 
 // Xerces keeps a count of Initialize() calls, which is not safe to change from two threads.
-std::mutex& xercesMutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
-struct XercesRuntime {
-  XercesRuntime() { XMLPlatformUtils::Initialize(); }
-  ~XercesRuntime() { XMLPlatformUtils::Terminate(); }
-  XercesRuntime(const XercesRuntime&) = delete;
-  XercesRuntime& operator=(const XercesRuntime&) = delete;
-};
-
 } // namespace
 
 SourceText::SourceText(std::string_view text) : text_(text) {
@@ -618,27 +606,12 @@ ConfigElement parseConfigDocument(std::string_view document, const std::filesyst
                           " bytes, more than the limit of " + std::to_string(kMaxConfigBytes));
   }
   SourceText source(document);
-  std::lock_guard lock(xercesMutex());
-  XercesRuntime runtime;
+  xml::XercesRuntime runtime;
   std::unique_ptr<XMLGrammarPool> pool = loadConfigGrammar();
   SecurityManager security;
-  security.setEntityExpansionLimit(kEntityExpansionLimit);
   std::unique_ptr<SAX2XMLReader> reader(
       XMLReaderFactory::createXMLReader(XMLPlatformUtils::fgMemoryManager, pool.get()));
-  reader->setFeature(XMLUni::fgSAX2CoreNameSpaces, true);
-  reader->setFeature(XMLUni::fgSAX2CoreValidation, true);
-  reader->setFeature(XMLUni::fgXercesDynamic, false);
-  reader->setFeature(XMLUni::fgXercesSchema, true);
-  reader->setFeature(XMLUni::fgXercesSchemaFullChecking, false);
-  reader->setFeature(XMLUni::fgXercesUseCachedGrammarInParse, true);
-  reader->setFeature(XMLUni::fgXercesCacheGrammarFromParse, false);
-  reader->setFeature(XMLUni::fgXercesLoadSchema, false);
-  reader->setFeature(XMLUni::fgXercesLoadExternalDTD, false);
-  reader->setFeature(XMLUni::fgXercesSkipDTDValidation, true);
-  reader->setFeature(XMLUni::fgXercesDisableDefaultEntityResolution, true);
-  reader->setFeature(XMLUni::fgXercesValidationErrorAsFatal, true);
-  reader->setFeature(XMLUni::fgXercesContinueAfterFatalError, false);
-  reader->setProperty(XMLUni::fgXercesSecurityManager, &security);
+  xml::harden(*reader, security);
   DocumentBuilder builder(source, file);
   reader->setContentHandler(&builder);
   reader->setErrorHandler(&builder);

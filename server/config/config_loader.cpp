@@ -30,7 +30,9 @@ constexpr std::int64_t kMaxPriority = 1000;
 constexpr std::string_view kAgentFields[] = {"id",          "name",   "site",
                                              "seniority",   "state",  "contactsToday",
                                              "idleSeconds", "skills", "capacity"};
-constexpr std::string_view kItemFields[] = {"id", "medium", "priority", "customer", "waitSeconds"};
+constexpr std::string_view kItemFields[] = {"id",       "medium",      "priority",
+                                            "customer", "waitSeconds", "subject",
+                                            "body",     "from",        "contactPoint"};
 
 constexpr std::pair<std::string_view, OrderKey> kOrderKeys[] = {
     {"longestIdle", OrderKey::LongestIdle},       {"highestSkill", OrderKey::HighestSkill},

@@ -31,6 +31,18 @@ ServiceError unknownItem(const std::string& id) {
   return {ServiceErrorCode::NotFound, "unknown work item", "no work item " + id};
 }
 
+// Waits until every write is durable; the store's failure, if one failed.
+std::optional<ServiceError> durable(std::vector<std::shared_future<void>>& writes) {
+  try {
+    for (auto& write : writes) {
+      write.get();
+    }
+  } catch (const std::exception& e) {
+    return unavailable(e);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 // ---------------------------------------------------------------------------------------- agents
@@ -81,12 +93,8 @@ ServiceResult<Agent> CommunicationServer::upsertAgent(const Agent& profile) {
   writes.push_back(store_.saveAgent(record));
   Agent result = record.agent;
   lock.unlock();
-  try {
-    for (auto& write : writes) {
-      write.get();
-    }
-  } catch (const std::exception& e) {
-    return unavailable(e);
+  if (auto failed = durable(writes)) {
+    return *failed;
   }
   return result;
 }
@@ -112,12 +120,8 @@ ServiceResult<Agent> CommunicationServer::setAgentState(const std::string& id, A
   Agent result = agentLocked(id);
   lock.unlock();
   wake_.notify_all();
-  try {
-    for (auto& write : writes) {
-      write.get();
-    }
-  } catch (const std::exception& e) {
-    return unavailable(e);
+  if (auto failed = durable(writes)) {
+    return *failed;
   }
   return result;
 }
@@ -163,10 +167,10 @@ ServiceResult<ArrivalOutcome> CommunicationServer::createWorkItem(const WorkItem
 // Waits for `writes` and answers with the item as stored.
 ServiceResult<StoredWorkItem> CommunicationServer::finish(const std::string& workItemId,
                                                           Writes writes) {
+  if (auto failed = durable(writes)) {
+    return *failed;
+  }
   try {
-    for (auto& write : writes) {
-      write.get();
-    }
     std::optional<StoredWorkItem> stored = store_.workItem(workItemId, false);
     if (!stored) {
       return unknownItem(workItemId);

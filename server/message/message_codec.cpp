@@ -1,5 +1,6 @@
 #include "switchboard/message_codec.h"
 
+#include "hardened_reader.h"
 #include "message_decoder.h"
 #include "message_encoder.h"
 #include "switchboard/xml_text.h"
@@ -29,9 +30,6 @@ namespace {
 
 using namespace xercesc;
 
-// Messages never declare entities; a limit still bounds any expansion that slips past startDTD.
-constexpr XMLSize_t kEntityExpansionLimit = 16;
-
 std::string utf8(const XMLCh* text) {
   std::string out;
   if (text != nullptr) {
@@ -39,14 +37,6 @@ std::string utf8(const XMLCh* text) {
   }
   return out;
 }
-
-// Xerces keeps a count of Initialize() calls; each codec holds one for its lifetime.
-struct XercesRuntime {
-  XercesRuntime() { XMLPlatformUtils::Initialize(); }
-  ~XercesRuntime() { XMLPlatformUtils::Terminate(); }
-  XercesRuntime(const XercesRuntime&) = delete;
-  XercesRuntime& operator=(const XercesRuntime&) = delete;
-};
 
 // Reports schema errors while the grammar loads; any error there is a defect of the build.
 class GrammarErrors final : public DefaultHandler {
@@ -65,20 +55,7 @@ struct Parser {
   Parser(XMLGrammarPool& pool, SecurityManager& security, std::size_t maxDepth)
       : reader(XMLReaderFactory::createXMLReader(XMLPlatformUtils::fgMemoryManager, &pool)),
         decoder(maxDepth) {
-    reader->setFeature(XMLUni::fgSAX2CoreNameSpaces, true);
-    reader->setFeature(XMLUni::fgSAX2CoreValidation, true);
-    reader->setFeature(XMLUni::fgXercesDynamic, false);
-    reader->setFeature(XMLUni::fgXercesSchema, true);
-    reader->setFeature(XMLUni::fgXercesSchemaFullChecking, false);
-    reader->setFeature(XMLUni::fgXercesUseCachedGrammarInParse, true);
-    reader->setFeature(XMLUni::fgXercesCacheGrammarFromParse, false);
-    reader->setFeature(XMLUni::fgXercesLoadSchema, false);
-    reader->setFeature(XMLUni::fgXercesLoadExternalDTD, false);
-    reader->setFeature(XMLUni::fgXercesSkipDTDValidation, true);
-    reader->setFeature(XMLUni::fgXercesDisableDefaultEntityResolution, true);
-    reader->setFeature(XMLUni::fgXercesValidationErrorAsFatal, true);
-    reader->setFeature(XMLUni::fgXercesContinueAfterFatalError, false);
-    reader->setProperty(XMLUni::fgXercesSecurityManager, &security);
+    xml::harden(*reader, security);
     reader->setContentHandler(&decoder);
     reader->setErrorHandler(&decoder);
     reader->setLexicalHandler(&decoder);
@@ -93,7 +70,6 @@ struct Parser {
 
 struct MessageCodec::Impl {
   explicit Impl(const CodecLimits& codecLimits) : limits(codecLimits) {
-    security.setEntityExpansionLimit(kEntityExpansionLimit);
     std::unique_ptr<SAX2XMLReader> loader(
         XMLReaderFactory::createXMLReader(XMLPlatformUtils::fgMemoryManager, pool.get()));
     GrammarErrors errors;
@@ -127,7 +103,7 @@ struct MessageCodec::Impl {
   }
 
   // Declared in the order they must be built; destroyed in reverse, Xerces last.
-  XercesRuntime runtime;
+  xml::XercesRuntime runtime; // each codec holds Xerces initialised for its lifetime
   CodecLimits limits;
   std::unique_ptr<XMLGrammarPool> pool{new XMLGrammarPoolImpl(XMLPlatformUtils::fgMemoryManager)};
   SecurityManager security;

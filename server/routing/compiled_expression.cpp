@@ -1,4 +1,5 @@
 #include "compiled_expression.h"
+#include "text_match.h"
 
 #include <string>
 
@@ -40,6 +41,55 @@ Node conjunction(std::vector<Node> parts) {
 
 bool isTrueLiteral(const Node& node) {
   return node.kind == NodeKind::Bool && node.boolean;
+}
+
+// The right side of a text operator with its literals folded, so evaluation folds only the text.
+Node foldLiterals(Node node) {
+  if (node.kind == NodeKind::String) {
+    node.text = foldText(node.text);
+  }
+  for (auto& child : node.children) {
+    child = foldLiterals(std::move(child));
+  }
+  return node;
+}
+
+TextOp textOp(CompareOp op) {
+  return op == CompareOp::StartsWith ? TextOp::StartsWith
+         : op == CompareOp::EndsWith ? TextOp::EndsWith
+                                     : TextOp::Contains;
+}
+
+Value itemText(const ItemRecord& item, Field field) {
+  const ItemText which = field == Field::ItemSubject        ? kSubject
+                         : field == Field::ItemFrom         ? kFrom
+                         : field == Field::ItemContactPoint ? kContactPoint
+                                                            : kCustomerName;
+  const std::string_view text = item.text(which);
+  return text.empty() ? Value{} : Value::ofString(text, kNoSymbol);
+}
+
+// Any text of `left` (a string or list elements) against any of `right`; other values never
+// match.
+bool textTest(TextOp op, const Value& left, const Value& right, bool rightFolded) {
+  if (left.kind == ValueKind::List) {
+    for (std::uint32_t i = 0; i < left.size; ++i) {
+      if (textTest(op, left.items[i], right, rightFolded)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (right.kind == ValueKind::List) {
+    for (std::uint32_t i = 0; i < right.size; ++i) {
+      if (textTest(op, left, right.items[i], rightFolded)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return left.kind == ValueKind::String && right.kind == ValueKind::String &&
+         matchText(op, left.text, right.text, rightFolded);
 }
 
 } // namespace
@@ -102,6 +152,16 @@ std::uint32_t CompiledExpression::add(const Node& node, SymbolTable& symbols, Me
   case NodeKind::Compare:
     compiled.skillTest = node.op == CompareOp::Has && node.children[0].kind == NodeKind::Path &&
                          node.children[0].field == Field::AgentSkills;
+    if (isTextOp(node.op) && node.children[1].kind != NodeKind::Path) {
+      compiled.foldedRight = true;
+      const std::uint32_t left = add(node.children[0], symbols, media, mediaFull);
+      const std::uint32_t right = add(foldLiterals(node.children[1]), symbols, media, mediaFull);
+      compiled.first = static_cast<std::uint32_t>(children_.size());
+      compiled.count = 2;
+      children_.push_back(left);
+      children_.push_back(right);
+      break;
+    }
     [[fallthrough]];
   case NodeKind::Or:
   case NodeKind::And:
@@ -179,6 +239,10 @@ bool CompiledExpression::test(std::uint32_t index, const EvalContext& context) c
       return !(left.kind != ValueKind::None && containsValue(right, left));
     case CompareOp::Has:
       return right.kind != ValueKind::None && containsValue(left, right);
+    case CompareOp::Contains:
+    case CompareOp::StartsWith:
+    case CompareOp::EndsWith:
+      return textTest(textOp(node.op), left, right, node.foldedRight);
     }
     return false;
   }
@@ -246,6 +310,13 @@ Value CompiledExpression::field(const CNode& node, const EvalContext& context) c
     return item->customerValue;
   case Field::ItemWaitSeconds:
     return Value::ofNumber((context.now - item->arrival) / 1000.0);
+  case Field::ItemSubject:
+  case Field::ItemFrom:
+  case Field::ItemContactPoint:
+  case Field::ItemCustomerName:
+    return itemText(*item, node.field);
+  case Field::ItemBody:
+    return context.body.empty() ? Value{} : Value::ofString(context.body, kNoSymbol);
   case Field::ItemAttribute: {
     const Value* found = findAttribute(item->attributes, node.name);
     return found != nullptr ? *found : Value{};

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 namespace switchboard::routing {
@@ -23,6 +24,7 @@ struct EvalContext {
   std::int64_t now = 0; ///< ms since the epoch
   const SymbolTable* symbols = nullptr;
   const std::array<Value, 6>* stateValues = nullptr; ///< "loggedOut" ... "wrapUp"
+  std::string_view body = {}; ///< item.body: the submitted spec's, while rules run; empty otherwise
 };
 
 class CompiledExpression {
@@ -42,12 +44,13 @@ class CompiledExpression {
     NodeKind kind = NodeKind::Bool;
     CompareOp op = CompareOp::Eq;
     Field field = Field::ItemId;
-    bool skillTest = false;  ///< Compare Has with agent.skills on the left
-    std::uint32_t first = 0; ///< children: children_[first, first + count)
-    std::uint32_t count = 0; ///< List: constants_[first, first + count)
-    Symbol name = kNoSymbol; ///< Path: skill, attribute or medium symbol
-    std::uint32_t slot = 0;  ///< Path AgentCapacity: medium slot
-    Value constant;          ///< Number, String, Bool
+    bool skillTest = false;   ///< Compare Has with agent.skills on the left
+    std::uint32_t first = 0;  ///< children: children_[first, first + count)
+    std::uint32_t count = 0;  ///< List: constants_[first, first + count)
+    Symbol name = kNoSymbol;  ///< Path: skill, attribute or medium symbol
+    std::uint32_t slot = 0;   ///< Path AgentCapacity: medium slot
+    bool foldedRight = false; ///< text operator whose right side is a literal, folded already
+    Value constant;           ///< Number, String, Bool
   };
 
   std::uint32_t add(const Node& node, SymbolTable& symbols, MediaTable& media, bool& mediaFull);

@@ -105,7 +105,8 @@ struct RoutingEngine::Impl {
   void rememberAgent(std::string_view customer, AgentIndex agent);
   AgentIndex findAgent(std::string_view id) const;
   QueueIndex findQueue(std::string_view id) const;
-  void classify(ItemRecord& item, QueueIndex& queue);
+  /// Runs the rules on `item`; `body` is what item.body reads (the spec's, not kept).
+  void classify(ItemRecord& item, QueueIndex& queue, std::string_view body);
   /// A live item built from the spec (no transition yet, not in itemById); `queue` is the
   /// spec's queue or kNone.
   Result<ItemIndex, RoutingError> createItem(const ItemSpec& spec, QueueIndex& queue,

@@ -112,8 +112,8 @@ void RoutingEngine::Impl::schedule(std::int64_t at, TimerKind kind, std::uint32_
   timers.push(Timer{at, timerSequence++, kind, target, epoch, stage});
 }
 
-void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue) {
-  const EvalContext context{nullptr, &item, item.arrival, &symbols, &stateValues};
+void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue, std::string_view body) {
+  const EvalContext context{nullptr, &item, item.arrival, &symbols, &stateValues, body};
   for (const auto& rule : rules) {
     if (!rule.when.matches(context)) {
       continue;

@@ -31,6 +31,11 @@ enum class Field : std::uint8_t {
   ItemPriority,
   ItemCustomer,
   ItemWaitSeconds,
+  ItemSubject,
+  ItemBody, ///< rules only: read from the submitted spec, not kept
+  ItemFrom,
+  ItemContactPoint,
+  ItemCustomerName,
   ItemAttribute, ///< free attribute `name`
 };
 
@@ -39,7 +44,25 @@ bool isAgentField(Field field);
 bool isDynamicAgentField(Field field);
 
 enum class NodeKind : std::uint8_t { Or, And, Not, Compare, Number, String, Bool, List, Path };
-enum class CompareOp : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge, In, NotIn, Has };
+enum class CompareOp : std::uint8_t {
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  In,
+  NotIn,
+  Has,
+  Contains, ///< text operators: case- and accent-insensitive (text_match.h)
+  StartsWith,
+  EndsWith,
+};
+
+/// Whether `op` is one of the text operators.
+inline bool isTextOp(CompareOp op) {
+  return op == CompareOp::Contains || op == CompareOp::StartsWith || op == CompareOp::EndsWith;
+}
 
 struct Node {
   NodeKind kind = NodeKind::Bool;

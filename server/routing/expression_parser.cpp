@@ -201,6 +201,7 @@ class Parser {
   }
 
   void advance() {
+    previous_ = current_;
     current_ = lexer_.next();
     if (current_.kind == TokenKind::Bad) {
       fail(current_.column, current_.error);
@@ -266,9 +267,28 @@ class Parser {
     return comparison(depth + 1, after);
   }
 
+  std::optional<CompareOp> textOperator() const {
+    if (isKeyword("contains")) {
+      return CompareOp::Contains;
+    }
+    if (isKeyword("startsWith")) {
+      return CompareOp::StartsWith;
+    }
+    if (isKeyword("endsWith")) {
+      return CompareOp::EndsWith;
+    }
+    return std::nullopt;
+  }
+
+  bool atOperator() const {
+    return current_.kind == TokenKind::Compare || isKeyword("in") || isKeyword("has") ||
+           textOperator().has_value();
+  }
+
   Node comparison(int depth, const std::optional<Token>& after) {
     Node left = operand(depth + 1, after);
     std::optional<CompareOp> op;
+    bool negated = false;
     const Token opToken = current_;
     if (current_.kind == TokenKind::Compare) {
       op = current_.op;
@@ -279,12 +299,20 @@ class Parser {
     } else if (isKeyword("has")) {
       op = CompareOp::Has;
       advance();
+    } else if (auto text = textOperator()) {
+      op = text;
+      advance();
     } else if (isKeyword("not")) {
       advance();
-      if (!isKeyword("in")) {
-        fail(current_.column, "expected 'in' after 'not' here ('x not in list')");
+      if (isKeyword("in")) {
+        op = CompareOp::NotIn;
+      } else if (auto negatedOp = textOperator()) {
+        op = negatedOp;
+        negated = true;
+      } else {
+        fail(current_.column, "expected 'in', 'contains', 'startsWith' or 'endsWith' after 'not' "
+                              "here ('x not in list')");
       }
-      op = CompareOp::NotIn;
       advance();
     }
     if (!op) {
@@ -293,14 +321,18 @@ class Parser {
       }
       return left;
     }
-    Node right = operand(depth + 1, opToken);
+    const Token named = negated ? previous_ : opToken;
+    Node right = operand(depth + 1, named);
     if (left.kind == NodeKind::Path && left.field == Field::AgentSkills && *op != CompareOp::Has) {
       fail(left.column, "'agent.skills' needs a skill name (agent.skills.billing) or 'has'");
     }
     if (right.kind == NodeKind::Path && right.field == Field::AgentSkills) {
       fail(right.column, "'agent.skills' can only stand left of 'has'");
     }
-    if (current_.kind == TokenKind::Compare || isKeyword("in") || isKeyword("has")) {
+    if (isTextOp(*op)) {
+      checkTextOperands(left, right, named.text);
+    }
+    if (atOperator()) {
       fail(current_.column, "comparisons do not chain; join them with 'and'");
     }
     Node node;
@@ -309,7 +341,32 @@ class Parser {
     node.column = opToken.column;
     node.children.push_back(std::move(left));
     node.children.push_back(std::move(right));
-    return node;
+    if (!negated) {
+      return node;
+    }
+    Node inverse;
+    inverse.kind = NodeKind::Not;
+    inverse.column = opToken.column;
+    inverse.children.push_back(std::move(node));
+    return inverse;
+  }
+
+  // Text operators read text: a path or a string on the left; a path, a string or a list of
+  // strings on the right (literals are folded once, when the expression compiles).
+  void checkTextOperands(const Node& left, const Node& right, std::string_view op) {
+    const std::string name = "'" + std::string(op) + "'";
+    if (left.kind != NodeKind::Path && left.kind != NodeKind::String) {
+      fail(left.column, name + " needs text on its left: a path such as item.subject, or a string");
+    }
+    if (right.kind == NodeKind::List) {
+      for (const auto& element : right.children) {
+        if (element.kind != NodeKind::String) {
+          fail(element.column, "the list after " + name + " holds strings only");
+        }
+      }
+    } else if (right.kind != NodeKind::Path && right.kind != NodeKind::String) {
+      fail(right.column, name + " needs a string, a list of strings or a path on its right");
+    }
   }
 
   Node operand(int depth, const std::optional<Token>& after) {
@@ -347,7 +404,8 @@ class Parser {
         advance();
         return node;
       }
-      if (isKeyword("and") || isKeyword("or") || isKeyword("in") || isKeyword("has")) {
+      if (isKeyword("and") || isKeyword("or") || isKeyword("in") || isKeyword("has") ||
+          textOperator()) {
         break;
       }
       return path();
@@ -473,15 +531,33 @@ class Parser {
       node.text = std::string(name);
       return;
     }
+    if (name == "customer" && segments.size() > 2) {
+      if (segments[2].first != "name") {
+        fail(segments[2].second, "'item.customer' has no field '" + std::string(segments[2].first) +
+                                     "': item.customer is the customer's id, item.customer.name "
+                                     "the name");
+      }
+      noMore(3);
+      node.field = Field::ItemCustomerName;
+      return;
+    }
     static constexpr std::pair<std::string_view, Field> kFields[] = {
         {"id", Field::ItemId},
         {"medium", Field::ItemMedium},
         {"priority", Field::ItemPriority},
         {"customer", Field::ItemCustomer},
-        {"waitSeconds", Field::ItemWaitSeconds}};
+        {"waitSeconds", Field::ItemWaitSeconds},
+        {"subject", Field::ItemSubject},
+        {"body", Field::ItemBody},
+        {"from", Field::ItemFrom},
+        {"contactPoint", Field::ItemContactPoint}};
     noMore(2);
     for (const auto& [spelling, field] : kFields) {
       if (name == spelling) {
+        if (field == Field::ItemBody && scope_ != ExpressionScope::Rule) {
+          fail(nameColumn, "'item.body' is for classification rules only: the engine does not "
+                           "keep the body once the item is classified");
+        }
         node.field = field;
         return;
       }
@@ -493,6 +569,7 @@ class Parser {
   Lexer lexer_;
   ExpressionScope scope_;
   Token current_;
+  Token previous_;
 };
 
 bool isSkillPath(const Node& node) {

@@ -9,6 +9,7 @@
 
 #include "switchboard/message.h"
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,10 +44,15 @@ struct WaitKey {
   }
 };
 
+/// The item's own texts that expressions read (the body is not kept: see EvalContext::body).
+/// They lie one after the other at the start of the item's textStore.
+enum ItemText : std::uint8_t { kSubject, kFrom, kContactPoint, kCustomerName, kItemTexts };
+
 struct ItemRecord {
   bool live = false;
   std::string id;
-  std::vector<char> textStore; ///< texts of attribute values from the spec
+  std::vector<char> textStore; ///< the item's texts (see textSizes), id, customer, attributes
+  std::array<std::uint16_t, kItemTexts> textSizes{}; ///< 0: the item has no such text
   Value idValue;
   Value mediumValue;
   Value customerValue;
@@ -74,6 +80,15 @@ struct ItemRecord {
   bool stickyForced = false; ///< a transfer to this agent: the target expression does not apply
   int moves = 0;             ///< queue moves so far, to stop a loop of queues moving to each other
   std::vector<HistoryStep> history;
+
+  /// One of the item's own texts; empty when it has none.
+  std::string_view text(ItemText which) const {
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < which; ++i) {
+      offset += textSizes[i];
+    }
+    return {textStore.data() + offset, textSizes[which]};
+  }
 };
 
 } // namespace switchboard::routing

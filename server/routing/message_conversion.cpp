@@ -1,5 +1,7 @@
 #include "switchboard/routing/message_conversion.h"
 
+#include "text_match.h"
+
 #include <algorithm>
 
 namespace switchboard::routing {
@@ -13,6 +15,28 @@ std::string trim(std::string_view text) {
   }
   const auto last = text.find_last_not_of(" \t");
   return std::string(text.substr(first, last - first + 1));
+}
+
+// The body rules read: the text body, or what the customer said in the transcript, one line
+// after the other; either way no more than kMaxBodyBytes.
+std::string bodyOf(const WorkItem& item) {
+  if (item.body) {
+    return std::string(cutText(item.body->text, kMaxBodyBytes));
+  }
+  std::string body;
+  for (const TranscriptLine& line : item.transcript) {
+    if (line.author != LineAuthor::Customer) {
+      continue;
+    }
+    if (!body.empty()) {
+      body.push_back('\n');
+    }
+    body.append(cutText(line.text, kMaxBodyBytes - std::min(body.size(), kMaxBodyBytes)));
+    if (body.size() >= kMaxBodyBytes) {
+      break;
+    }
+  }
+  return std::string(cutText(body, kMaxBodyBytes));
 }
 
 AttributeSpec attributeFromText(const Attribute& attribute) {
@@ -87,6 +111,11 @@ Result<ItemSpec, RoutingError> itemFromMessage(const WorkItem& item) {
   spec.priority = item.priority.value_or(50);
   spec.arrival = item.created;
   spec.queue = item.queueId.value_or("");
+  spec.subject = cutText(item.subject.value_or(""), kMaxItemTextBytes);
+  if (item.contactPoint) {
+    spec.contactPoint = cutText(item.contactPoint->value, kMaxItemTextBytes);
+  }
+  spec.body = bodyOf(item);
   for (const auto& attribute : item.attributes) {
     spec.attributes.push_back(AttributeSpec::scalar(attribute.name, attribute.value));
   }
@@ -98,6 +127,10 @@ Result<ItemSpec, RoutingError> itemFromMessage(const WorkItem& item) {
     const Customer& customer = *item.customer;
     spec.customerId = customer.ref.value_or("");
     spec.previousAgentId = customer.lastAgentId.value_or("");
+    spec.customerName = cutText(customer.name.value_or(""), kMaxItemTextBytes);
+    if (!customer.addresses.empty()) {
+      spec.from = cutText(customer.addresses.front().value, kMaxItemTextBytes);
+    }
     if (customer.language && !has("language")) {
       spec.attributes.push_back(AttributeSpec::scalar("language", *customer.language));
     }

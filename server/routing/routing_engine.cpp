@@ -1,6 +1,7 @@
 #include "switchboard/routing/routing_engine.h"
 
 #include "engine_impl.h"
+#include "text_match.h"
 
 #include <algorithm>
 #include <cstring>
@@ -213,7 +214,13 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   item.history.reserve(4);
 
   // Texts the values point at live in one block owned by the item, so they survive moves.
+  const std::string_view texts[kItemTexts] = {
+      cutText(spec.subject, kMaxItemTextBytes), cutText(spec.from, kMaxItemTextBytes),
+      cutText(spec.contactPoint, kMaxItemTextBytes), cutText(spec.customerName, kMaxItemTextBytes)};
   std::size_t bytes = spec.id.size() + spec.customerId.size();
+  for (const auto text : texts) {
+    bytes += text.size();
+  }
   std::size_t elements = 0;
   for (const auto& attribute : spec.attributes) {
     for (const auto& value : attribute.values) {
@@ -230,6 +237,12 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
     cursor += text.size();
     return Value::ofString(stored, intern ? d.symbols.find(text) : kNoSymbol);
   };
+  static_assert(kMaxItemTextBytes <= 0xffff, "text sizes are kept in 16 bits");
+  for (std::size_t i = 0; i < kItemTexts; ++i) {
+    item.textSizes[i] = static_cast<std::uint16_t>(texts[i].size());
+    std::memcpy(cursor, texts[i].data(), texts[i].size());
+    cursor += texts[i].size();
+  }
   item.idValue = store(spec.id, false);
   item.customerValue = spec.customerId.empty() ? Value{} : store(spec.customerId, false);
   item.mediumValue = Value::ofString(d.symbols.text(mediumSymbol), mediumSymbol);
@@ -264,7 +277,7 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
   const ItemIndex index = created.value();
   ItemRecord& item = d.items[index];
   d.transition(index, WorkItemState::New, "submitted", now);
-  d.classify(item, queue);
+  d.classify(item, queue, cutText(spec.body, kMaxBodyBytes));
   if (queue == kNone && !d.options.defaultQueue.empty()) {
     queue = d.findQueue(d.options.defaultQueue);
   }
@@ -308,7 +321,7 @@ Outcome RoutingEngine::restore(const ItemSpec& spec, std::string_view agentId, T
   }
   const ItemIndex index = created.value();
   ItemRecord& item = d.items[index];
-  d.classify(item, queue);
+  d.classify(item, queue, cutText(spec.body, kMaxBodyBytes));
   d.itemById.insert(spec.id, index);
   item.queue = queue;
   item.stage = 0;

@@ -41,7 +41,7 @@ std::string quickstart() {
 TEST(CheckConfigCommand, AGoodFileIsOkWithASummary) {
   CommandRun result = run({quickstart()});
   EXPECT_EQ(result.status, 0);
-  EXPECT_EQ(result.out, quickstart() + ": ok: 1 driver, 6 agents, 4 queues, 6 rules\n");
+  EXPECT_EQ(result.out, quickstart() + ": ok: 1 driver, 6 agents, 4 queues, 19 rules\n");
   EXPECT_THAT(result.err, IsEmpty());
 }
 
@@ -60,7 +60,7 @@ TEST(CheckConfigCommand, EveryFileIsCheckedAndAnyBadOneFails) {
       (testing::sourceDir() / "tests/data/config/invalid/89-rule-queue-unknown.xml").string();
   CommandRun result = run({quickstart(), missing, bad});
   EXPECT_EQ(result.status, 1);
-  EXPECT_EQ(result.out, quickstart() + ": ok: 1 driver, 6 agents, 4 queues, 6 rules\n" + missing +
+  EXPECT_EQ(result.out, quickstart() + ": ok: 1 driver, 6 agents, 4 queues, 19 rules\n" + missing +
                             ": cannot read: No such file or directory\n" + bad +
                             ":43:27: rule@queue: no queue 'bills'\n");
 }

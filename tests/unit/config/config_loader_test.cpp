@@ -2,6 +2,7 @@
 // relative paths, schema defaults, driver sections, and what the routing engine makes of it.
 
 #include "switchboard/config.h"
+#include "switchboard/routing/message_conversion.h"
 #include "switchboard/routing/routing_engine.h"
 
 #include "tests/support/test_data.h"
@@ -190,15 +191,18 @@ TEST(QuickstartConfig, RulesAndEngineOptions) {
   EXPECT_EQ(config.engine.defaultQueue, "general");
   EXPECT_EQ(config.engine.missedOffersLimit, 3);
   EXPECT_EQ(config.engine.trace, routing::TraceLevel::Summary);
-  ASSERT_EQ(config.rules.size(), 6u);
-  EXPECT_EQ(config.rules[0].name, "staffed-languages");
-  EXPECT_EQ(config.rules[0].when, R"(item.language not in ["pt", "en", "es"])");
-  EXPECT_EQ(config.rules[0].queue, "");
-  ASSERT_EQ(config.rules[0].set.size(), 1u);
-  EXPECT_EQ(config.rules[0].set[0].name, "language");
-  EXPECT_EQ(config.rules[0].set[0].values, std::vector<std::string>{"pt"});
-  EXPECT_EQ(config.rules[2].name, "invoices");
-  EXPECT_EQ(config.rules[2].queue, "billing");
+  ASSERT_EQ(config.rules.size(), 19u);
+  const routing::RuleSpec& staffed = config.rules[6];
+  EXPECT_EQ(staffed.name, "staffed-languages");
+  EXPECT_EQ(staffed.when, R"(item.language not in ["pt", "en", "es"])");
+  EXPECT_EQ(staffed.queue, "");
+  ASSERT_EQ(staffed.set.size(), 1u);
+  EXPECT_EQ(staffed.set[0].name, "language");
+  EXPECT_EQ(staffed.set[0].values, std::vector<std::string>{"pt"});
+  EXPECT_EQ(config.rules[8].name, "invoices");
+  EXPECT_EQ(config.rules[8].queue, "billing");
+  EXPECT_EQ(config.rules[12].name, "billing-subject");
+  EXPECT_THAT(config.rules[12].when, HasSubstr(R"(item.subject contains ["fatura", "factura")"));
 }
 
 // The configuration is for the routing engine: it must take every queue, rule and agent as
@@ -228,6 +232,101 @@ TEST(QuickstartConfig, TheRoutingEngineAcceptsItAndRoutes) {
   EXPECT_EQ(view->queueId, "billing");
   // Lisbon is preferred for billing, and Ana knows billing best there.
   EXPECT_EQ(view->agentId, "a-ana");
+}
+
+// The quick start's sample mails (samples/quickstart/mail/), as the Maildir driver makes them
+// into work items: the sender as the customer, the driver's contact point, the decoded subject
+// and text body. Each must reach the queue a person reading it would choose.
+TEST(QuickstartConfig, ClassifiesTheSampleMails) {
+  struct Sample {
+    std::string file;
+    std::string from;
+    std::string name;
+    std::string subject;
+    std::string body;
+    std::string queue;
+    std::vector<std::string> agents; ///< any of them is a good choice
+  };
+  const std::vector<Sample> samples = {
+      {"01-fatura-duplicada.eml",
+       "joana.ferreira@example.com",
+       "Joana Ferreira",
+       "Fatura de novembro cobrada em duplicado",
+       "Bom dia,\n\nA fatura de novembro (n.º 2026-11-4821336) foi debitada duas vezes na minha "
+       "conta,\nnos dias 3 e 4. Podem devolver o valor cobrado a mais?\n\nObrigada,\nJoana "
+       "Ferreira\nCliente 4821336\n",
+       "billing",
+       {"a-ana"}},
+      {"02-internet-down.eml",
+       "mark.davies@example.co.uk",
+       "Mark Davies",
+       "Internet down since yesterday evening",
+       "Hello,\n\nMy fibre connection in Cascais has been down since about 8 pm yesterday. The "
+       "router's\nLOS light is blinking red. I have already restarted it twice.\n\nMark "
+       "Davies\n",
+       "technical",
+       {"a-bruno"}},
+      {"03-comprovativo.eml",
+       "joao.pereira@example.pt",
+       "João Pereira",
+       "Comprovativo de pagamento",
+       "Boa tarde,\n\nEnvio em anexo o comprovativo do pagamento da fatura de outubro, que "
+       "consta\ncomo não paga na área de cliente.\n\nJoão Pereira\n",
+       "billing",
+       {"a-ana"}},
+      {"04-upgrade.eml",
+       "lucia.martin@example.es",
+       "Lucia Martin",
+       "Quiero cambiar a fibra 1 Gb",
+       "Hola,\n\nTengo la tarifa de 300 Mb y me gustaría pasar a 1 Gb con televisión. ¿Qué "
+       "precio tendría\ny cuándo podrían instalarlo?\n\nGracias,\nLucía Martín\n",
+       "sales",
+       {"a-carla", "a-elena"}},
+      {"05-reply-thread.eml",
+       "joana.ferreira@example.com",
+       "Joana Ferreira",
+       "Re: Fatura de novembro cobrada em duplicado",
+       "Esqueci-me de dizer: o IBAN para a devolução é o da conta habitual.\n\nJoana\n",
+       "billing",
+       {"a-ana"}},
+  };
+  Config config = loadConfig(quickstart());
+  routing::RoutingEngine engine(config.engine);
+  Timestamp now = Timestamp(std::chrono::milliseconds(1'800'000'000'000));
+  for (const auto& spec : config.queues) {
+    ASSERT_TRUE(engine.upsertQueue(spec, now));
+  }
+  ASSERT_TRUE(engine.setRules(config.rules));
+  for (const auto& spec : config.agents) {
+    ASSERT_TRUE(engine.upsertAgent(spec, now));
+    ASSERT_TRUE(engine.setAgentState(spec.id, AgentState::Ready, "", now));
+  }
+  int n = 0;
+  for (const Sample& sample : samples) {
+    SCOPED_TRACE(sample.file);
+    // Each mail is in the quick start's mail folder with this sender and subject.
+    const std::string mail =
+        testing::readFile(testing::sourceDir() / "samples/quickstart/mail" / sample.file);
+    EXPECT_THAT(mail, HasSubstr("<" + sample.from + ">"));
+    WorkItem item;
+    item.id = "wi-" + std::to_string(++n);
+    item.medium = "email";
+    Customer customer;
+    customer.name = sample.name;
+    customer.addresses = {Address{"email", sample.from, sample.name}};
+    item.customer = customer;
+    // The quick start's Maildir driver reports its configured address for every mail.
+    item.contactPoint = Address{"email", "apoio@mares-telecom.example", std::nullopt};
+    item.subject = sample.subject;
+    item.body = Body{"text/plain", sample.body};
+    auto spec = routing::itemFromMessage(item);
+    ASSERT_TRUE(spec);
+    ASSERT_TRUE(engine.submit(spec.value(), now));
+    auto view = engine.item(*item.id);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->queueId, sample.queue);
+    EXPECT_THAT(sample.agents, ::testing::Contains(view->agentId));
+  }
 }
 
 TEST(ConfigSecrets, FromAFileAndFromTheEnvironment) {

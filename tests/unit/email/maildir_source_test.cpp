@@ -163,6 +163,21 @@ TEST_F(MaildirSourceTest, PoisonMailIsRejectedAndTheRestKeepsFlowing) {
   EXPECT_EQ(count("new"), 0u);
 }
 
+TEST_F(MaildirSourceTest, TheContactPointIsTheAddressTheCustomerWroteTo) {
+  MaildirOptions options;
+  options.driverName = "mail-1";
+  options.serverId = "sb-1";
+  options.path = root_ / "maildir";
+  options.contactPoint = "apoio@mares-telecom.example";
+  MaildirSource source(options, sink_, *attachments_);
+  deliver("1.host", "From: a@b.c\r\nTo: Vendas <ventas@mares-telecom.example>\r\n\r\nx\r\n");
+  deliver("2.host", "From: d@e.f\r\nSubject: no To\r\n\r\ny\r\n");
+  source.pollOnce();
+  ASSERT_EQ(sink_.items.size(), 2u);
+  EXPECT_EQ(sink_.items[0].contactPoint->value, "ventas@mares-telecom.example");
+  EXPECT_EQ(sink_.items[1].contactPoint->value, "apoio@mares-telecom.example");
+}
+
 TEST_F(MaildirSourceTest, MailWithoutMessageIdIsKnownByItsDigest) {
   std::string mail = "From: a@b.c\r\nSubject: x\r\n\r\nbody\r\n";
   deliver("1.host", mail);

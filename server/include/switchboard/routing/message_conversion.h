@@ -26,7 +26,9 @@ std::optional<AgentState> presenceFromMessage(const Agent& agent);
 /// A work item to submit. Fails (UnknownItem) when the item has no id yet: the server commits
 /// items before it routes them. The customer's language and tier become the attributes
 /// "language" and "tier" unless the item's attributes set them; its lastAgentId is the previous
-/// agent; its ref is the customer id.
+/// agent; its ref is the customer id. Its subject, the customer's name and first address (from)
+/// and the contact point's address become the ItemSpec's texts; the body is the text body or,
+/// without one, the customer's transcript lines joined by line breaks, cut to kMaxBodyBytes.
 Result<ItemSpec, RoutingError> itemFromMessage(const WorkItem& item);
 
 /// The agent as the engine sees it: state, reason, idle start, contacts today, capacity.

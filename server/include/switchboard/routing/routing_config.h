@@ -22,6 +22,10 @@ using Duration = std::chrono::milliseconds;
 inline constexpr std::size_t kMaxMedia = 8;
 /// The most ordering keys a queue combines (the first key and its tie-breaks).
 inline constexpr std::size_t kMaxOrderKeys = 4;
+/// The bytes of an item's body that rules read (item.body); the rest is ignored.
+inline constexpr std::size_t kMaxBodyBytes = 4096;
+/// The bytes the engine keeps of an item's subject, sender, contact point and customer name.
+inline constexpr std::size_t kMaxItemTextBytes = 256;
 
 /// A free attribute: one value ("tier" = "gold") or a list ("languages" = ["en", "fr"]).
 /// A value that reads fully as a number ("42", "2.5") also compares as that number.
@@ -144,6 +148,16 @@ struct ItemSpec {
   std::vector<AttributeSpec> attributes;
   std::string queue;           ///< empty: chosen by the rules or the default queue
   std::string previousAgentId; ///< the customer's last agent known to the CRM
+
+  // The item's own texts, for rules and targets to classify by (docs/routing.md, "Fields").
+  // Texts longer than the limits are cut at a UTF-8 character boundary; empty means absent.
+  std::string subject;      ///< item.subject; the first kMaxItemTextBytes are kept
+  std::string from;         ///< item.from: the customer's address (e-mail, phone number ...)
+  std::string contactPoint; ///< item.contactPoint: the address the customer wrote or called to
+  std::string customerName; ///< item.customer.name
+  /// item.body: the text the customer wrote, of which rules read the first kMaxBodyBytes while
+  /// the item is submitted. The engine does not keep it, so targets cannot read it.
+  std::string body;
 };
 
 enum class TraceLevel {
