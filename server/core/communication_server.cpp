@@ -171,7 +171,8 @@ void CommunicationServer::recover() {
 }
 
 CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
-                                                       const std::string& actor) {
+                                                       const std::string& actor,
+                                                       const WorkItem* arrived) {
   std::vector<ChangeRecord> changes;
   std::vector<std::pair<std::string, AgentState>> agentChanges;
   std::vector<Message> outbound;
@@ -214,6 +215,33 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
       Message message = outgoing(PartyType::Crm, "crm");
       message.payload = Notification{routing::agentNotification(*agentChange)};
       outbound.push_back(std::move(message));
+    }
+  }
+
+  // The engine's actions are copied: it may be asked again. What classification rules added to
+  // a new item (topic, language ...) travels with its first step, so that agents and the CRM
+  // see why it went where it went.
+  if (arrived != nullptr && !changes.empty()) {
+    if (std::optional<routing::ItemView> view = engine_.item(*arrived->id)) {
+      WorkItem classified = *arrived;
+      routing::applyToMessage(*view, classified);
+      std::string added;
+      for (const Attribute& attribute : classified.attributes) {
+        if (std::find(arrived->attributes.begin(), arrived->attributes.end(), attribute) ==
+            arrived->attributes.end()) {
+          added += (added.empty() ? "" : ", ") + attribute.name + "=" + attribute.value;
+        }
+      }
+      if (!added.empty()) {
+        for (ChangeRecord& record : changes) {
+          if (record.change.workItemId == *arrived->id) {
+            classified.history.clear();
+            record.change.record = std::move(classified);
+            record.change.entry.cause = (record.change.entry.cause + ": " + added).substr(0, 512);
+            break;
+          }
+        }
+      }
     }
   }
 
@@ -439,7 +467,7 @@ ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& item,
     return outcome;
   }
   itemSources_[outcome.workItemId] = source;
-  apply(*routed, "router");
+  apply(*routed, "router", &committed);
   lock.unlock();
   wake_.notify_all();
   return outcome;

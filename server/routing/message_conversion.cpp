@@ -158,6 +158,19 @@ Agent agentToMessage(const AgentView& view) {
 }
 
 void applyToMessage(const ItemView& view, WorkItem& item) {
+  for (const AttributeSpec& attribute : view.attributes) {
+    std::string value;
+    for (const std::string& part : attribute.values) {
+      value += (value.empty() ? "" : " ") + part;
+    }
+    auto same = std::find_if(item.attributes.begin(), item.attributes.end(),
+                             [&](const Attribute& a) { return a.name == attribute.name; });
+    if (same == item.attributes.end()) {
+      item.attributes.push_back({attribute.name, std::move(value)});
+    } else {
+      same->value = std::move(value);
+    }
+  }
   item.state = view.state;
   item.queueId = view.queueId.empty() ? std::nullopt : std::optional<std::string>(view.queueId);
   item.agentId = view.agentId.empty() ? std::nullopt : std::optional<std::string>(view.agentId);

@@ -610,6 +610,19 @@ std::optional<ItemView> RoutingEngine::item(std::string_view itemId) const {
                             step.queue == kNone ? std::string() : d.queues[step.queue]->id,
                             step.agent == kNone ? std::string() : d.agents[step.agent].id});
   }
+  for (const AttributeSlot& slot : item.attributes) {
+    AttributeSpec attribute;
+    attribute.name = std::string(d.symbols.text(slot.name));
+    attribute.isList = slot.value.kind == ValueKind::List;
+    if (attribute.isList) {
+      for (std::uint32_t i = 0; i < slot.value.size; ++i) {
+        attribute.values.push_back(valueText(slot.value.items[i]));
+      }
+    } else {
+      attribute.values.push_back(valueText(slot.value));
+    }
+    view.attributes.push_back(std::move(attribute));
+  }
   return view;
 }
 

@@ -106,4 +106,22 @@ bool truthy(const Value& value) {
   return false;
 }
 
+std::string valueText(const Value& value) {
+  switch (value.kind) {
+  case ValueKind::String:
+    return std::string(value.text);
+  case ValueKind::Bool:
+    return value.boolean ? "true" : "false";
+  case ValueKind::Number: {
+    char digits[32];
+    auto [end, error] = std::to_chars(digits, digits + sizeof digits, value.number);
+    return error == std::errc{} ? std::string(digits, end) : std::string();
+  }
+  case ValueKind::None:
+  case ValueKind::List:
+    break;
+  }
+  return {};
+}
+
 } // namespace switchboard::routing

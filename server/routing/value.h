@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace switchboard::routing {
@@ -67,5 +68,9 @@ bool containsValue(const Value& haystack, const Value& needle);
 /// Booleans as they are; present numbers, strings and non-empty lists are true, except the
 /// number 0 and the strings "false" and "0".
 bool truthy(const Value& value);
+
+/// A scalar as text: a string as it is, a number in the shortest form that reads back the same,
+/// a boolean as "true" or "false"; empty for a missing value or a list.
+std::string valueText(const Value& value);
 
 } // namespace switchboard::routing

@@ -125,7 +125,10 @@ class CommunicationServer final : public Service, public MessageSink {
   /// Runs a routing call, timing it when metrics are registered.
   routing::Outcome timed(const std::function<routing::Outcome()>& call);
   void recover();
-  Writes apply(routing::Actions actions, const std::string& actor);
+  /// Persists and publishes what the engine decided. `arrived`: the record of a work item just
+  /// submitted, whose first step also records what classification added to it.
+  Writes apply(routing::Actions actions, const std::string& actor,
+               const WorkItem* arrived = nullptr);
   ServiceResult<ArrivalOutcome> arrive(const WorkItem& item, const std::string& source);
   Agent agentLocked(const std::string& id) const;
   void publish(const Message& message);

@@ -42,7 +42,11 @@ class CommunicationServerTest : public ::testing::Test {
     rule.name = "billing";
     rule.when = "item.topic == 'billing'";
     rule.queue = "billing";
-    options.rules = {rule};
+    routing::RuleSpec vip;
+    vip.name = "vip";
+    vip.when = "item.topic == 'billing'";
+    vip.set = {routing::AttributeSpec::scalar("vip", "true")};
+    options.rules = {vip, rule};
     options.agents = {agentProfile("a-ana", "billing", 7), agentProfile("a-rui", "technical", 5)};
     return options;
   }
@@ -125,6 +129,22 @@ TEST_F(CommunicationServerTest, AnArrivalIsCommittedAcknowledgedAndOfferedToARea
   ASSERT_TRUE(details.ok());
   ASSERT_TRUE(details->trace.has_value());
   EXPECT_THAT(*details->trace, HasSubstr("a-ana"));
+}
+
+TEST_F(CommunicationServerTest, AttributesSetByClassificationAreKeptWithTheItem) {
+  std::string id = submit(arrival("<m1@x>", "billing")).workItems.at(0).id.value();
+  auto stored = store_.workItem(id, true);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_THAT(stored->item.attributes, ::testing::Contains(Attribute{"vip", "true"}));
+  EXPECT_THAT(stored->item.attributes, ::testing::Contains(Attribute{"topic", "billing"}));
+  EXPECT_EQ(stored->item.subject, "about billing");
+  EXPECT_THAT(stored->item.history.back().cause, HasSubstr("classified: vip=true"));
+  std::string plain = submit(arrival("<m2@x>", "technical")).workItems.at(0).id.value();
+  auto unclassified = store_.workItem(plain, true);
+  ASSERT_TRUE(unclassified.has_value());
+  for (const HistoryEntry& entry : unclassified->item.history) {
+    EXPECT_THAT(entry.cause, ::testing::Not(HasSubstr("classified:")));
+  }
 }
 
 TEST_F(CommunicationServerTest, TheSameMailTwiceIsADuplicateNotASecondItem) {

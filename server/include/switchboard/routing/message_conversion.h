@@ -34,8 +34,9 @@ Result<ItemSpec, RoutingError> itemFromMessage(const WorkItem& item);
 /// The agent as the engine sees it: state, reason, idle start, contacts today, capacity.
 Agent agentToMessage(const AgentView& view);
 
-/// Writes the engine's view of an item into `item`: state, queue, agent, and history steps not
-/// yet in item.history (matched by count).
+/// Writes the engine's view of an item into `item`: its attributes (those classification set are
+/// added or replace the ones of the same name; lists are joined with spaces), state, queue,
+/// agent, and history steps not yet in item.history (matched by count).
 void applyToMessage(const ItemView& view, WorkItem& item);
 
 /// The offer command for the agent's desktop.

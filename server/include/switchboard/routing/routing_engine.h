@@ -57,6 +57,9 @@ struct ItemView {
   int stage = 0;
   Timestamp arrival{};
   std::vector<Transition> history;
+  /// The item's attributes as routing sees them: those it arrived with, and those classification
+  /// rules set.
+  std::vector<AttributeSpec> attributes;
 };
 
 using Outcome = Result<Actions, RoutingError>;
