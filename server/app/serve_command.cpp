@@ -1,6 +1,7 @@
 #include "serve_command.h"
 
 #include "adapters/email/maildir_source.h"
+#include "switchboard/agent_push.h"
 #include "switchboard/communication_server.h"
 
 #include "switchboard/attachment_store.h"
@@ -87,6 +88,10 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     api.tokenLifetime = config.security.agentTokenLifetime;
     HttpApi http(server, metrics, logger, api);
     registerServiceMetrics(metrics, server);
+    AgentPush push(server, metrics, logger);
+    push.subscribe(server);
+    http.addUpgradeRoute("/v1/agents/{id}/stream", push.upgradeHandler());
+    push.start();
     http.start();
 
     DriverRegistry registry;
@@ -118,6 +123,7 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
       driver->stop();
       server.detachDriver(name);
     }
+    push.stop();
     http.stop();
     server.stop();
     logger.info("server.stopped", {});

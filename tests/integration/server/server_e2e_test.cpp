@@ -4,6 +4,12 @@
 #include "tests/support/server_process.h"
 #include "tests/support/test_data.h"
 
+#include <Poco/Buffer.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/WebSocket.h>
 #include <Poco/String.h>
 
 #include <gmock/gmock.h>
@@ -340,6 +346,108 @@ TEST(ServerEndToEnd, ABadConfigurationStopsTheStartNamingFileLineAndSetting) {
     EXPECT_THAT(server.log(), HasSubstr("switchboard.xml:"));
     EXPECT_THAT(server.log(), HasSubstr("offerTimeout"));
   }
+}
+
+// The agent stream: opened with an agent token, as a client that cannot set headers does.
+std::unique_ptr<Poco::Net::WebSocket> openStream(const ServerProcess& server,
+                                                 const std::string& agent, const std::string& token,
+                                                 Poco::Net::HTTPResponse& response) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(server.port()));
+  session.setTimeout(Poco::Timespan(30, 0));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
+                                 "/v1/agents/" + agent + "/stream?access_token=" + token,
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  auto socket = std::make_unique<Poco::Net::WebSocket>(session, request, response);
+  // Generous: a slow machine must not fail the test, a missing push must.
+  socket->setReceiveTimeout(Poco::Timespan(30, 0));
+  return socket;
+}
+
+// The next text frame whose document contains `marker`; other frames are skipped, pings
+// answered. Throws Poco::TimeoutException when none comes.
+std::string receiveUntil(Poco::Net::WebSocket& socket, const std::string& marker) {
+  using Poco::Net::WebSocket;
+  constexpr int kFin = WebSocket::FRAME_FLAG_FIN;
+  Poco::Buffer<char> buffer(0);
+  for (;;) {
+    buffer.resize(0);
+    int flags = 0;
+    int n = socket.receiveFrame(buffer, flags);
+    int opcode = flags & WebSocket::FRAME_OP_BITMASK;
+    if ((n == 0 && flags == 0) || opcode == WebSocket::FRAME_OP_CLOSE) {
+      throw std::runtime_error("the server closed the stream");
+    }
+    if (opcode == WebSocket::FRAME_OP_PING) {
+      socket.sendFrame(buffer.begin(), n, kFin | WebSocket::FRAME_OP_PONG);
+      continue;
+    }
+    std::string text(buffer.begin(), buffer.end());
+    if (opcode == WebSocket::FRAME_OP_TEXT && text.find(marker) != std::string::npos) {
+      return text;
+    }
+  }
+}
+
+std::string attribute(const std::string& document, const std::string& element,
+                      const std::string& name) {
+  std::size_t at = document.find("<" + element + " ");
+  at = document.find(" " + name + "=\"", at);
+  if (at == std::string::npos) {
+    return "";
+  }
+  at += name.size() + 3;
+  return document.substr(at, document.find('"', at) - at);
+}
+
+TEST(ServerEndToEnd, AnAgentGetsItsOfferOnItsStreamAndAcceptsItThere) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::string ana = tokenFor(server, "a-ana");
+  Poco::Net::HTTPResponse handshake;
+  auto stream = openStream(server, "a-ana", ana, handshake);
+  EXPECT_EQ(handshake.getStatus(), Poco::Net::HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
+  ASSERT_EQ(server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})").status,
+            200);
+
+  server.deliverMail("1700000101.M1P1.test", mail(101));
+  std::string offer = receiveUntil(*stream, "<offer ");
+  EXPECT_THAT(offer, HasSubstr("<addressee type=\"agent\" id=\"a-ana\"/>"));
+  EXPECT_THAT(offer, HasSubstr("agent=\"a-ana\" queue=\"general\""));
+  std::string item = attribute(offer, "offer", "workItem");
+  ASSERT_FALSE(item.empty()) << offer;
+  // The offer is pushed as it is decided; its store write follows behind.
+  EXPECT_TRUE(eventually([&] { return stateOf(server, item) == "offered"; }));
+
+  std::string accept = R"(<?xml version="1.0" encoding="UTF-8"?>
+<message xmlns="urn:switchboard:message:v1" version="1.0" id="a-ana.ws-1"
+         time="2026-11-21T09:15:09.674Z" correlationId=")" +
+                       attribute(offer, "message", "id") + R"(">
+  <sender type="agent" id="a-ana"/>
+  <addressee type="server" id="sb-e2e"/>
+  <command><accept workItem=")" +
+                       item + R"(" agent="a-ana"/></command>
+</message>)";
+  stream->sendFrame(accept.data(), static_cast<int>(accept.size()),
+                    Poco::Net::WebSocket::FRAME_TEXT);
+  std::string answer = receiveUntil(*stream, "correlationId=\"a-ana.ws-1\"");
+  EXPECT_THAT(answer, HasSubstr("status=\"ok\"")) << answer;
+  EXPECT_EQ(stateOf(server, item), "accepted");
+  EXPECT_THAT(server.request("GET", "/metrics").body,
+              HasSubstr("switchboard_push_connected_agents 1"));
+  stream->shutdown();
+}
+
+TEST(ServerEndToEnd, AnotherAgentsTokenCannotOpenAnAgentsStream) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::string rui = tokenFor(server, "a-rui");
+  Poco::Net::HTTPResponse refused;
+  EXPECT_THROW(openStream(server, "a-ana", rui, refused), Poco::Net::WebSocketException);
+  EXPECT_EQ(refused.getStatus(), Poco::Net::HTTPResponse::HTTP_FORBIDDEN);
+  Poco::Net::HTTPResponse own;
+  auto stream = openStream(server, "a-rui", rui, own);
+  EXPECT_EQ(own.getStatus(), Poco::Net::HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
+  stream->shutdown();
 }
 
 } // namespace
