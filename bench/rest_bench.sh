@@ -8,15 +8,20 @@
 # Usage: bench/rest_bench.sh BUILD_DIR [SECONDS]   (./dev bench runs it)
 set -euo pipefail
 
-build=${1:?usage: rest_bench.sh BUILD_DIR [SECONDS]}
+build=${1:?usage: rest_bench.sh BUILD_DIR [SECONDS] [THREADS]}
 seconds=${2:-5}
+# Threads of Switchboard's listener (and of the bare Poco reference): many let more durable
+# POSTs share a commit; few keep GET latency low on two cores.
+threads=${3:-16}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 program="$build/server/app/switchboard"
 work=$(mktemp -d /tmp/sb-rest-bench.XXXXXX)
 server_pid=""
 nginx_pid=""
+poco_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$poco_pid" ] && kill "$poco_pid" 2>/dev/null && wait "$poco_pid" 2>/dev/null
   [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -26,7 +31,7 @@ key=bench-integrator-key-0123456789
 cat >"$work/switchboard.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <switchboard xmlns="urn:switchboard:config:v1" version="1.0">
-  <server id="sb-bench"><listener address="127.0.0.1" port="0" threads="64"/></server>
+  <server id="sb-bench"><listener address="127.0.0.1" port="0" threads="$threads"/></server>
   <store maxBatch="1000"><sqlite path="$work/switchboard.db"/></store>
   <security>
     <apiKey name="bench" secret="$key"/>
@@ -82,6 +87,11 @@ chmod -R a+rX "$work"
 nginx_pid=$!
 sleep 0.3
 
+poco_port=$((port + 2))
+"$build/bench/bench_poco_http_reference" "$work/queues.json" "$poco_port" "$threads" &
+poco_pid=$!
+sleep 0.3
+
 cat >"$work/post.lua" <<EOF
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer $key"
@@ -107,16 +117,21 @@ measure() {
 }
 
 measure "http://127.0.0.1:$nginx_port/v1/queues" >"$work/nginx.rate"
+measure "http://127.0.0.1:$poco_port/v1/queues" >"$work/poco.rate"
 measure -H "Authorization: Bearer $key" "$api/v1/queues" >"$work/get.rate"
 measure -s "$work/post.lua" "$api/v1/work-items" >"$work/post.rate"
 read -r nginx_rate nginx_p99 <"$work/nginx.rate"
+read -r poco_rate poco_p99 <"$work/poco.rate"
 read -r get_rate get_p99 <"$work/get.rate"
 read -r post_rate post_p99 <"$work/post.rate"
 
-printf '\nREST API, wrk -t2 -c50 for %ss each, response of %s bytes\n' "$seconds" \
-  "$(wc -c <"$work/queues.json")"
+printf '\nREST API, wrk -t2 -c50 for %ss each, response of %s bytes, %s server threads\n' "$seconds" \
+  "$(wc -c <"$work/queues.json")" "$threads"
 printf 'reference  nginx static file        %10.0f requests/s  p99 %7.2f ms\n' "$nginx_rate" "$nginx_p99"
-printf 'switchboard GET /v1/queues          %10.0f requests/s  p99 %7.2f ms  ratio %.2f (target >= 0.50, p99 <= 2 ms)\n' \
-  "$get_rate" "$get_p99" "$(awk -v a="$get_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')"
+printf 'reference  bare Poco HTTPServer     %10.0f requests/s  p99 %7.2f ms  (%.2f x nginx)\n' \
+  "$poco_rate" "$poco_p99" "$(awk -v a="$poco_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')"
+printf 'switchboard GET /v1/queues          %10.0f requests/s  p99 %7.2f ms  ratio %.2f x nginx (target >= 0.50, p99 <= 2 ms), %.2f x bare Poco\n' \
+  "$get_rate" "$get_p99" "$(awk -v a="$get_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')" \
+  "$(awk -v a="$get_rate" -v b="$poco_rate" 'BEGIN {print a / b}')"
 printf 'switchboard POST /v1/work-items     %10.0f durable items/s  p99 %7.2f ms  (target >= 20000)\n' \
   "$post_rate" "$post_p99"
