@@ -4,7 +4,7 @@
 // request, authentication, the service call, JSON); the difference between it and nginx is what
 // the HTTP layer costs.
 //
-// Usage: bench_poco_http_reference FILE PORT THREADS   (runs until SIGTERM)
+// Usage: poco_http_reference FILE PORT THREADS   (runs until SIGTERM)
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -54,7 +54,7 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::cerr << "usage: bench_poco_http_reference FILE PORT THREADS\n";
+    std::cerr << "usage: poco_http_reference FILE PORT THREADS\n";
     return 2;
   }
   std::ifstream file(argv[1], std::ios::binary);

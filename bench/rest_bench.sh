@@ -88,7 +88,7 @@ nginx_pid=$!
 sleep 0.3
 
 poco_port=$((port + 2))
-"$build/bench/bench_poco_http_reference" "$work/queues.json" "$poco_port" "$threads" &
+"$build/bench/poco_http_reference" "$work/queues.json" "$poco_port" "$threads" &
 poco_pid=$!
 sleep 0.3
 
