@@ -78,8 +78,11 @@ class MaildirSourceTest : public ::testing::Test {
     fs::remove_all(root_);
   }
 
+  // As a mail server delivers: written in tmp/, then renamed into new/, so that a file in new/
+  // is always complete (the poller may run at any moment).
   void deliver(const std::string& name, const std::string& content) {
-    std::ofstream(root_ / "maildir" / "new" / name, std::ios::binary) << content;
+    std::ofstream(root_ / "maildir" / "tmp" / name, std::ios::binary) << content;
+    fs::rename(root_ / "maildir" / "tmp" / name, root_ / "maildir" / "new" / name);
   }
   std::size_t count(const char* folder) const {
     return static_cast<std::size_t>(std::distance(
