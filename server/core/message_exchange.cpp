@@ -42,11 +42,9 @@ std::optional<std::string> actingAgent(const Command& command) {
       [](const auto& kind) -> std::optional<std::string> {
         using Kind = std::decay_t<decltype(kind)>;
         if constexpr (std::is_same_v<Kind, SetAgentState> || std::is_same_v<Kind, Accept> ||
-                      std::is_same_v<Kind, Decline>) {
-          return kind.agentId;
-        } else if constexpr (std::is_same_v<Kind, Transfer> || std::is_same_v<Kind, Complete> ||
-                             std::is_same_v<Kind, SendReply> ||
-                             std::is_same_v<Kind, DeliverChatLine>) {
+                      std::is_same_v<Kind, Decline> || std::is_same_v<Kind, Transfer> ||
+                      std::is_same_v<Kind, Complete> || std::is_same_v<Kind, SendReply> ||
+                      std::is_same_v<Kind, DeliverChatLine>) {
           return kind.agentId;
         } else {
           return std::nullopt;
@@ -150,11 +148,9 @@ Message CommunicationServer::handleNotification(const Message& message,
       response.payload = failure(kind, errorCode(arrived.error()), arrived.error().detail);
       return response;
     }
+    // The driver needs the id; reading the item back would cost a store read per arrival.
     WorkItem committed = message.workItems.front();
     committed.id = arrived->workItemId;
-    if (auto stored = store_.workItem(arrived->workItemId, false)) {
-      committed = stored->item;
-    }
     response.workItems.push_back(std::move(committed));
     std::get<Response>(response.payload).status =
         arrived->duplicate ? ResponseStatus::Duplicate : ResponseStatus::Ok;
@@ -182,10 +178,9 @@ Message CommunicationServer::handleNotification(const Message& message,
   std::optional<std::string> workItemId = std::visit(
       [](const auto& event) -> std::optional<std::string> {
         using Event = std::decay_t<decltype(event)>;
-        if constexpr (std::is_same_v<Event, CallEvent> || std::is_same_v<Event, ChatEvent>) {
-          return event.workItemId;
-        } else if constexpr (std::is_same_v<Event, DeliveryReport> ||
-                             std::is_same_v<Event, WorkItemUpdated>) {
+        if constexpr (std::is_same_v<Event, CallEvent> || std::is_same_v<Event, ChatEvent> ||
+                      std::is_same_v<Event, DeliveryReport> ||
+                      std::is_same_v<Event, WorkItemUpdated>) {
           return event.workItemId;
         } else {
           return std::nullopt;

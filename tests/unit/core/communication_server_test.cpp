@@ -270,9 +270,13 @@ TEST_F(CommunicationServerTest, QueueStatisticsCountWaitingAndAnswered) {
   EXPECT_EQ(queues[0].answeredToday, 1u);
   EXPECT_EQ(queues[0].serviceLevel, 1.0); // answered 15 s after arrival, within 20 s
   EXPECT_EQ(queues[0].agentsBusy, 1u);
-  now_ += 30s;
-  ASSERT_TRUE(server().accept(*offered[1].item.id, "a-ana").ok() ||
-              store_.workItem(*offered[1].item.id, false)->item.state == WorkItemState::Offered);
+  // The second item arrived at 10 s; accepted at 31 s, 21 s after it arrived (its offer expires
+  // at 45 s), it missed the 20 s service level.
+  now_ += 16s;
+  ASSERT_TRUE(server().accept(*offered[1].item.id, "a-ana").ok());
+  queues = server().queues();
+  EXPECT_EQ(queues[0].answeredToday, 2u);
+  EXPECT_EQ(queues[0].serviceLevel, 0.5);
 }
 
 TEST_F(CommunicationServerTest, AfterARestartItemsAndAgentsAreBackInTheirState) {
