@@ -3,7 +3,7 @@
 #include "webhook_dispatcher.h"
 #include "webhook_signature.h"
 
-#include "tests/unit/webhooks/webhook_receiver.h"
+#include "tests/support/webhook_receiver.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
