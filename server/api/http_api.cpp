@@ -535,6 +535,41 @@ void HttpApi::addUpgradeRoute(std::string pattern, UpgradeHandler handler) {
   impl_->upgradeHandlers_.push_back(std::move(handler));
 }
 
+std::string RouteRequest::param(const std::string& name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) {
+      return value;
+    }
+  }
+  return {};
+}
+
+void HttpApi::addRoute(std::string method, std::string pattern, RouteHandler handler) {
+  std::lock_guard lock(impl_->lifecycleMutex_);
+  if (impl_->server_) {
+    throw std::logic_error("addRoute() after start()");
+  }
+  api::BodyKind body = method == "POST" ? api::BodyKind::Json : api::BodyKind::None;
+  impl_->router_.add(std::move(method), std::move(pattern), api::Access::Integrator, body,
+                     [handler = std::move(handler)](const api::ApiRequest& request) {
+                       RouteRequest call{request.principal, request.params, request.body};
+                       RouteResponse answer;
+                       try {
+                         answer = handler(call);
+                       } catch (const RouteError& e) {
+                         api::ApiErrorCode code = e.status() == 404 ? api::ApiErrorCode::NotFound
+                                                  : e.status() == 409
+                                                      ? api::ApiErrorCode::Conflict
+                                                      : api::ApiErrorCode::BadRequest;
+                         throw api::ApiError(code, e.what());
+                       }
+                       api::ApiResponse response;
+                       response.status = answer.status;
+                       response.body = std::move(answer.body);
+                       return response;
+                     });
+}
+
 void HttpApi::start() {
   std::lock_guard lock(impl_->lifecycleMutex_);
   if (impl_->server_) {

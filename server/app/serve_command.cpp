@@ -1,6 +1,8 @@
 #include "serve_command.h"
 
 #include "adapters/email/maildir_source.h"
+#include "connectors/rest/webhook_dispatcher.h"
+#include "connectors/rest/webhook_routes.h"
 #include "switchboard/agent_push.h"
 #include "switchboard/communication_server.h"
 
@@ -91,6 +93,26 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     AgentPush push(server, metrics, logger);
     push.subscribe(server);
     http.addUpgradeRoute("/v1/agents/{id}/stream", push.upgradeHandler());
+
+    std::vector<std::unique_ptr<webhooks::WebhookDispatcher>> hooks;
+    for (const WebhookConfig& hook : config.webhooks) {
+      webhooks::WebhookOptions options;
+      options.name = hook.name;
+      options.url = hook.url;
+      options.format = hook.xml ? webhooks::PayloadFormat::Xml : webhooks::PayloadFormat::Json;
+      options.secret = hook.secret.reveal();
+      options.events.insert(hook.events.begin(), hook.events.end());
+      options.timeout = hook.timeout;
+      options.retryHorizon = hook.retryHorizon;
+      options.maxBackoff = hook.maxBackoff;
+      options.startAtEnd = hook.startAtEnd;
+      hooks.push_back(std::make_unique<webhooks::WebhookDispatcher>(
+          *store, std::move(options), config.server.id, metrics, logger));
+    }
+    webhooks::addWebhookRoutes(http, hooks);
+    for (auto& hook : hooks) {
+      hook->start();
+    }
     push.start();
     http.start();
 
@@ -125,6 +147,9 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     }
     push.stop();
     http.stop();
+    for (auto& hook : hooks) {
+      hook->stop();
+    }
     server.stop();
     logger.info("server.stopped", {});
     return 0;

@@ -22,6 +22,7 @@ using routing::QueueSpec;
 
 constexpr std::size_t kMinApiKeyLength = 16;
 constexpr std::size_t kMinTokenSecretLength = 32;
+constexpr std::size_t kMinWebhookSecretLength = 16;
 constexpr std::int64_t kMaxThreads = 1024;
 constexpr std::int64_t kMaxPriority = 1000;
 
@@ -132,6 +133,8 @@ class Loader {
         loadQueues(section);
       } else if (section.name == "rules") {
         loadRules(section);
+      } else if (section.name == "webhooks") {
+        loadWebhooks(section);
       }
     }
     checkReferences();
@@ -236,6 +239,33 @@ class Loader {
       }
     }
     return nullptr;
+  }
+
+  void loadWebhooks(const ConfigElement& webhooks) {
+    Ids names("web hook");
+    for (const ConfigElement* element : webhooks.childrenNamed("webhook")) {
+      WebhookConfig hook;
+      hook.name = names.add(*element, "name");
+      hook.url = element->string("url");
+      hook.xml = element->string("format") == "xml";
+      hook.secret = element->secret("secret");
+      if (hook.secret.reveal().size() < kMinWebhookSecretLength) {
+        element->fail(givenSecret(*element)->name,
+                      "the secret (" + hook.secret.origin() + ") is shorter than " +
+                          std::to_string(kMinWebhookSecretLength) + " characters");
+      }
+      if (auto events = element->optionalString("events")) {
+        hook.events = words(*events);
+      }
+      hook.timeout = element->duration("timeout");
+      hook.retryHorizon = element->duration("retryHorizon");
+      hook.maxBackoff = element->duration("maxBackoff");
+      if (hook.timeout.count() <= 0 || hook.maxBackoff.count() <= 0) {
+        element->fail(hook.timeout.count() <= 0 ? "timeout" : "maxBackoff", "must be more than 0");
+      }
+      hook.startAtEnd = element->string("start") == "end";
+      config_.webhooks.push_back(std::move(hook));
+    }
   }
 
   void loadLogging(const ConfigElement& logging) {

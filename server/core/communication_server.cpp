@@ -285,6 +285,7 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
     stored.agent = agentLocked(agentId);
     stored.loggedIn = state != AgentState::LoggedOut;
     stored.updated = now;
+    stored.stateChanged = true;
     writes.push_back(store_.saveAgent(stored));
   }
   for (const Message& message : outbound) {

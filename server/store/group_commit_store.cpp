@@ -149,6 +149,8 @@ std::shared_future<void> GroupCommitStore::saveAgent(const StoredAgent& agent) {
   write.loggedIn = agent.loggedIn ? 1 : 0;
   write.updatedMs = millisOrNow(agent.updated);
   write.record = codec_.encodeAgent(agent.agent);
+  write.stateChanged = agent.stateChanged;
+  write.reason = valid(agent.agent.stateReason);
   std::shared_future<void> done = write.done.get_future().share();
   enqueue(std::move(pending));
   return done;
@@ -179,6 +181,17 @@ void GroupCommitStore::saveResponse(const StoredResponse& response) {
   std::future<void> done = write.done.get_future();
   enqueue(std::move(pending));
   done.get();
+}
+
+std::shared_future<void> GroupCommitStore::saveCursor(const std::string& name, std::int64_t value) {
+  auto pending = std::make_unique<PendingWrite>();
+  auto& write = pending->body.emplace<CursorWrite>();
+  write.name = validUtf8(name);
+  write.value = value;
+  write.updatedMs = millisOrNow(Timestamp{});
+  std::shared_future<void> done = write.done.get_future().share();
+  enqueue(std::move(pending));
+  return done;
 }
 
 void GroupCommitStore::flush() {
@@ -271,6 +284,19 @@ std::vector<DeadLetter> GroupCommitStore::deadLetters(std::size_t limit) {
 
 std::optional<StoredResponse> GroupCommitStore::response(const std::string& key) {
   return reader_.response(key);
+}
+
+std::vector<StoreEvent> GroupCommitStore::events(StoreEvent::Subject subject, std::int64_t afterId,
+                                                 std::size_t limit) {
+  return reader_.events(subject, afterId, limit);
+}
+
+std::int64_t GroupCommitStore::eventCursorAt(StoreEvent::Subject subject, Timestamp time) {
+  return reader_.eventCursorAt(subject, millis(time));
+}
+
+std::optional<std::int64_t> GroupCommitStore::cursor(const std::string& name) {
+  return reader_.cursor(validUtf8(name));
 }
 
 StoreStats GroupCommitStore::stats() const {

@@ -39,6 +39,11 @@ class GroupCommitStore final : public Store {
   std::vector<StoredAgent> agents() override;
   std::vector<DeadLetter> deadLetters(std::size_t limit) override;
   std::optional<StoredResponse> response(const std::string& key) override;
+  std::vector<StoreEvent> events(StoreEvent::Subject subject, std::int64_t afterId,
+                                 std::size_t limit) override;
+  std::int64_t eventCursorAt(StoreEvent::Subject subject, Timestamp time) override;
+  std::optional<std::int64_t> cursor(const std::string& name) override;
+  std::shared_future<void> saveCursor(const std::string& name, std::int64_t value) override;
 
   StoreStats stats() const override;
 

@@ -61,6 +61,15 @@ struct AgentWrite {
   int loggedIn = 0;
   std::int64_t updatedMs = 0;
   std::string record;
+  bool stateChanged = false; ///< also append (state, reason) to agent_transitions
+  std::optional<std::string> reason;
+  std::promise<void> done;
+};
+
+struct CursorWrite {
+  std::string name;
+  std::int64_t value = 0;
+  std::int64_t updatedMs = 0;
   std::promise<void> done;
 };
 
@@ -90,7 +99,8 @@ struct FlushWrite {
 };
 
 struct PendingWrite {
-  std::variant<ArrivalWrite, ChangeWrite, AgentWrite, DeadLetterWrite, ResponseWrite, FlushWrite>
+  std::variant<ArrivalWrite, ChangeWrite, AgentWrite, DeadLetterWrite, ResponseWrite, CursorWrite,
+               FlushWrite>
       body;
   /// Set by the committer when this write alone was refused (a change to an unknown item); the
   /// rest of its transaction still commits.

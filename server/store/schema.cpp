@@ -77,6 +77,22 @@ const std::vector<Migration> kMigrations{
          "CREATE INDEX work_items_queue ON work_items (queue_id, seq) WHERE queue_id IS NOT NULL",
          "CREATE INDEX work_items_agent ON work_items (agent_id, seq) WHERE agent_id IS NOT NULL",
      }},
+    {3,
+     "agent state events and consumer cursors (web hooks)",
+     {
+         "CREATE TABLE agent_transitions ("
+         " id {serial},"
+         " agent_id TEXT NOT NULL,"
+         " time_ms BIGINT NOT NULL,"
+         " state TEXT NOT NULL,"
+         " reason TEXT)",
+         "CREATE TABLE cursors ("
+         " name TEXT PRIMARY KEY,"
+         " value BIGINT NOT NULL,"
+         " updated_ms BIGINT NOT NULL)",
+         "CREATE INDEX transitions_time ON transitions (time_ms, id)",
+         "CREATE INDEX agent_transitions_time ON agent_transitions (time_ms, id)",
+     }},
 };
 
 std::string replaceAll(std::string text, std::string_view from, std::string_view to) {

@@ -315,4 +315,74 @@ std::optional<StoredResponse> StoreReader::response(const std::string& key) {
   });
 }
 
+// Work item steps and agent state changes are two logs with ids of their own; both read as
+// (id, time, subject, state, cause, actor).
+std::vector<StoreEvent> StoreReader::events(StoreEvent::Subject subject, std::int64_t afterId,
+                                            std::size_t limit) {
+  return withConnection("events", [&](SqlConnection& connection) {
+    bool items = subject == StoreEvent::Subject::WorkItem;
+    Poco::Int64 after = afterId;
+    Poco::Int64 count = static_cast<Poco::Int64>(limit);
+    std::vector<Poco::Int64> ids;
+    std::vector<Poco::Int64> times;
+    std::vector<std::string> subjects;
+    std::vector<Nullable<std::string>> states;
+    std::vector<Nullable<std::string>> causes;
+    std::vector<Nullable<std::string>> actors;
+    connection.session() << connection.sql(
+        items ? "SELECT id, time_ms, work_item_id, state, cause, actor_id "
+                "FROM transitions WHERE id > ? ORDER BY id LIMIT ?"
+              : "SELECT id, time_ms, agent_id, state, reason, NULL "
+                "FROM agent_transitions WHERE id > ? ORDER BY id LIMIT ?"),
+        use(after), use(count), into(ids), into(times), into(subjects), into(states), into(causes),
+        into(actors), now;
+    std::vector<StoreEvent> events(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      events[i].subject = subject;
+      events[i].id = ids[i];
+      events[i].time = timestamp(times[i]);
+      events[i].subjectId = subjects[i];
+      events[i].state = optional(states[i]).value_or("");
+      events[i].cause = optional(causes[i]).value_or("");
+      events[i].actorId = optional(actors[i]);
+    }
+    return events;
+  });
+}
+
+std::int64_t StoreReader::eventCursorAt(StoreEvent::Subject subject, std::int64_t timeMs) {
+  return withConnection("an event cursor", [&](SqlConnection& connection) {
+    Poco::Int64 time = timeMs;
+    std::vector<Nullable<Poco::Int64>> found;
+    connection.session() << connection.sql(
+        subject == StoreEvent::Subject::WorkItem
+            ? "SELECT MIN(id) FROM transitions WHERE time_ms >= ?"
+            : "SELECT MIN(id) FROM agent_transitions "
+              "WHERE time_ms >= ?"),
+        use(time), into(found), now;
+    if (!found.empty() && !found.front().isNull()) {
+      return static_cast<std::int64_t>(found.front().value()) - 1;
+    }
+    // Nothing happened since: the cursor stands after the last event.
+    std::vector<Nullable<Poco::Int64>> last;
+    connection.session() << (subject == StoreEvent::Subject::WorkItem
+                                 ? "SELECT MAX(id) FROM transitions"
+                                 : "SELECT MAX(id) FROM agent_transitions"),
+        into(last), now;
+    return !last.empty() && !last.front().isNull() ? static_cast<std::int64_t>(last.front().value())
+                                                   : std::int64_t{0};
+  });
+}
+
+std::optional<std::int64_t> StoreReader::cursor(const std::string& name) {
+  return withConnection("a cursor", [&](SqlConnection& connection) {
+    std::string wanted = name;
+    std::vector<Poco::Int64> values;
+    connection.session() << connection.sql("SELECT value FROM cursors WHERE name = ?"), use(wanted),
+        into(values), now;
+    return values.empty() ? std::nullopt
+                          : std::optional<std::int64_t>(static_cast<std::int64_t>(values[0]));
+  });
+}
+
 } // namespace switchboard::store

@@ -26,6 +26,10 @@ class StoreReader {
   std::vector<StoredAgent> agents();
   std::vector<DeadLetter> deadLetters(std::size_t limit);
   std::optional<StoredResponse> response(const std::string& key);
+  std::vector<StoreEvent> events(StoreEvent::Subject subject, std::int64_t afterId,
+                                 std::size_t limit);
+  std::int64_t eventCursorAt(StoreEvent::Subject subject, std::int64_t timeMs);
+  std::optional<std::int64_t> cursor(const std::string& name);
 
  private:
   std::unique_ptr<SqlConnection> acquire();

@@ -80,7 +80,12 @@ struct StoreWriter::Statements {
                                    "RETURNING id")),
         responseInsert(c.prepare("INSERT INTO api_responses (idempotency_key, request_hash, "
                                  "status, content_type, body, time_ms) "
-                                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {}
+                                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")),
+        agentTransitionInsert(c.prepare("INSERT INTO agent_transitions (agent_id, time_ms, "
+                                        "state, reason) VALUES (?, ?, ?, ?)")),
+        cursorUpsert(c.prepare("INSERT INTO cursors (name, value, updated_ms) VALUES (?, ?, ?) "
+                               "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+                               "updated_ms = excluded.updated_ms")) {}
 
   std::unique_ptr<PreparedStatement> keyInsert;
   std::unique_ptr<PreparedStatement> keyLookup;
@@ -92,6 +97,8 @@ struct StoreWriter::Statements {
   std::unique_ptr<PreparedStatement> agentUpsert;
   std::unique_ptr<PreparedStatement> deadLetterInsert;
   std::unique_ptr<PreparedStatement> responseInsert;
+  std::unique_ptr<PreparedStatement> agentTransitionInsert;
+  std::unique_ptr<PreparedStatement> cursorUpsert;
 };
 
 StoreWriter::StoreWriter(const StoreOptions& options)
@@ -219,6 +226,15 @@ void StoreWriter::apply(AgentWrite& write) {
   statements_->agentUpsert->execute({std::string_view(write.id), text(write.state),
                                      std::int64_t{write.loggedIn}, write.updatedMs,
                                      std::string_view(write.record)});
+  if (write.stateChanged && write.state) {
+    statements_->agentTransitionInsert->execute({std::string_view(write.id), write.updatedMs,
+                                                 std::string_view(*write.state),
+                                                 text(write.reason)});
+  }
+}
+
+void StoreWriter::apply(CursorWrite& write) {
+  statements_->cursorUpsert->execute({std::string_view(write.name), write.value, write.updatedMs});
 }
 
 void StoreWriter::apply(DeadLetterWrite& write) {

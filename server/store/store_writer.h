@@ -46,6 +46,7 @@ class StoreWriter {
   void apply(AgentWrite& write);
   void apply(DeadLetterWrite& write);
   void apply(ResponseWrite& write);
+  void apply(CursorWrite& write);
   void insertHistory(const std::string& id, const HistoryRow& row);
   std::int64_t nextNumber();
 

@@ -35,6 +35,7 @@ class MemoryStore : public Store {
     stored.source = arrival.source;
     stored.updated = arrival.receivedAt;
     items_[id] = stored;
+    logItemStep(id, stored.item.history.back());
     if (arrival.item.sourceKey) {
       keys_[{arrival.source, *arrival.item.sourceKey}] = id;
     }
@@ -65,6 +66,7 @@ class MemoryStore : public Store {
       entry.state = change.state;
       stored.item.history.push_back(entry);
       stored.updated = entry.time;
+      logItemStep(change.workItemId, entry);
     }
     ++writes_;
     return done();
@@ -74,6 +76,16 @@ class MemoryStore : public Store {
     std::lock_guard lock(mutex_);
     failIfBroken();
     agents_[agent.agent.id] = agent;
+    if (agent.stateChanged && agent.agent.state) {
+      StoreEvent event;
+      event.subject = StoreEvent::Subject::Agent;
+      event.id = static_cast<std::int64_t>(agentEvents_.size()) + 1;
+      event.time = agent.updated;
+      event.subjectId = agent.agent.id;
+      event.state = std::string(toString(*agent.agent.state));
+      event.cause = agent.agent.stateReason.value_or("");
+      agentEvents_.push_back(event);
+    }
     ++writes_;
     return done();
   }
@@ -161,6 +173,43 @@ class MemoryStore : public Store {
     return found == responses_.end() ? std::nullopt : std::optional(found->second);
   }
 
+  std::vector<StoreEvent> events(StoreEvent::Subject subject, std::int64_t afterId,
+                                 std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    const std::vector<StoreEvent>& log = logOf(subject);
+    std::vector<StoreEvent> found;
+    for (std::size_t i = static_cast<std::size_t>(std::max<std::int64_t>(afterId, 0));
+         i < log.size() && found.size() < limit; ++i) {
+      found.push_back(log[i]);
+    }
+    return found;
+  }
+
+  std::int64_t eventCursorAt(StoreEvent::Subject subject, Timestamp time) override {
+    std::lock_guard lock(mutex_);
+    const std::vector<StoreEvent>& log = logOf(subject);
+    for (const StoreEvent& event : log) {
+      if (event.time >= time) {
+        return event.id - 1;
+      }
+    }
+    return static_cast<std::int64_t>(log.size());
+  }
+
+  std::optional<std::int64_t> cursor(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    auto found = cursors_.find(name);
+    return found == cursors_.end() ? std::nullopt : std::optional(found->second);
+  }
+
+  std::shared_future<void> saveCursor(const std::string& name, std::int64_t value) override {
+    std::lock_guard lock(mutex_);
+    failIfBroken();
+    cursors_[name] = value;
+    ++writes_;
+    return done();
+  }
+
   StoreStats stats() const override {
     std::lock_guard lock(mutex_);
     return StoreStats{writes_, writes_, 0, 0};
@@ -178,6 +227,20 @@ class MemoryStore : public Store {
     promise.set_value();
     return promise.get_future().share();
   }
+  // Event ids are positions in the log, from 1.
+  void logItemStep(const std::string& id, const HistoryEntry& entry) {
+    StoreEvent event;
+    event.id = static_cast<std::int64_t>(itemEvents_.size()) + 1;
+    event.time = entry.time;
+    event.subjectId = id;
+    event.state = entry.state ? std::string(toString(*entry.state)) : std::string();
+    event.cause = entry.cause;
+    event.actorId = entry.actorId;
+    itemEvents_.push_back(event);
+  }
+  const std::vector<StoreEvent>& logOf(StoreEvent::Subject subject) const {
+    return subject == StoreEvent::Subject::WorkItem ? itemEvents_ : agentEvents_;
+  }
   void failIfBroken() const {
     if (broken_) {
       throw StoreError("the store is unavailable (test)");
@@ -193,6 +256,9 @@ class MemoryStore : public Store {
   std::map<std::string, StoredAgent> agents_;
   std::vector<DeadLetter> deadLetters_;
   std::map<std::string, StoredResponse> responses_;
+  std::vector<StoreEvent> itemEvents_;
+  std::vector<StoreEvent> agentEvents_;
+  std::map<std::string, std::int64_t> cursors_;
 };
 
 } // namespace switchboard::testing

@@ -182,6 +182,19 @@ struct LoggingConfig {
   LogFormat format = LogFormat::Json;
 };
 
+/// A web hook: the events it is sent and where (connectors/rest/webhook_dispatcher.h).
+struct WebhookConfig {
+  std::string name;
+  std::string url;
+  bool xml = false;                ///< format="xml": the message document; else JSON
+  Secret secret;                   ///< signs each request (HMAC-SHA256); at least 16 bytes
+  std::vector<std::string> events; ///< empty: every event
+  std::chrono::milliseconds timeout{10'000};
+  std::chrono::milliseconds retryHorizon{std::chrono::hours(24)};
+  std::chrono::milliseconds maxBackoff{std::chrono::minutes(5)};
+  bool startAtEnd = true; ///< start="end": a new hook skips the events already stored
+};
+
 /// A loaded, checked configuration.
 struct Config {
   std::filesystem::path file; ///< the file it was loaded from, absolute
@@ -196,6 +209,7 @@ struct Config {
   std::vector<routing::AgentSpec> agents;
   std::vector<routing::QueueSpec> queues;
   std::vector<routing::RuleSpec> rules;
+  std::vector<WebhookConfig> webhooks;
 };
 
 /// Loads and checks the configuration file `file`. Throws ConfigError for any problem: the file

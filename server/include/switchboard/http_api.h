@@ -80,6 +80,35 @@ struct UpgradeContext {
 using UpgradeHandler = std::function<void(Poco::Net::HTTPServerRequest&,
                                           Poco::Net::HTTPServerResponse&, const UpgradeContext&)>;
 
+/// What an endpoint added with HttpApi::addRoute() sees of its request.
+struct RouteRequest {
+  Principal principal;
+  std::vector<std::pair<std::string, std::string>> params; ///< path parameters, decoded
+  std::string body;                                        ///< JSON for a POST; may be empty
+
+  /// The path parameter `name`; empty when the route has none of that name.
+  std::string param(const std::string& name) const;
+};
+
+/// The answer of such an endpoint: a status and a JSON body.
+struct RouteResponse {
+  int status = 200;
+  std::string body;
+};
+
+/// Thrown by a RouteHandler to refuse a request: status 400 (bad input), 404 (no such
+/// resource) or 409 (not now), answered as a problem with `what()` as its detail.
+class RouteError : public std::runtime_error {
+ public:
+  RouteError(int status, const std::string& detail) : std::runtime_error(detail), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+using RouteHandler = std::function<RouteResponse(const RouteRequest&)>;
+
 class HttpApi {
  public:
   /// Registers the API's metrics in `metrics`. Throws std::invalid_argument for bad options
@@ -94,6 +123,12 @@ class HttpApi {
   /// {id} parameter when the pattern has one. Browsers cannot set headers on a WebSocket, so
   /// here the token may also come as the query parameter access_token. Call before start().
   void addUpgradeRoute(std::string pattern, UpgradeHandler handler);
+
+  /// Adds a JSON endpoint of another part of the server (the web hooks' status and replay),
+  /// open to integrator keys only, with the API's authentication, errors, metrics and
+  /// Idempotency-Key handling. Call before start(). Throws std::invalid_argument for a method and
+  /// pattern that exist already, std::logic_error after start().
+  void addRoute(std::string method, std::string pattern, RouteHandler handler);
 
   /// Binds and starts serving. Throws std::runtime_error naming the address when it cannot bind;
   /// nothing is left running then.

@@ -86,6 +86,23 @@ struct StoredAgent {
   Agent agent; ///< profile: id, name, site, seniority, skills, capacity, attributes; and state
   bool loggedIn = false;
   Timestamp updated{};
+  /// This save records a change of the agent's state: the store also appends it (state, reason,
+  /// time `updated`) to the agents' event log, which events() reads.
+  bool stateChanged = false;
+};
+
+/// One entry of the store's event logs, in commit order: a step of a work item's life (the
+/// transitions of its history) or a change of an agent's state. Consumers that must see every
+/// event (web hooks) read them with events() after a cursor they keep with saveCursor().
+struct StoreEvent {
+  enum class Subject { WorkItem, Agent };
+  Subject subject = Subject::WorkItem;
+  std::int64_t id = 0;   ///< increases in commit order, per subject
+  Timestamp time{};      ///< when the step happened
+  std::string subjectId; ///< the work item's or the agent's id
+  std::string state;     ///< the state entered ("queued", "offered" ...; "ready", "notReady" ...)
+  std::string cause;     ///< why; for an agent, the reason of its state (may be empty)
+  std::optional<std::string> actorId; ///< who made a work item step
 };
 
 /// A message that could not be processed, kept with the reason.
@@ -164,6 +181,17 @@ class Store {
   /// The newest `limit` dead letters, newest first.
   virtual std::vector<DeadLetter> deadLetters(std::size_t limit) = 0;
   virtual std::optional<StoredResponse> response(const std::string& key) = 0;
+
+  /// Up to `limit` events of `subject` whose id is greater than `afterId`, in id order.
+  virtual std::vector<StoreEvent> events(StoreEvent::Subject subject, std::int64_t afterId,
+                                         std::size_t limit) = 0;
+  /// The id of the last event of `subject` that happened before `time` (0 when none did): the
+  /// cursor from which events() reads everything from `time` on.
+  virtual std::int64_t eventCursorAt(StoreEvent::Subject subject, Timestamp time) = 0;
+  /// A consumer's position in an event log, as saveCursor() left it; nothing when never saved.
+  virtual std::optional<std::int64_t> cursor(const std::string& name) = 0;
+  /// Saves a consumer's position. The future is ready when durable.
+  virtual std::shared_future<void> saveCursor(const std::string& name, std::int64_t value) = 0;
 
   virtual StoreStats stats() const = 0;
 };

@@ -405,6 +405,58 @@ TEST(ConfigStore, PostgresqlConnectionIsASecret) {
   ::unsetenv("SB_TEST_PG");
 }
 
+TEST(ConfigWebhooks, HooksWithTheirEventsSecretsAndDefaults) {
+  testing::TempFolder folder;
+  std::filesystem::path file =
+      folder.write("switchboard.xml", testing::configWith({{"webhooks", R"(<webhooks>
+    <webhook name="crm-events" url="https://crm.example/hooks" secret="hook-secret-0123456789"
+             events="workItem.arrived agent.stateChanged" retryHorizon="2h" start="beginning"/>
+    <webhook name="audit" url="http://127.0.0.1:9000/in" format="xml"
+             secret="audit-secret-0123456789"/>
+  </webhooks>)"}}));
+  Config config = loadConfig(file);
+  ASSERT_EQ(config.webhooks.size(), 2u);
+  const WebhookConfig& crm = config.webhooks[0];
+  EXPECT_EQ(crm.name, "crm-events");
+  EXPECT_EQ(crm.url, "https://crm.example/hooks");
+  EXPECT_FALSE(crm.xml);
+  EXPECT_EQ(crm.secret.reveal(), "hook-secret-0123456789");
+  EXPECT_EQ(crm.events, (std::vector<std::string>{"workItem.arrived", "agent.stateChanged"}));
+  EXPECT_EQ(crm.retryHorizon, std::chrono::hours(2));
+  EXPECT_FALSE(crm.startAtEnd);
+  const WebhookConfig& audit = config.webhooks[1];
+  EXPECT_TRUE(audit.xml);
+  EXPECT_TRUE(audit.events.empty());
+  EXPECT_EQ(audit.timeout, std::chrono::seconds(10));
+  EXPECT_EQ(audit.retryHorizon, std::chrono::hours(24));
+  EXPECT_TRUE(audit.startAtEnd);
+
+  std::filesystem::path bad =
+      folder.write("bad.xml", testing::configWith({{"webhooks", R"(<webhooks>
+    <webhook name="crm" url="https://crm.example/hooks" secret="hook-secret-0123456789"
+             events="workItem.arrived workItem.teleported"/>
+  </webhooks>)"}}));
+  try {
+    loadConfig(bad);
+    FAIL() << "an unknown event name was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.setting(), "webhook@events");
+    EXPECT_NE(std::string(error.what()).find("workItem.teleported"), std::string::npos)
+        << error.what();
+  }
+  std::filesystem::path shortSecret =
+      folder.write("short.xml", testing::configWith({{"webhooks", R"(<webhooks>
+    <webhook name="crm" url="https://crm.example/hooks" secret="tiny"/>
+  </webhooks>)"}}));
+  try {
+    loadConfig(shortSecret);
+    FAIL() << "a short secret was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.setting(), "webhook@secret");
+    EXPECT_EQ(std::string(error.what()).find("tiny"), std::string::npos) << "secrets stay out";
+  }
+}
+
 TEST(ConfigQueues, MovesAreOrderedSoTheEngineCanResolveThem) {
   testing::TempFolder folder;
   std::filesystem::path file =

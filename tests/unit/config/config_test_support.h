@@ -48,7 +48,8 @@ class TempFolder {
 };
 
 /// A valid configuration: the sections in `sections` (by element name: server, store, security,
-/// logging, drivers, routing, agents, queues, rules) replace the minimal ones or are added.
+/// logging, drivers, routing, agents, queues, rules, webhooks) replace the minimal ones or are
+/// added.
 inline std::string configWith(const std::map<std::string, std::string>& sections) {
   static const std::pair<std::string_view, std::string_view> kSections[] = {
       {"server", R"(<server id="sb-test">
@@ -68,7 +69,8 @@ inline std::string configWith(const std::map<std::string, std::string>& sections
       {"queues", R"(<queues>
     <queue id="general"/>
   </queues>)"},
-      {"rules", ""}};
+      {"rules", ""},
+      {"webhooks", ""}};
   std::string document = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                          "<switchboard xmlns=\"urn:switchboard:config:v1\" version=\"1.0\">\n";
   for (const auto& [name, fallback] : kSections) {

@@ -338,6 +338,73 @@ TEST_P(StoreTest, AgentsRoundTripAndAreReplaced) {
   EXPECT_THROW(store->saveAgent(nobody).get(), StoreError);
 }
 
+TEST_P(StoreTest, EventLogsListStepsAndStateChangesInCommitOrder) {
+  auto store = open();
+  std::string first = store->commitArrival(email("<e1@example.com>", at(0))).workItemId;
+  std::string second = store->commitArrival(email("<e2@example.com>", at(1))).workItemId;
+  WorkItemChange offered = change(first, WorkItemState::Offered, "routed", 2);
+  offered.entry.actorId = "anna";
+  store->recordChange(offered);
+  store->recordChange(change(second, WorkItemState::Queued, "no agent", 3)).get();
+
+  auto items = store->events(StoreEvent::Subject::WorkItem, 0, 100);
+  ASSERT_EQ(items.size(), 4u);
+  std::vector<std::string> seen;
+  for (const StoreEvent& event : items) {
+    seen.push_back(event.subjectId + ":" + event.state + ":" + event.cause);
+  }
+  EXPECT_THAT(seen, ElementsAre(first + ":new:arrived", second + ":new:arrived",
+                                first + ":offered:routed", second + ":queued:no agent"));
+  EXPECT_EQ(items[2].actorId, "anna");
+  EXPECT_EQ(items[2].time, at(2));
+  EXPECT_LT(items[0].id, items[1].id);
+
+  // Paging: after an id, at most `limit`.
+  auto rest = store->events(StoreEvent::Subject::WorkItem, items[1].id, 1);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].id, items[2].id);
+  EXPECT_TRUE(store->events(StoreEvent::Subject::WorkItem, items[3].id, 10).empty());
+
+  // Only saves that say so are state changes.
+  StoredAgent anna;
+  anna.agent.id = "anna";
+  anna.agent.state = AgentState::Ready;
+  anna.updated = at(4);
+  store->saveAgent(anna).get();
+  anna.agent.state = AgentState::NotReady;
+  anna.agent.stateReason = "lunch";
+  anna.updated = at(5);
+  anna.stateChanged = true;
+  store->saveAgent(anna).get();
+  auto agents = store->events(StoreEvent::Subject::Agent, 0, 100);
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0].subjectId, "anna");
+  EXPECT_EQ(agents[0].state, "notReady");
+  EXPECT_EQ(agents[0].cause, "lunch");
+  EXPECT_EQ(agents[0].time, at(5));
+
+  // A cursor at a time reads everything from that time on.
+  std::int64_t fromTwo = store->eventCursorAt(StoreEvent::Subject::WorkItem, at(2));
+  auto since = store->events(StoreEvent::Subject::WorkItem, fromTwo, 100);
+  ASSERT_EQ(since.size(), 2u);
+  EXPECT_EQ(since[0].cause, "routed");
+  EXPECT_EQ(store->eventCursorAt(StoreEvent::Subject::WorkItem, at(60)), items[3].id)
+      << "a time after every event stands after the last one";
+  EXPECT_EQ(store->eventCursorAt(StoreEvent::Subject::Agent, at(0)), agents[0].id - 1);
+}
+
+TEST_P(StoreTest, CursorsAreKeptAndReplaced) {
+  std::unique_ptr<Store> store = open();
+  EXPECT_FALSE(store->cursor("webhook:crm").has_value());
+  store->saveCursor("webhook:crm", 41);
+  store->saveCursor("webhook:crm", 42).get();
+  store->saveCursor("webhook:other", 7).get();
+  store.reset();
+  store = open();
+  EXPECT_EQ(store->cursor("webhook:crm"), 42);
+  EXPECT_EQ(store->cursor("webhook:other"), 7);
+}
+
 TEST_P(StoreTest, DeadLettersKeepTheBytesAndTheReason) {
   auto store = open();
   DeadLetter first;
