@@ -6,6 +6,7 @@
 #include "json_mapping.h"
 #include "router.h"
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -13,6 +14,8 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
@@ -124,7 +127,9 @@ struct api::HttpApiImpl {
   std::set<std::string> idempotencyInFlight_;
 
   std::unique_ptr<Poco::ThreadPool> pool_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_; ///< the options' own listener
+  std::vector<std::unique_ptr<Poco::Net::HTTPServer>> moreServers_;
+  std::vector<std::string> urls_;
   std::uint16_t port_ = 0;
   std::mutex lifecycleMutex_;
 };
@@ -570,37 +575,90 @@ void HttpApi::addRoute(std::string method, std::string pattern, RouteHandler han
                      });
 }
 
+namespace {
+
+// Poco's SSL library keeps global state (the SSLManager) that must be set up once per process.
+void initializeTlsOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { Poco::Net::initializeSSL(); });
+}
+
+Poco::Net::ServerSocket listen(const std::string& address, std::uint16_t port,
+                               const std::optional<ApiTls>& tls) {
+  std::string where = address + ":" + std::to_string(port);
+  try {
+    if (!tls) {
+      Poco::Net::ServerSocket socket;
+      // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second server on a busy port
+      // must fail, not share it.
+      socket.bind(Poco::Net::SocketAddress(address, port), true, false);
+      socket.listen(256);
+      return socket;
+    }
+    initializeTlsOnce();
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(
+        Poco::Net::Context::TLS_SERVER_USE, tls->keyFile, tls->certificateFile, "",
+        Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!MD5:!RC4:@STRENGTH");
+    context->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
+                              Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
+    context->enableSessionCache(true, "switchboard");
+    Poco::Net::SecureServerSocket socket(context);
+    socket.bind(Poco::Net::SocketAddress(address, port), true, false);
+    socket.listen(256);
+    return socket;
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error(std::string("REST API cannot listen on ") +
+                             (tls ? "https://" : "http://") + where + ": " + e.displayText());
+  }
+}
+
+std::string urlOf(const std::string& address, const Poco::Net::ServerSocket& socket, bool tls) {
+  return (tls ? "https://" : "http://") + address + ":" + std::to_string(socket.address().port());
+}
+
+} // namespace
+
 void HttpApi::start() {
   std::lock_guard lock(impl_->lifecycleMutex_);
   if (impl_->server_) {
     return;
   }
   const auto& options = impl_->options_;
-  Poco::Net::ServerSocket socket;
-  try {
-    // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second server on a busy port must
-    // fail, not share it.
-    socket.bind(Poco::Net::SocketAddress(options.address, options.port), true, false);
-    socket.listen(256);
-  } catch (const Poco::Exception& e) {
-    throw std::runtime_error("REST API cannot listen on " + options.address + ":" +
-                             std::to_string(options.port) + ": " + e.displayText());
+  // Bind everything before serving anything: a listener that cannot bind stops the start whole.
+  std::vector<std::pair<Poco::Net::ServerSocket, std::string>> sockets;
+  sockets.emplace_back(listen(options.address, options.port, options.tls), "");
+  sockets.back().second = urlOf(options.address, sockets.back().first, options.tls.has_value());
+  for (const ApiListener& more : options.moreListeners) {
+    sockets.emplace_back(listen(more.address, more.port, more.tls), "");
+    sockets.back().second = urlOf(more.address, sockets.back().first, more.tls.has_value());
   }
   auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
   params->setMaxThreads(options.threads);
   params->setMaxQueued(options.maxQueued);
   params->setKeepAlive(true);
   params->setKeepAliveTimeout(Poco::Timespan(options.keepAliveTimeout.count(), 0));
-  impl_->pool_ = std::make_unique<Poco::ThreadPool>(std::min(2, options.threads), options.threads);
-  impl_->server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*impl_),
-                                                           *impl_->pool_, socket, params);
-  impl_->server_->start();
-  impl_->port_ = socket.address().port();
-  impl_->logger_.info("http.started", {{"address", options.address},
-                                       {"port", impl_->port_},
-                                       {"threads", options.threads},
-                                       {"keys", impl_->options_.keys.size()},
-                                       {"agentTokens", impl_->authenticator_.tokensEnabled()}});
+  impl_->pool_ = std::make_unique<Poco::ThreadPool>(
+      std::min(2, options.threads),
+      options.threads + 2 * static_cast<int>(options.moreListeners.size()));
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    auto server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*impl_), *impl_->pool_,
+                                                          sockets[i].first, params);
+    server->start();
+    impl_->urls_.push_back(sockets[i].second);
+    if (i == 0) {
+      impl_->server_ = std::move(server);
+    } else {
+      impl_->moreServers_.push_back(std::move(server));
+    }
+  }
+  impl_->port_ = sockets.front().first.address().port();
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    impl_->logger_.info("http.started", {{"url", impl_->urls_[i]},
+                                         {"port", sockets[i].first.address().port()},
+                                         {"threads", options.threads},
+                                         {"keys", impl_->options_.keys.size()},
+                                         {"agentTokens", impl_->authenticator_.tokensEnabled()}});
+  }
 }
 
 void HttpApi::stop() {
@@ -609,13 +667,21 @@ void HttpApi::stop() {
     return;
   }
   impl_->server_->stop();
+  for (auto& more : impl_->moreServers_) {
+    more->stop();
+  }
   auto deadline = std::chrono::steady_clock::now() + impl_->options_.drainTimeout;
   while (impl_->active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   impl_->server_->stopAll(true);
+  for (auto& more : impl_->moreServers_) {
+    more->stopAll(true);
+  }
   impl_->pool_->joinAll();
   impl_->server_.reset();
+  impl_->moreServers_.clear();
+  impl_->urls_.clear();
   impl_->pool_.reset();
   impl_->logger_.info("http.stopped", {{"port", impl_->port_}});
   impl_->port_ = 0;
@@ -623,6 +689,11 @@ void HttpApi::stop() {
 
 std::uint16_t HttpApi::port() const {
   return impl_->port_;
+}
+
+std::vector<std::string> HttpApi::urls() const {
+  std::lock_guard lock(impl_->lifecycleMutex_);
+  return impl_->urls_;
 }
 
 std::vector<std::pair<std::string, std::string>> HttpApi::routes() const {

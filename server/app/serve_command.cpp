@@ -71,18 +71,25 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     server.registerMetrics(metrics);
     server.start();
 
-    // A setting the server would ignore is worse than one it refuses: refuse until supported.
-    if (config.server.listeners.size() != 1 || config.server.listeners.front().tls) {
-      err << config.file.string()
-          << ": server: this version serves exactly one plain HTTP listener; terminate TLS in a "
-             "proxy in front of it (TLS listeners are not built yet)\n";
-      return 1;
-    }
     ApiOptions api;
-    const ListenerConfig& listener = config.server.listeners.front();
-    api.address = listener.address;
-    api.port = listener.port;
-    api.threads = static_cast<int>(listener.threads);
+    auto tlsOf = [](const ListenerConfig& listener) -> std::optional<ApiTls> {
+      if (!listener.tls) {
+        return std::nullopt;
+      }
+      return ApiTls{listener.tls->certificate.string(), listener.tls->key.string()};
+    };
+    // The first listener is the API's own; the others share its endpoints and its threads.
+    const ListenerConfig& first = config.server.listeners.front();
+    api.address = first.address;
+    api.port = first.port;
+    api.tls = tlsOf(first);
+    api.threads = 0;
+    for (const ListenerConfig& listener : config.server.listeners) {
+      api.threads += static_cast<int>(listener.threads);
+      if (&listener != &first) {
+        api.moreListeners.push_back({listener.address, listener.port, tlsOf(listener)});
+      }
+    }
     for (const auto& key : config.security.apiKeys) {
       api.keys.push_back({key.name, key.secret.reveal()});
     }
@@ -132,11 +139,12 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
       drivers.emplace_back(section.name, std::move(driver));
     }
     logger.info("server.started", {{"id", config.server.id},
-                                   {"address", api.address},
+                                   {"listeners", static_cast<std::int64_t>(http.urls().size())},
                                    {"port", static_cast<std::int64_t>(http.port())}});
-    out << "switchboard " << config.server.id << " listening on http://" << api.address << ':'
-        << http.port() << '\n'
-        << std::flush;
+    for (const std::string& url : http.urls()) {
+      out << "switchboard " << config.server.id << " listening on " << url << '\n';
+    }
+    out << std::flush;
 
     int received = 0;
     sigwait(&signals, &received);

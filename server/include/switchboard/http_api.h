@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,11 +40,27 @@ struct ApiKey {
   std::string secret;
 };
 
+/// TLS for a listener: a PEM certificate (chain) and its private key. TLS 1.2 and 1.3 only.
+struct ApiTls {
+  std::string certificateFile;
+  std::string keyFile;
+};
+
+/// A further address the API listens on, besides ApiOptions' own.
+struct ApiListener {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::optional<ApiTls> tls;
+};
+
 struct ApiOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8080; ///< 0 binds any free port; HttpApi::port() tells which
-  int threads = 16;          ///< requests served at once (Poco's thread pool)
-  int maxQueued = 256;       ///< accepted connections waiting for a thread
+  std::optional<ApiTls> tls; ///< serve HTTPS (and WSS) on address:port
+  /// More listeners, each with or without TLS, served by the same endpoints and threads.
+  std::vector<ApiListener> moreListeners;
+  int threads = 16;    ///< requests served at once (Poco's thread pool)
+  int maxQueued = 256; ///< accepted connections waiting for a thread
   std::vector<ApiKey> keys;
   /// Signs agent tokens (HMAC-SHA256). Empty: agent tokens are neither issued nor accepted.
   /// Otherwise at least 32 bytes.
@@ -130,14 +147,17 @@ class HttpApi {
   /// pattern that exist already, std::logic_error after start().
   void addRoute(std::string method, std::string pattern, RouteHandler handler);
 
-  /// Binds and starts serving. Throws std::runtime_error naming the address when it cannot bind;
-  /// nothing is left running then.
+  /// Binds every listener and starts serving. Throws std::runtime_error naming the address when
+  /// it cannot bind or load a TLS certificate or key; nothing is left running then.
   void start();
   /// Stops accepting, lets requests in progress finish (up to drainTimeout), closes the rest.
   /// Idempotent.
   void stop();
   /// The port bound by start() (the real one when options.port is 0); 0 before start().
   std::uint16_t port() const;
+  /// Every listener as "http://ADDRESS:PORT" or "https://ADDRESS:PORT", the options' own first;
+  /// empty before start().
+  std::vector<std::string> urls() const;
 
   /// Every endpoint as (method, pattern), in the order they are matched.
   std::vector<std::pair<std::string, std::string>> routes() const;
