@@ -56,13 +56,13 @@ struct IndexKey {
 struct QueueRecord;
 struct Stage;
 
-/// One queue stage whose agent-only conditions the agent meets.
+/// One queue with at least one stage whose agent-only conditions the agent meets.
 struct Membership {
   QueueIndex queue = kNone;
-  std::uint32_t stage = 0;
-  IndexKey key; ///< the key it is filed under while the agent is indexed
-  const QueueRecord* queueRecord = nullptr; ///< queues[queue], saved a few pointer hops
-  Stage* stageRecord = nullptr;             ///< queues[queue]->stages[stage]
+  /// The stages it meets: ReadyIndex::stageBit(s) for each, in the queue's one ready index.
+  std::uint32_t stages = 0;
+  IndexKey key;                       ///< the key it is filed under while the agent is indexed
+  QueueRecord* queueRecord = nullptr; ///< queues[queue], saved a pointer hop
 };
 
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
@@ -72,7 +72,7 @@ struct AgentRecord {
   Presence presence = Presence::LoggedOut;
   bool wrapping = false;
   bool routable = false;
-  bool indexed = false;       ///< filed in the ready indexes of its memberships
+  bool indexed = false;       ///< filed in the ready indexes of its memberships' queues
   std::uint8_t room = 0;      ///< bit m: room for one more item of medium slot m (see updateRoom)
   MediaCounts held{};         ///< items offered or accepted, per medium slot
   std::int64_t idleSince = 0; ///< ms since the epoch
@@ -130,33 +130,22 @@ inline const Value* findAttribute(const std::vector<AttributeSlot>& slots, Symbo
   return nullptr;
 }
 
-/// True when one of the agent's mixes has room for one more item of medium slot `medium`.
-inline bool canTake(const AgentRecord& agent, std::size_t medium) {
-  for (const auto& mix : agent.mixes) {
-    if (mix[medium] <= agent.held[medium]) {
-      continue;
-    }
-    bool fits = true;
-    for (std::size_t m = 0; m < kMaxMedia; ++m) {
-      if (agent.held[m] > mix[m]) {
-        fits = false;
-        break;
-      }
-    }
-    if (fits) {
-      return true;
-    }
-  }
-  return false;
-}
-
 /// Recomputes agent.room from what it holds; call after every change of `held` or `mixes`.
 inline void updateRoom(AgentRecord& agent) {
-  std::uint8_t room = 0;
-  for (std::size_t m = 0; m < kMaxMedia; ++m) {
-    room |= canTake(agent, m) ? static_cast<std::uint8_t>(1U << m) : 0;
+  // Bit m is set when some mix that holds everything the agent holds allows one more of m.
+  unsigned room = 0;
+  for (const auto& mix : agent.mixes) {
+    unsigned more = 0;
+    bool fits = true;
+    for (std::size_t m = 0; m < kMaxMedia; ++m) {
+      fits = fits && agent.held[m] <= mix[m];
+      more |= mix[m] > agent.held[m] ? 1U << m : 0U;
+    }
+    if (fits) {
+      room |= more;
+    }
   }
-  agent.room = room;
+  agent.room = static_cast<std::uint8_t>(room);
 }
 
 /// Free places for medium slot `medium` in the roomiest mix that fits what the agent holds.

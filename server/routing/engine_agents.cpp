@@ -23,10 +23,10 @@ void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
   }
   ++agentVersions[index];
   for (const auto& membership : agent.memberships) {
-    __builtin_prefetch(&membership.stageRecord->agents);
+    __builtin_prefetch(&readyOf(membership));
   }
   for (const auto& membership : agent.memberships) {
-    membership.stageRecord->agents.markStale(currentKey(*membership.queueRecord));
+    readyOf(membership).markStale(currentKey(*membership.queueRecord));
   }
   agent.indexed = false;
 }
@@ -69,22 +69,22 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
           if (agent.indexed && key == membership.key) {
             continue;
           }
-          __builtin_prefetch(&membership.stageRecord->agents);
+          __builtin_prefetch(&readyOf(membership));
           membership.key = key;
           batch[count++] = &membership;
         }
         for (std::size_t c = 0; c < count; ++c) {
-          ReadyIndex& ready = batch[c]->stageRecord->agents;
+          ReadyIndex& ready = readyOf(*batch[c]);
           if (agent.indexed) {
             ready.markStale(currentKey(*batch[c]->queueRecord));
           }
           ready.prefetchBucket(batch[c]->key.keys[0]);
         }
         for (std::size_t c = 0; c < count; ++c) {
-          batch[c]->stageRecord->agents.prefetchTail(batch[c]->key.keys[0]);
+          readyOf(*batch[c]).prefetchTail(batch[c]->key.keys[0]);
         }
         for (std::size_t c = 0; c < count; ++c) {
-          batch[c]->stageRecord->agents.insert(batch[c]->key, version);
+          readyOf(*batch[c]).insert(batch[c]->key, version, batch[c]->stages);
         }
       }
       agent.indexed = true;
@@ -225,9 +225,28 @@ void RoutingEngine::Impl::backfill(AgentIndex index, std::int64_t now) {
       }
     }
     if (options.matcher == Matcher::Indexed) {
-      for (const auto& membership : agents[index].memberships) {
-        const QueueRecord& queue = *queues[membership.queue];
-        firstTaker(*queue.stages[membership.stage], queue, best);
+      // Most queues have nobody waiting, which their records say without a look at the
+      // stages; the memberships come first so that the reads of the records overlap.
+      const auto& memberships = agents[index].memberships;
+      for (const auto& membership : memberships) {
+        __builtin_prefetch(&membership.queueRecord->waitingCount);
+      }
+      for (const auto& membership : memberships) {
+        const QueueRecord& queue = *membership.queueRecord;
+        if (queue.waitingCount == 0) {
+          continue;
+        }
+        for (std::uint32_t s = 0; s < queue.stages.size(); ++s) {
+          const Stage& stage = *queue.stages[s];
+          if ((membership.stages & ReadyIndex::stageBit(s)) == 0 || stage.waiting.empty()) {
+            continue;
+          }
+          // Bit 31 stands for every stage from 31 on: those check the agent itself.
+          if (s >= 31 && !staticEligible(agents[index], stage)) {
+            continue;
+          }
+          firstTaker(stage, queue, best);
+        }
       }
     } else {
       for (const auto& queue : queues) {

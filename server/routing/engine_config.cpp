@@ -191,8 +191,10 @@ Result<bool, RoutingError> RoutingEngine::Impl::buildQueue(const QueueSpec& spec
       break;
     }
   }
+  queue.ready = ReadyIndex(layout, &agentVersions);
+  queue.lateReady = ReadyIndex(layout, &agentVersions);
   auto addStage = [&](std::int64_t at) -> Result<bool, RoutingError> {
-    auto stage = std::make_unique<Stage>(&pool, layout, &agentVersions);
+    auto stage = std::make_unique<Stage>(&pool);
     stage->startsAfter = at;
     stage->moveTo = moveTo;
     stage->sites = sitesNow();
@@ -325,21 +327,35 @@ void RoutingEngine::Impl::buildAgentProfile(const AgentSpec& spec, AgentRecord& 
 void RoutingEngine::Impl::computeMemberships(AgentIndex index) {
   AgentRecord& agent = agents[index];
   for (const auto& membership : agent.memberships) {
-    std::erase(queues[membership.queue]->stages[membership.stage]->members, index);
+    for (const auto& stage : membership.queueRecord->stages) {
+      std::erase(stage->members, index);
+    }
   }
   agent.memberships.clear();
   if (options.matcher != Matcher::Indexed) {
     return;
   }
   for (QueueIndex q = 0; q < queues.size(); ++q) {
-    const auto& stages = queues[q]->stages;
-    for (std::uint32_t s = 0; s < stages.size(); ++s) {
-      if (staticEligible(agent, *stages[s])) {
-        agent.memberships.push_back({q, s, {}, queues[q].get(), stages[s].get()});
-        stages[s]->members.push_back(index);
-      }
+    if (auto membership = membershipOf(index, q)) {
+      agent.memberships.push_back(*membership);
     }
   }
+}
+
+std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, QueueIndex q) {
+  QueueRecord& queue = *queues[q];
+  Membership membership{q, 0, {}, &queue};
+  for (std::uint32_t s = 0; s < queue.stages.size(); ++s) {
+    if (staticEligible(agents[index], *queue.stages[s])) {
+      membership.stages |= ReadyIndex::stageBit(s);
+      queue.stages[s]->members.push_back(index);
+    }
+  }
+  if (membership.stages == 0) {
+    return std::nullopt;
+  }
+  membership.key = indexKey(index, queue);
+  return membership;
 }
 
 } // namespace switchboard::routing

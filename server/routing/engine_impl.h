@@ -68,6 +68,9 @@ struct RoutingEngine::Impl {
                                         std::vector<CompiledRule>& out);
   void buildAgentProfile(const AgentSpec& spec, AgentRecord& agent);
   void computeMemberships(AgentIndex agent);
+  /// The agent's membership of queue `q` (adding it to the stages' members), or nullopt when
+  /// it meets no stage of it.
+  std::optional<Membership> membershipOf(AgentIndex agent, QueueIndex q);
   bool staticEligible(const AgentRecord& agent, const Stage& stage) const;
   bool siteAllowed(const AgentRecord& agent, const Stage& stage) const;
 
@@ -80,6 +83,11 @@ struct RoutingEngine::Impl {
   void releaseOffer(ItemIndex item);
   void releaseAccepted(ItemRecord& item, std::int64_t now);
   IndexKey indexKey(AgentIndex agent, const QueueRecord& queue) const;
+  /// The ready index of the queue that files the agent of `membership`.
+  static ReadyIndex& readyOf(const Membership& membership) {
+    return (membership.stages & 1U) != 0 ? membership.queueRecord->ready
+                                         : membership.queueRecord->lateReady;
+  }
   /// Whether a ready-index entry of `queue` still carries its agent's key.
   auto currentKey(const QueueRecord& queue) const {
     return [this, &queue](const IndexKey& key) { return indexKey(key.agent, queue) == key; };

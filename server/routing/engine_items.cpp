@@ -138,12 +138,13 @@ void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue, std::str
 
 void RoutingEngine::Impl::fileWaiting(ItemIndex index, std::int64_t) {
   ItemRecord& item = items[index];
-  const QueueRecord& queue = *queues[item.queue];
+  QueueRecord& queue = *queues[item.queue];
   // Ageing credit grows with the wait, so it is fixed per item as a credit for arriving early:
   // the order inside the queue never changes with time.
   item.waitKey = WaitKey{item.priority - queue.ageingPerMs * static_cast<double>(item.arrival),
                          item.arrival, item.sequence, index};
   queue.stages[item.stage]->waiting.insert(item.waitKey);
+  ++queue.waitingCount;
   item.waiting = true;
 }
 
@@ -151,7 +152,9 @@ void RoutingEngine::Impl::unfileWaiting(ItemRecord& item) {
   if (!item.waiting) {
     return;
   }
-  queues[item.queue]->stages[item.stage]->waiting.erase(item.waitKey);
+  QueueRecord& queue = *queues[item.queue];
+  queue.stages[item.stage]->waiting.erase(item.waitKey);
+  --queue.waitingCount;
   item.waiting = false;
 }
 

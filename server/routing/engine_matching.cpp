@@ -177,6 +177,12 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
                                         Trace* trace) const {
   const QueueRecord& queue = *queues[item.queue];
   const Stage& stage = *queue.stages[item.stage];
+  // Stages from 31 on share one bit of the ready index's stage sets: their walks check the
+  // agent-only conditions of the stage itself.
+  const bool lateStage = item.stage >= 31;
+  auto inLateStage = [&](AgentIndex index) {
+    return !lateStage || staticEligible(agents[index], stage);
+  };
   Choice choice;
   if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
     choice.outcome = TraceOutcome::ItemCondition;
@@ -220,33 +226,96 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
       consider(index);
     }
   } else if (queue.scanOrdering) {
-    stage.agents.forEach(currentKey(queue), [&](AgentIndex index) {
-      if ((agentRoom[index] >> item.medium & 1U) != 0 &&
+    auto visit = [&](AgentIndex index) {
+      if ((agentRoom[index] >> item.medium & 1U) != 0 && inLateStage(index) &&
           !dynamicExclusion(agents[index], index, item, stage, now)) {
         consider(index);
       }
       return false;
-    });
+    };
+    const std::uint32_t bit = ReadyIndex::stageBit(item.stage);
+    queue.ready.forEach(bit, currentKey(queue), visit);
+    if (item.stage > 0) {
+      queue.lateReady.forEach(bit, currentKey(queue), visit);
+    }
   } else {
-    stage.agents.forEach(currentKey(queue), [&](AgentIndex index) {
-      // Filed agents are ready and not wrapping up, so no room is the first reason that can
-      // apply; the copy of the room mask spares a look at the agent's record.
-      std::optional<Exclusion> exclusion;
-      if ((agentRoom[index] >> item.medium & 1U) == 0) {
-        exclusion = Exclusion::NoCapacity;
-      } else {
-        exclusion = dynamicExclusion(agents[index], index, item, stage, now);
+    // The first agent of one index, in key order, that passes the checks. Agents passed over
+    // go to the trace directly (`looked` null) or to `looked` with their keys; with `before`,
+    // agents whose key is not below it are not looked at.
+    struct Looked {
+      IndexKey key;
+      Exclusion exclusion;
+    };
+    auto firstTaker = [&](const ReadyIndex& ready, const IndexKey* before,
+                          std::vector<Looked>* looked) {
+      AgentIndex winner = kNone;
+      ready.forEach(ReadyIndex::stageBit(item.stage), currentKey(queue), [&](AgentIndex index) {
+        if (before != nullptr && !(indexKey(index, queue) < *before)) {
+          return true;
+        }
+        if (!inLateStage(index)) {
+          return false; // filed for another stage from 31 on
+        }
+        // Filed agents are ready and not wrapping up, so no room is the first reason that can
+        // apply; the copy of the room mask spares a look at the agent's record.
+        std::optional<Exclusion> exclusion;
+        if ((agentRoom[index] >> item.medium & 1U) == 0) {
+          exclusion = Exclusion::NoCapacity;
+        } else {
+          exclusion = dynamicExclusion(agents[index], index, item, stage, now);
+        }
+        if (!exclusion) {
+          winner = index;
+          return true;
+        }
+        if (!summary) {
+          return false;
+        }
+        if (looked != nullptr) {
+          looked->push_back({indexKey(index, queue), *exclusion});
+        } else if (trace->excluded.size() < kSummaryExclusions) {
+          trace->excluded.push_back({agentIds[index], *exclusion});
+        }
+        return false;
+      });
+      return winner;
+    };
+    if (item.stage == 0) {
+      // Every agent of stage 0 is in `ready`.
+      choice.winner = firstTaker(queue.ready, nullptr, nullptr);
+    } else {
+      // Later stages also take agents that meet only them, filed in `lateReady`: the winner is
+      // the better of the two indexes' first takers, and the trace lists the agents passed
+      // over in both, in key order.
+      std::vector<Looked> looked;
+      std::vector<Looked> lookedLate;
+      const AgentIndex early = firstTaker(queue.ready, nullptr, &looked);
+      IndexKey bound;
+      if (early != kNone) {
+        bound = indexKey(early, queue);
       }
-      if (!exclusion) {
-        choice.winner = index;
-        bestKey = fullKey(index, item, queue);
-        return true;
+      const AgentIndex late =
+          firstTaker(queue.lateReady, early != kNone ? &bound : nullptr, &lookedLate);
+      choice.winner = late != kNone ? late : early;
+      if (summary) {
+        std::vector<Looked> all;
+        std::merge(looked.begin(), looked.end(), lookedLate.begin(), lookedLate.end(),
+                   std::back_inserter(all),
+                   [](const Looked& a, const Looked& b) { return a.key < b.key; });
+        const IndexKey winnerKey =
+            choice.winner != kNone ? indexKey(choice.winner, queue) : IndexKey{};
+        for (const Looked& entry : all) {
+          if (trace->excluded.size() >= kSummaryExclusions ||
+              (choice.winner != kNone && !(entry.key < winnerKey))) {
+            break;
+          }
+          trace->excluded.push_back({agentIds[entry.key.agent], entry.exclusion});
+        }
       }
-      if (summary && trace->excluded.size() < kSummaryExclusions) {
-        trace->excluded.push_back({agentIds[index], *exclusion});
-      }
-      return false;
-    });
+    }
+    if (choice.winner != kNone) {
+      bestKey = fullKey(choice.winner, item, queue);
+    }
   }
   if (choice.winner != kNone) {
     choice.outcome = TraceOutcome::Offered;

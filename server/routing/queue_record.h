@@ -2,9 +2,11 @@
 
 // A compiled queue: its ordering, timeouts and the stages an item passes through while it
 // waits. Each stage is the target as it stands after the escalation steps and site overflow due
-// by then, with two indexes: the agents whose agent-only conditions hold at that stage and who
-// can take work now (ordered by the queue's ordering), and the items waiting at that stage
-// (ordered by aged priority, then arrival).
+// by then, with the items waiting at that stage (ordered by aged priority, then arrival). The
+// queue's stages share its ordering, so they share its ready indexes (the agents who can take
+// work now, ordered by the queue's ordering, each entry marked with the stages whose agent-only
+// conditions its agent meets): one for the agents who meet stage 0, one for those who meet only
+// later stages. An agent is filed once per queue, not once per stage.
 
 #include "agent_record.h"
 #include "compiled_expression.h"
@@ -29,11 +31,8 @@ inline constexpr std::uint8_t kContactsInput = 2;
 inline constexpr std::uint8_t kTurnInput = 4;
 
 struct Stage {
-  Stage(std::pmr::memory_resource* resource, ReadyIndex::Layout layout,
-        const std::vector<std::uint32_t>* agentVersions)
-      : agents(layout, agentVersions), waiting(resource) {}
+  explicit Stage(std::pmr::memory_resource* resource) : waiting(resource) {}
 
-  ReadyIndex agents;            ///< members that can take work (Indexed); first, for the cache
   std::int64_t startsAfter = 0; ///< ms waited in the queue before this stage applies
   SplitTarget target;
   std::vector<Symbol> sites;       ///< allowed sites; empty: all
@@ -43,6 +42,14 @@ struct Stage {
 };
 
 struct QueueRecord {
+  /// The agents that can take work and meet stage 0, marked with every stage they meet
+  /// (Indexed); first, for the cache.
+  ReadyIndex ready{ReadyIndex::Layout::Sorted, nullptr};
+  /// The agents that can take work and meet only later stages (escalation, overflow), so that
+  /// stage 0 walks never pass over them.
+  ReadyIndex lateReady{ReadyIndex::Layout::Sorted, nullptr};
+  /// Items waiting in all stages: backfill skips the queue when there are none.
+  std::uint32_t waitingCount = 0;
   std::string id;
   Symbol idSymbol = kNoSymbol;
   QueueSpec spec;

@@ -1,6 +1,10 @@
 #pragma once
 
-// The agents of one queue stage that can take work now, in the order of the queue's ordering.
+// The agents of one queue that can take work now, in the order of the queue's ordering. The
+// stages of a queue share its ordering, so they share one index: each entry carries the set of
+// stages whose agent-only conditions its agent meets (bit s for stage s, bit 31 for stage 31 and
+// later), and a reader for one stage passes over the entries of the others without reading
+// anything else. An agent is filed once per queue instead of once per stage.
 //
 // Removal is lazy. The engine keeps one version number per agent and bumps it whenever the
 // agent stops being routable; an entry is live while the agent's version is the one it was filed
@@ -32,14 +36,22 @@ class ReadyIndex {
     Unsorted, ///< one bucket in filing order: readers look at every entry anyway
   };
 
+  /// Every stage: what an entry filed without a stage set belongs to.
+  static constexpr std::uint32_t kAllStages = 0xffffffffU;
+
+  /// The bit of stage `stage` in a stage set.
+  static constexpr std::uint32_t stageBit(std::uint32_t stage) {
+    return 1U << (stage < 31 ? stage : 31);
+  }
+
   ReadyIndex(Layout layout, const std::vector<std::uint32_t>* versions)
       : layout_(layout), versions_(versions) {}
 
-  /// Files `key.agent` at `version`, its current one.
-  void insert(const IndexKey& key, std::uint32_t version) {
+  /// Files `key.agent` at `version`, its current one, for the stages in `stages`.
+  void insert(const IndexKey& key, std::uint32_t version, std::uint32_t stages = kAllStages) {
     Bucket& bucket = bucketFor(key.keys[0]);
     auto& chunks = bucket.chunks;
-    const Entry entry{key, version};
+    const Entry entry{key, version, stages};
     ++size_;
     if (chunks.empty()) {
       newChunk(chunks, entry);
@@ -80,12 +92,12 @@ class ReadyIndex {
   }
 
   /// Files an entry without keeping the order; sortAll() must follow before the next read.
-  void append(const IndexKey& key, std::uint32_t version) {
+  void append(const IndexKey& key, std::uint32_t version, std::uint32_t stages = kAllStages) {
     auto& chunks = bucketFor(key.keys[0]).chunks;
     if (chunks.empty()) {
       chunks.emplace_back();
     }
-    chunks.back().entries.push_back(Entry{key, version}); // sortAll() sets `last`
+    chunks.back().entries.push_back(Entry{key, version, stages}); // sortAll() sets `last`
     ++size_;
   }
   void sortAll() {
@@ -118,6 +130,13 @@ class ReadyIndex {
   /// whether a version-live entry's key is still the agent's key.
   template <typename Current, typename Visit>
   void forEach(Current&& current, Visit&& visit) const {
+    forEach(kAllStages, current, visit);
+  }
+
+  /// forEach() over the entries filed for a stage in `stages` (see stageBit()); the others are
+  /// passed over, and kept unless their version is out of date.
+  template <typename Current, typename Visit>
+  void forEach(std::uint32_t stages, Current&& current, Visit&& visit) const {
     for (Bucket& bucket : buckets_) {
       auto& chunks = bucket.chunks;
       for (std::size_t c = 0; c < chunks.size();) {
@@ -130,7 +149,14 @@ class ReadyIndex {
         bool done = false;
         for (; i < entries.size(); ++i) {
           const Entry entry = entries[i];
-          if ((*versions_)[entry.key.agent] != entry.version || !current(entry.key)) {
+          if ((*versions_)[entry.key.agent] != entry.version) {
+            continue;
+          }
+          if ((entry.stages & stages) == 0) {
+            entries[kept++] = entry; // another stage's: its key is not worth a read here
+            continue;
+          }
+          if (!current(entry.key)) {
             continue;
           }
           entries[kept++] = entry;
@@ -195,6 +221,7 @@ class ReadyIndex {
   struct Entry {
     IndexKey key;
     std::uint32_t version = 0;
+    std::uint32_t stages = kAllStages; ///< stage set (fits in the padding after `version`)
   };
   struct Chunk {
     std::vector<Entry> entries;

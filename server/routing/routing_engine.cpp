@@ -62,21 +62,17 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
   if (d.options.matcher == Matcher::Indexed) {
     for (AgentIndex a = 0; a < d.agents.size(); ++a) {
       AgentRecord& agent = d.agents[a];
-      for (std::uint32_t s = 0; s < queue.stages.size(); ++s) {
-        if (d.staticEligible(agent, *queue.stages[s])) {
-          Membership membership{q, s, d.indexKey(a, queue), &queue, queue.stages[s].get()};
-          if (agent.indexed) {
-            queue.stages[s]->agents.append(membership.key, d.agentVersions[a]);
-          }
-          agent.memberships.push_back(membership);
-          queue.stages[s]->members.push_back(a);
+      if (auto membership = d.membershipOf(a, q)) {
+        if (agent.indexed) {
+          Impl::readyOf(*membership)
+              .append(membership->key, d.agentVersions[a], membership->stages);
         }
+        agent.memberships.push_back(*membership);
       }
     }
   }
-  for (auto& stage : queue.stages) {
-    stage->agents.sortAll();
-  }
+  queue.ready.sortAll();
+  queue.lateReady.sortAll();
   std::sort(waiting.begin(), waiting.end());
   for (const WaitKey& key : waiting) {
     if (d.items[key.item].live && !d.items[key.item].waiting) {
@@ -287,13 +283,16 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
     return d.done();
   }
   d.itemById.insert(spec.id, index);
+  // Only a sticky queue reads the previous agent: the others spare the look-ups.
   AgentIndex previous = kNone;
-  if (!spec.previousAgentId.empty()) {
-    previous = d.findAgent(spec.previousAgentId);
-  } else if (!spec.customerId.empty()) {
-    previous = d.lastAgentOf(spec.customerId);
+  if (d.queues[queue]->sticky) {
+    if (!spec.previousAgentId.empty()) {
+      previous = d.findAgent(spec.previousAgentId);
+    } else if (!spec.customerId.empty()) {
+      previous = d.lastAgentOf(spec.customerId);
+    }
   }
-  if (previous != kNone && d.queues[queue]->sticky) {
+  if (previous != kNone) {
     item.sticky = previous;
     item.stickyUntil = now + d.queues[queue]->stickyMaxWait;
     d.heldFor[previous].push_back(index);

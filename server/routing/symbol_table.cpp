@@ -3,25 +3,27 @@
 namespace switchboard::routing {
 
 Symbol SymbolTable::intern(std::string_view text) {
-  if (auto it = index_.find(text); it != index_.end()) {
-    return it->second;
+  if (const Symbol found = find(text); found != kNoSymbol) {
+    return found;
   }
   const auto symbol = static_cast<Symbol>(texts_.size());
   texts_.emplace_back(text);
-  index_.emplace(texts_.back(), symbol);
+  views_.emplace_back(texts_.back());
+  index_.insert(text, symbol);
   return symbol;
 }
 
 Symbol SymbolTable::find(std::string_view text) const {
-  auto it = index_.find(text);
-  return it == index_.end() ? kNoSymbol : it->second;
+  const std::uint32_t found =
+      index_.find(text, [this](std::uint32_t symbol) { return views_[symbol]; });
+  return found == IdTable::kNotFound ? kNoSymbol : found;
 }
 
 std::string_view SymbolTable::text(Symbol symbol) const {
-  if (symbol >= texts_.size()) {
+  if (symbol >= views_.size()) {
     return {};
   }
-  return texts_[symbol];
+  return views_[symbol];
 }
 
 } // namespace switchboard::routing

@@ -4,11 +4,12 @@
 // names and values, sites, media, agent ids, causes) is stored once and compared as a number.
 // Texts never move, so string_views into the table stay valid for the table's life.
 
+#include "id_table.h"
+
 #include <cstdint>
 #include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace switchboard::routing {
@@ -27,8 +28,9 @@ class SymbolTable {
   std::size_t size() const { return texts_.size(); }
 
  private:
-  std::deque<std::string> texts_;
-  std::unordered_map<std::string_view, Symbol> index_;
+  std::deque<std::string> texts_;       ///< the texts; a deque, so they never move
+  std::vector<std::string_view> views_; ///< views_[symbol]: texts_[symbol], one hop less
+  IdTable index_;
 };
 
 /// The media the engine knows, each with a small slot number for per-medium counters.

@@ -147,6 +147,99 @@ TEST(DeterminismTest, IndexedEngineDecidesAsAScanAtScale) {
   }
 }
 
+/// One queue per ordering whose sites open one by one, 40 stages in all (stages from 31 on share
+/// one mark in the ready index), with agents spread over 40 sites who take, hold and finish
+/// calls. Returns the offers.
+std::vector<std::string> runManyStages(Matcher matcher) {
+  EngineOptions options;
+  options.matcher = matcher;
+  RoutingEngine engine(options);
+  std::vector<std::string> log;
+  auto record = [&](Actions actions) {
+    for (const auto& offer : offers(copy(actions))) {
+      log.push_back(offer);
+    }
+  };
+  const std::vector<std::vector<OrderKey>> orderings{{OrderKey::LongestIdle},
+                                                     {OrderKey::Seniority, OrderKey::LongestIdle},
+                                                     {OrderKey::RoundRobin}};
+  for (std::size_t q = 0; q < orderings.size(); ++q) {
+    QueueSpec queue;
+    queue.id = "q" + std::to_string(q);
+    queue.target = "agent.skills.phone >= " + std::to_string(q + 1);
+    queue.ordering = orderings[q];
+    queue.sites = {"s0"};
+    for (int k = 1; k < 40; ++k) {
+      queue.escalation.push_back(
+          {std::chrono::seconds(k), EscalationKind::AddSite, "", 0, "s" + std::to_string(k), ""});
+    }
+    record(engine.upsertQueue(queue, at(0)).value());
+  }
+  for (int a = 0; a < 80; ++a) {
+    AgentSpec agent;
+    agent.id = "a" + std::to_string(a);
+    agent.site = "s" + std::to_string((a * 7) % 40);
+    agent.seniority = a % 5;
+    agent.skills = {{"phone", 1 + a % 3}};
+    agent.capacity = {CapacityMix{{{"voice", 1}}}};
+    record(engine.upsertAgent(agent, at(0)).value());
+    record(engine.setAgentState(agent.id, AgentState::Ready, "", at(0.01 * a)).value());
+  }
+  std::mt19937 random(11);
+  std::vector<std::pair<std::string, std::string>> offered; ///< item, agent
+  std::vector<std::string> accepted;
+  auto run = [&](const Outcome& outcome) {
+    ASSERT_TRUE(outcome.ok());
+    for (const auto& event : copy(outcome.value())) {
+      if (event.kind == Event::Kind::Offer) {
+        log.push_back(event.item + ">" + event.agent);
+        offered.emplace_back(event.item, event.agent);
+      }
+    }
+  };
+  double now = 1;
+  for (int step = 0; step < 1500; ++step) {
+    now += 0.2;
+    run(Outcome(engine.advance(at(now))));
+    ItemSpec item;
+    item.id = "i" + std::to_string(step);
+    item.queue = "q" + std::to_string(random() % 3);
+    item.medium = "voice";
+    run(engine.submit(item, at(now)));
+    if (!offered.empty() && random() % 2 == 0) {
+      const auto [id, agent] = offered.front();
+      offered.erase(offered.begin());
+      // An offer may have expired meanwhile (the engine then routed the item again).
+      if (auto accept = engine.accept(id, agent, at(now)); accept.ok()) {
+        accepted.push_back(id);
+      }
+    }
+    if (!accepted.empty() && random() % 3 == 0) {
+      const std::size_t k = random() % accepted.size();
+      run(engine.complete(accepted[k], at(now)));
+      accepted.erase(accepted.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+  }
+  log.push_back("decisions " + std::to_string(engine.decisions()));
+  return log;
+}
+
+TEST(DeterminismTest, QueuesOfManyStagesDecideAsAScan) {
+  const auto indexed = runManyStages(Matcher::Indexed);
+  const auto scanned = runManyStages(Matcher::Scan);
+  EXPECT_GT(indexed.size(), 400u);
+  // Some calls waited long enough to reach the agents of sites s31 and later.
+  const auto lateSite = [](const std::string& offer) {
+    const auto agent = offer.find(">a");
+    return agent != std::string::npos && (std::stoi(offer.substr(agent + 2)) * 7) % 40 >= 31;
+  };
+  EXPECT_GT(std::count_if(indexed.begin(), indexed.end(), lateSite), 0);
+  ASSERT_EQ(indexed.size(), scanned.size());
+  for (std::size_t i = 0; i < indexed.size(); ++i) {
+    ASSERT_EQ(indexed[i], scanned[i]) << "offer " << i;
+  }
+}
+
 class TraceTest : public EngineTest {
  protected:
   TraceTest() : EngineTest(fullTraces()) {}
@@ -194,6 +287,56 @@ TEST_F(TraceTest, ExplainShowsWhyAnItemWaits) {
   ASSERT_TRUE(trace.has_value());
   EXPECT_EQ(trace->outcome, TraceOutcome::NoAgent);
   EXPECT_THAT(formatTrace(*trace), HasSubstr("excluded: a1 (noCapacity)"));
+}
+
+TEST(SummaryTraceTest, LaterStagesListTheAgentsPassedOverInOrder) {
+  // At stage 1 the candidates come from the agents who meet stage 0 (site s0) and from those who
+  // meet only stage 1 (site s1); the trace lists the agents passed over in the queue's order.
+  RoutingEngine engine;
+  QueueSpec queue;
+  queue.id = "q";
+  queue.target = "item.language in agent.languages";
+  queue.ordering = {OrderKey::LongestIdle};
+  queue.preferredSite = "s0";
+  queue.overflowAfter = std::chrono::seconds(10);
+  ASSERT_TRUE(engine.upsertQueue(queue, at(0)).ok());
+  auto addAgent = [&](const std::string& id, const std::string& site, const std::string& language,
+                      double readyAt) {
+    AgentSpec spec;
+    spec.id = id;
+    spec.site = site;
+    spec.attributes = {AttributeSpec::list("languages", {language})};
+    spec.capacity = {CapacityMix{{{"voice", 1}}}, CapacityMix{{{"chat", 3}}}};
+    ASSERT_TRUE(engine.upsertAgent(spec, at(0)).ok());
+    ASSERT_TRUE(engine.setAgentState(id, AgentState::Ready, "", at(readyAt)).ok());
+  };
+  addAgent("chatting", "s0", "fr", 1); // longest idle; will hold a chat, so no room for a call
+  addAgent("german", "s1", "de", 2);
+  addAgent("spanish", "s0", "es", 2.5);
+  addAgent("french", "s1", "fr", 3);
+  auto item = [](const std::string& id, const std::string& medium) {
+    ItemSpec spec;
+    spec.id = id;
+    spec.queue = "q";
+    spec.medium = medium;
+    spec.attributes = {AttributeSpec::scalar("language", "fr")};
+    return spec;
+  };
+  const auto chat = engine.submit(item("chat1", "chat"), at(4));
+  ASSERT_TRUE(chat.ok());
+  ASSERT_EQ(offers(copy(chat.value())), std::vector<std::string>{"chat1>chatting"});
+  ASSERT_TRUE(engine.accept("chat1", "chatting", at(4)).ok());
+  // Nobody of s0 can take the call: it waits for the overflow.
+  const auto call = engine.submit(item("call", "voice"), at(5));
+  ASSERT_TRUE(call.ok());
+  EXPECT_TRUE(offers(copy(call.value())).empty());
+  const auto events = copy(engine.advance(at(15)));
+  ASSERT_EQ(offers(events), std::vector<std::string>{"call>french"});
+  const auto offer = std::find_if(events.begin(), events.end(),
+                                  [](const Event& e) { return e.kind == Event::Kind::Offer; });
+  EXPECT_THAT(offer->trace, HasSubstr("(stage 1)"));
+  EXPECT_THAT(offer->trace, HasSubstr("excluded: chatting (noCapacity), german (conditionFalse), "
+                                      "spanish (conditionFalse)\n"));
 }
 
 } // namespace

@@ -152,5 +152,50 @@ TEST(ReadyIndexTest, BulkFilingIsSortedBeforeReading) {
   EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
 }
 
+TEST(ReadyIndexTest, AStageWalkSeesItsStagesEntriesAndKeepsTheOthers) {
+  // Agent a meets stage 0 when a % 3 == 0, stage 1 always, stage 40 (bit 31) when a % 5 == 0.
+  std::vector<std::uint32_t> versions(300, 0);
+  ReadyIndex index(ReadyIndex::Layout::Sorted, &versions);
+  auto stagesOf = [](AgentIndex a) {
+    return (a % 3 == 0 ? ReadyIndex::stageBit(0) : 0U) | ReadyIndex::stageBit(1) |
+           (a % 5 == 0 ? ReadyIndex::stageBit(40) : 0U);
+  };
+  for (AgentIndex agent = 0; agent < 300; ++agent) {
+    IndexKey key;
+    key.agent = agent;
+    key.keys[0] = 1000 - agent; // filed out of order: later agents first
+    index.insert(key, 0, stagesOf(agent));
+  }
+  auto walk = [&](std::uint32_t stage) {
+    std::vector<AgentIndex> seen;
+    index.forEach(
+        ReadyIndex::stageBit(stage), [](const IndexKey&) { return true; },
+        [&](AgentIndex agent) {
+          seen.push_back(agent);
+          return false;
+        });
+    return seen;
+  };
+  auto expected = [&](std::uint32_t stage) {
+    std::vector<AgentIndex> agents;
+    for (AgentIndex agent = 300; agent-- > 0;) {
+      if ((stagesOf(agent) & ReadyIndex::stageBit(stage)) != 0) {
+        agents.push_back(agent);
+      }
+    }
+    return agents;
+  };
+  EXPECT_EQ(walk(0), expected(0));
+  EXPECT_EQ(walk(1), expected(1)); // the stage 0 walk dropped none of stage 1's entries
+  EXPECT_EQ(walk(35), expected(40));
+  EXPECT_EQ(walk(0), expected(0));
+  // An agent gone stale is dropped by any walk, whichever stage its entry was for.
+  versions[10] = 1;
+  auto withoutTen = expected(1);
+  std::erase(withoutTen, 10U);
+  EXPECT_EQ(walk(0).size(), expected(0).size());
+  EXPECT_EQ(walk(1), withoutTen);
+}
+
 } // namespace
 } // namespace switchboard::routing
