@@ -470,7 +470,7 @@ int main(int argc, char** argv) {
     const std::int64_t interval = 1'000'000'000LL / rate;
     std::vector<std::thread> producers;
     std::atomic<std::int64_t> late{0};
-    for (int t = 0; t < 4; ++t) {
+    for (int t = 0; t < 8; ++t) {
       producers.emplace_back([&] {
         for (std::int64_t k = nextItem++; k < items; k = nextItem++) {
           std::int64_t due = start + k * interval;

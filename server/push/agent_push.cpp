@@ -123,8 +123,15 @@ const std::string& Outgoing::xml(Hub& hub) {
 
 const std::string& Outgoing::json(Hub& hub) {
   std::call_once(jsonOnce_, [&] {
-    json_ = "{\"type\":\"message\",\"seq\":" + std::to_string(seq) +
-            ",\"message\":" + messageToJson(xml(hub)) + "}";
+    const std::string& document = xml(hub);
+    json_ = "{\"type\":\"message\",\"seq\":" + std::to_string(seq) + ",";
+    try {
+      json_ += "\"message\":" + messageToJson(document) + "}";
+    } catch (const std::exception& e) {
+      // Never expected of the codec's own output; the client still gets the message.
+      hub.logger.error("push.json_failed", {{"error", e.what()}});
+      json_ += "\"document\":" + jsonString(document) + "}";
+    }
   });
   return json_;
 }
@@ -289,9 +296,13 @@ void Hub::deliver(const Message& message) {
     }
     AgentStream& stream = streamLocked(message.addressee.id);
     auto outgoing = std::make_shared<Outgoing>(message, ++stream.lastSeq, steadyMillis());
-    stream.history.push_back(outgoing);
-    while (stream.history.size() > options.historyLimit) {
-      stream.history.pop_front();
+    // Only a client that connected before can hold a cursor: agents that work over REST alone
+    // cost no history.
+    if (stream.everConnected) {
+      stream.history.push_back(outgoing);
+      while (stream.history.size() > options.historyLimit) {
+        stream.history.pop_front();
+      }
     }
     if (stream.connections.empty()) {
       if (stream.lapsed && outgoing->offerOf) {
@@ -402,6 +413,7 @@ void Hub::accept(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerRes
     ++agentsConnected;
   }
   stream.connections.push_back(connection);
+  stream.everConnected = true;
   stream.awaySince.reset();
   stream.lapsed = false;
   connection->registered = true;

@@ -2,6 +2,7 @@
 
 #include "push_hub.h"
 
+#include "hardened_reader.h"
 #include "switchboard/xml_text.h"
 
 #include <xercesc/framework/MemBufInputSource.hpp>
@@ -197,6 +198,8 @@ class TreeBuilder : public xercesc::DefaultHandler {
 // One reader per thread: making one costs more than parsing a message. The documents are the
 // server's own (its codec's output, its answers), so the reader neither validates nor loads.
 xercesc::SAX2XMLReader& threadReader() {
+  // Xerces stays initialised for as long as the process: frames are made on any thread.
+  static xml::XercesRuntime runtime;
   thread_local std::unique_ptr<xercesc::SAX2XMLReader> reader = [] {
     std::unique_ptr<xercesc::SAX2XMLReader> made(xercesc::XMLReaderFactory::createXMLReader());
     made->setFeature(xercesc::XMLUni::fgSAX2CoreNameSpaces, true);
@@ -233,6 +236,13 @@ std::string messageToJson(std::string_view xml) {
   std::string out;
   out.reserve(xml.size());
   appendNode(*root, out);
+  return out;
+}
+
+std::string jsonString(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  appendJsonString(text, out);
   return out;
 }
 

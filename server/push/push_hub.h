@@ -92,6 +92,7 @@ struct AgentStream {
   std::uint64_t lastSeq = 0;
   std::deque<std::shared_ptr<Outgoing>> history;
   std::vector<std::shared_ptr<Connection>> connections;
+  bool everConnected = false;            ///< history is kept from the first connection on
   std::optional<std::int64_t> awaySince; ///< the last connection went; grace runs
   bool lapsed = false;                   ///< grace ran out: offers are declined as they come
 };
@@ -190,6 +191,8 @@ std::int64_t steadyMillis();
 /// content "text" (or the value itself for an element with nothing else). Throws
 /// std::runtime_error when `xml` is not well-formed.
 std::string messageToJson(std::string_view xml);
+/// `text` as a JSON string literal, quotes included.
+std::string jsonString(std::string_view text);
 /// `xml` with <?switchboard seq="N"?> after its XML declaration.
 std::string withSequence(const std::string& xml, std::uint64_t seq);
 /// The routing trace as one line for the offer's reason (at most 512 bytes).
