@@ -97,7 +97,16 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     api.tokenLifetime = config.security.agentTokenLifetime;
     HttpApi http(server, metrics, logger, api);
     registerServiceMetrics(metrics, server);
-    AgentPush push(server, metrics, logger);
+    PushOptions pushOptions;
+    pushOptions.heartbeat = config.push.heartbeat;
+    pushOptions.grace = config.push.grace;
+    pushOptions.queueLimit = config.push.queueLimit;
+    pushOptions.sendTimeout = config.push.sendTimeout;
+    pushOptions.historyLimit = config.push.history;
+    pushOptions.historyAge = config.push.historyAge;
+    pushOptions.readers = static_cast<int>(config.push.readers);
+    pushOptions.senders = static_cast<int>(config.push.senders);
+    AgentPush push(server, metrics, logger, pushOptions);
     push.subscribe(server);
     http.addUpgradeRoute("/v1/agents/{id}/stream", push.upgradeHandler());
 

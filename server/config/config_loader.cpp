@@ -123,6 +123,8 @@ class Loader {
         loadSecurity(section);
       } else if (section.name == "logging") {
         loadLogging(section);
+      } else if (section.name == "push") {
+        loadPush(section);
       } else if (section.name == "drivers") {
         loadDrivers(section);
       } else if (section.name == "routing") {
@@ -276,6 +278,29 @@ class Loader {
                                             {"error", LogLevel::Error}});
     config_.logging.format =
         pick<LogFormat>(logging, "format", {{"json", LogFormat::Json}, {"text", LogFormat::Text}});
+  }
+
+  void loadPush(const ConfigElement& push) {
+    PushConfig& out = config_.push;
+    auto between = [&](const char* attribute, std::chrono::milliseconds min,
+                       std::chrono::milliseconds max, const char* range) {
+      std::chrono::milliseconds value = push.duration(attribute);
+      if (value < min || value > max) {
+        push.fail(attribute, std::string("must be between ") + range);
+      }
+      return value;
+    };
+    out.heartbeat =
+        between("heartbeat", std::chrono::seconds(1), std::chrono::hours(1), "1s and 1h");
+    out.grace = between("grace", std::chrono::milliseconds(0), std::chrono::hours(24), "0 and 24h");
+    out.sendTimeout = between("sendTimeout", std::chrono::milliseconds(100),
+                              std::chrono::minutes(10), "100ms and 10m");
+    out.historyAge =
+        between("historyAge", std::chrono::milliseconds(0), std::chrono::hours(24), "0 and 24h");
+    out.queueLimit = static_cast<std::size_t>(push.integer("queueLimit", 1, 1000000));
+    out.history = static_cast<std::size_t>(push.integer("history", 0, 100000));
+    out.readers = static_cast<std::size_t>(push.integer("readers", 1, 64));
+    out.senders = static_cast<std::size_t>(push.integer("senders", 1, 64));
   }
 
   void loadDrivers(const ConfigElement& drivers) {

@@ -195,6 +195,18 @@ struct WebhookConfig {
   bool startAtEnd = true; ///< start="end": a new hook skips the events already stored
 };
 
+/// The agent stream's settings (<push>); AgentPush's PushOptions mirror them.
+struct PushConfig {
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(15)};
+  std::chrono::milliseconds grace{std::chrono::seconds(30)}; ///< 0: offers are never taken back
+  std::size_t queueLimit = 1024;
+  std::chrono::milliseconds sendTimeout{std::chrono::seconds(10)};
+  std::size_t history = 64; ///< messages kept per agent for replay; 0: none
+  std::chrono::milliseconds historyAge{std::chrono::minutes(10)};
+  std::size_t readers = 2;
+  std::size_t senders = 2;
+};
+
 /// A loaded, checked configuration.
 struct Config {
   std::filesystem::path file; ///< the file it was loaded from, absolute
@@ -204,6 +216,7 @@ struct Config {
   StoreOptions store;
   SecurityConfig security;
   LoggingConfig logging;
+  PushConfig push;
   std::vector<DriverConfig> drivers;
   routing::EngineOptions engine;
   std::vector<routing::AgentSpec> agents;

@@ -5,6 +5,7 @@
 #include "tests/support/test_data.h"
 
 #include <Poco/Buffer.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -448,6 +449,110 @@ TEST(ServerEndToEnd, AnotherAgentsTokenCannotOpenAnAgentsStream) {
   auto stream = openStream(server, "a-rui", rui, own);
   EXPECT_EQ(own.getStatus(), Poco::Net::HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
   stream->shutdown();
+}
+
+// The stream with a query: a format, a cursor.
+std::unique_ptr<Poco::Net::WebSocket> openStreamWith(const ServerProcess& server,
+                                                     const std::string& agent,
+                                                     const std::string& token,
+                                                     const std::string& query) {
+  Poco::Net::HTTPResponse response;
+  return openStream(server, agent, token + "&" + query, response);
+}
+
+std::uint64_t sequenceOf(const std::string& frame) {
+  std::size_t at = frame.find("<?switchboard seq=\"");
+  return at == std::string::npos ? 0 : std::stoull(frame.substr(at + 19));
+}
+
+TEST(ServerEndToEnd, AnOfferOnTheStreamShowsTheCustomerSubjectAndRoutingReason) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::string ana = tokenFor(server, "a-ana");
+  Poco::Net::HTTPResponse handshake;
+  auto stream = openStream(server, "a-ana", ana, handshake);
+  ASSERT_EQ(server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})").status,
+            200);
+  server.deliverMail("1700000201.M1P1.test", mail(201));
+  std::string offer = receiveUntil(*stream, "<offer ");
+  EXPECT_GT(sequenceOf(offer), 0U) << offer;
+  EXPECT_THAT(offer, HasSubstr("<subject>Question 201</subject>"));
+  EXPECT_THAT(offer, HasSubstr("customer201@example.com"));
+  EXPECT_THAT(offer, HasSubstr("Hello, question number 201."));
+  EXPECT_THAT(offer, HasSubstr("state=\"offered\""));
+  // The routing decision, as GET /v1/work-items/{id} explains it, on one line.
+  EXPECT_THAT(attribute(offer, "offer", "reason"), HasSubstr("offered to a-ana"));
+  EXPECT_THAT(attribute(offer, "offer", "reason"), HasSubstr("eligible: a-ana"));
+  stream->shutdown();
+}
+
+TEST(ServerEndToEnd, AJsonStreamReconnectingWithItsCursorGetsTheOfferItMissed) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::string ana = tokenFor(server, "a-ana");
+  auto stream = openStreamWith(server, "a-ana", ana, "format=json");
+  ASSERT_EQ(server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})").status,
+            200);
+  server.deliverMail("1700000301.M1P1.test", mail(301));
+  Poco::JSON::Parser parser;
+  auto first = parser.parse(receiveUntil(*stream, "\"offer\"")).extract<Poco::JSON::Object::Ptr>();
+  auto seen = first->getValue<std::uint64_t>("seq");
+  EXPECT_EQ(first->getObject("message")
+                ->getArray("workItem")
+                ->getObject(0)
+                ->getValue<std::string>("subject"),
+            "Question 301");
+  stream->shutdown();
+  stream.reset();
+  EXPECT_TRUE(eventually([&] {
+    return server.request("GET", "/metrics").body.find("switchboard_push_connections 0") !=
+           std::string::npos;
+  }));
+
+  server.deliverMail("1700000302.M1P1.test", mail(302)); // offered while away (capacity 2)
+  EXPECT_TRUE(eventually([&] {
+    auto items = allItems(server);
+    return items.size() == 2 && items[1]->getValue<std::string>("state") == "offered";
+  }));
+  auto again = openStreamWith(server, "a-ana", ana, "format=json&after=" + std::to_string(seen));
+  auto missed = parser.parse(receiveUntil(*again, "\"offer\"")).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(missed->getValue<std::uint64_t>("seq"), seen + 1);
+  EXPECT_EQ(missed->getObject("message")
+                ->getArray("workItem")
+                ->getObject(0)
+                ->getValue<std::string>("subject"),
+            "Question 302");
+  again->shutdown();
+}
+
+TEST(ServerEndToEnd, AnOfferWhoseAgentLostItsStreamGoesToTheNextAgentAfterTheGrace) {
+  std::string config = kConfig;
+  const std::string logging = "<logging level=\"info\" format=\"json\"/>";
+  config.replace(config.find(logging), logging.size(),
+                 logging + "\n  <push grace=\"300ms\" heartbeat=\"1s\"/>");
+  ServerProcess server(config);
+  server.start();
+  std::string ana = tokenFor(server, "a-ana");
+  std::string rui = tokenFor(server, "a-rui");
+  auto stream = openStreamWith(server, "a-ana", ana, "format=xml");
+  ASSERT_EQ(server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})").status,
+            200);
+  server.deliverMail("1700000401.M1P1.test", mail(401));
+  std::string offer = receiveUntil(*stream, "<offer ");
+  std::string item = attribute(offer, "offer", "workItem");
+  ASSERT_FALSE(item.empty());
+  // Rui is ready only now, so the first offer went to Ana; Rui works over REST only.
+  ASSERT_EQ(server.request("POST", "/v1/agents/a-rui/state", rui, R"({"state":"ready"})").status,
+            200);
+  stream->shutdown(); // Ana's desktop goes away
+  stream.reset();
+  EXPECT_TRUE(eventually([&] {
+    auto reply = server.request("GET", "/v1/work-items/" + item, kKey).json();
+    return reply->getValue<std::string>("state") == "offered" &&
+           reply->optValue<std::string>("agent", "") == "a-rui";
+  })) << server.request("GET", "/v1/work-items/" + item, kKey).body;
+  EXPECT_THAT(server.request("GET", "/metrics").body,
+              HasSubstr("switchboard_push_rerouted_offers_total 1"));
 }
 
 } // namespace

@@ -501,5 +501,37 @@ TEST(ConfigAgents, InlineMixesAndListAttributes) {
   EXPECT_EQ(one.attributes[1].values, std::vector<std::string>{"2.5"});
 }
 
+TEST(ConfigPush, TheAgentStreamSettingsAndTheirDefaults) {
+  testing::TempFolder folder;
+  Config defaults = loadConfig(folder.write("default.xml", testing::configWith({})));
+  EXPECT_EQ(defaults.push.heartbeat, std::chrono::seconds(15));
+  EXPECT_EQ(defaults.push.grace, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.push.queueLimit, 1024u);
+  EXPECT_EQ(defaults.push.history, 64u);
+
+  // <push> follows <logging>: given in its place.
+  Config config =
+      loadConfig(folder.write("switchboard.xml", testing::configWith({{"logging", R"(<logging/>
+  <push heartbeat="5s" grace="0" queueLimit="16" sendTimeout="2s" history="8" historyAge="1m"
+        readers="4" senders="3"/>)"}})));
+  EXPECT_EQ(config.push.heartbeat, std::chrono::seconds(5));
+  EXPECT_EQ(config.push.grace, std::chrono::milliseconds(0));
+  EXPECT_EQ(config.push.queueLimit, 16u);
+  EXPECT_EQ(config.push.sendTimeout, std::chrono::seconds(2));
+  EXPECT_EQ(config.push.history, 8u);
+  EXPECT_EQ(config.push.historyAge, std::chrono::minutes(1));
+  EXPECT_EQ(config.push.readers, 4u);
+  EXPECT_EQ(config.push.senders, 3u);
+
+  std::filesystem::path bad =
+      folder.write("bad.xml", testing::configWith({{"logging", "<push heartbeat=\"10ms\"/>"}}));
+  try {
+    loadConfig(bad);
+    FAIL() << "a heartbeat of 10ms was taken";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.setting(), "push@heartbeat");
+  }
+}
+
 } // namespace
 } // namespace switchboard
