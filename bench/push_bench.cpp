@@ -116,6 +116,19 @@ class TimedStore final : public Store {
   std::optional<StoredResponse> response(const std::string& key) override {
     return inner_->response(key);
   }
+  std::vector<StoreEvent> events(StoreEvent::Subject subject, std::int64_t afterId,
+                                 std::size_t limit) override {
+    return inner_->events(subject, afterId, limit);
+  }
+  std::int64_t eventCursorAt(StoreEvent::Subject subject, Timestamp time) override {
+    return inner_->eventCursorAt(subject, time);
+  }
+  std::optional<std::int64_t> cursor(const std::string& name) override {
+    return inner_->cursor(name);
+  }
+  std::shared_future<void> saveCursor(const std::string& name, std::int64_t value) override {
+    return inner_->saveCursor(name, value);
+  }
   StoreStats stats() const override { return inner_->stats(); }
 
  private:
