@@ -389,6 +389,9 @@ void Hub::accept(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerRes
     }
     return;
   }
+  // A push is one small frame that must leave now: Nagle would hold it back until the client
+  // acknowledges the previous one (up to its delayed-ACK timeout).
+  socket->setNoDelay(true);
   socket->setMaxPayloadSize(static_cast<int>(options.maxInboundBytes));
   socket->setSendTimeout(Poco::Timespan(options.sendTimeout.count() * 1000));
   // Readers read only sockets with bytes waiting: a receive waits only when a frame stops
