@@ -295,14 +295,16 @@ void Hub::deliver(const Message& message) {
       return;
     }
     AgentStream& stream = streamLocked(message.addressee.id);
-    auto outgoing = std::make_shared<Outgoing>(message, ++stream.lastSeq, steadyMillis());
     // Only a client that connected before can hold a cursor: agents that work over REST alone
-    // cost no history.
-    if (stream.everConnected) {
-      stream.history.push_back(outgoing);
-      while (stream.history.size() > options.historyLimit) {
-        stream.history.pop_front();
-      }
+    // cost no history, and no copy of their messages under the server's lock.
+    if (!stream.everConnected) {
+      ++stream.lastSeq;
+      return;
+    }
+    auto outgoing = std::make_shared<Outgoing>(message, ++stream.lastSeq, steadyMillis());
+    stream.history.push_back(outgoing);
+    while (stream.history.size() > options.historyLimit) {
+      stream.history.pop_front();
     }
     if (stream.connections.empty()) {
       if (stream.lapsed && outgoing->offerOf) {
