@@ -377,24 +377,25 @@ double ms(std::int64_t nanos) {
 } // namespace
 
 int main(int argc, char** argv) {
-  const int agents = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const int requested = argc > 1 ? std::atoi(argv[1]) : 2000;
   const int rate = argc > 2 ? std::atoi(argv[2]) : 1000;
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 10;
   const std::int64_t items = static_cast<std::int64_t>(rate) * seconds;
-  if (agents <= 0 || rate <= 0 || seconds <= 0 ||
+  if (requested <= 0 || rate <= 0 || seconds <= 0 ||
       items >= static_cast<std::int64_t>(Shared::kMaxItems)) {
     std::cerr << "usage: bench_push [AGENTS] [ITEMS_PER_SECOND] [SECONDS]\n";
     return 2;
   }
-  // Two sockets per agent in this machine's view (the server's and the client's).
+  // One socket per agent in each process (the server's, the clients'), and some to spare.
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
   files.rlim_cur = files.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &files);
-  if (files.rlim_cur < static_cast<rlim_t>(agents) + 256) {
-    std::cerr << "bench_push: " << agents << " agents need more open files than the limit "
-              << files.rlim_cur << "\n";
-    return 1;
+  int agents = requested;
+  if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < static_cast<rlim_t>(requested) + 256) {
+    agents = std::max(1, static_cast<int>(files.rlim_cur) - 256);
+    std::cout << "note: the open-file limit " << files.rlim_cur << " allows " << agents
+              << " agents, not " << requested << "\n";
   }
 
   void* memory =
