@@ -295,14 +295,16 @@ void Hub::deliver(const Message& message) {
       return;
     }
     AgentStream& stream = streamLocked(message.addressee.id);
-    auto outgoing = std::make_shared<Outgoing>(message, ++stream.lastSeq, steadyMillis());
     // Only a client that connected before can hold a cursor: agents that work over REST alone
-    // cost no history.
-    if (stream.everConnected) {
-      stream.history.push_back(outgoing);
-      while (stream.history.size() > options.historyLimit) {
-        stream.history.pop_front();
-      }
+    // cost no history, and no copy of their messages under the server's lock.
+    if (!stream.everConnected) {
+      ++stream.lastSeq;
+      return;
+    }
+    auto outgoing = std::make_shared<Outgoing>(message, ++stream.lastSeq, steadyMillis());
+    stream.history.push_back(outgoing);
+    while (stream.history.size() > options.historyLimit) {
+      stream.history.pop_front();
     }
     if (stream.connections.empty()) {
       if (stream.lapsed && outgoing->offerOf) {
@@ -389,6 +391,9 @@ void Hub::accept(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerRes
     }
     return;
   }
+  // A push is one small frame that must leave now: Nagle would hold it back until the client
+  // acknowledges the previous one (up to its delayed-ACK timeout).
+  socket->setNoDelay(true);
   socket->setMaxPayloadSize(static_cast<int>(options.maxInboundBytes));
   socket->setSendTimeout(Poco::Timespan(options.sendTimeout.count() * 1000));
   // Readers read only sockets with bytes waiting: a receive waits only when a frame stops

@@ -58,6 +58,8 @@ class ServerProcess {
   const std::filesystem::path& dir() const { return dir_; }
   int port() const { return port_; }
   bool running() const { return pid_ > 0; }
+  /// The server's process id while it runs.
+  pid_t pid() const { return pid_; }
 
   /// Starts the server and waits until it listens; throws with its output when it does not.
   void start() {

@@ -16,6 +16,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 #include <set>
 
@@ -553,6 +554,40 @@ TEST(ServerEndToEnd, AnOfferWhoseAgentLostItsStreamGoesToTheNextAgentAfterTheGra
   })) << server.request("GET", "/v1/work-items/" + item, kKey).body;
   EXPECT_THAT(server.request("GET", "/metrics").body,
               HasSubstr("switchboard_push_rerouted_offers_total 1"));
+}
+
+std::size_t threadsOf(pid_t pid) {
+  std::size_t n = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    n += entry.is_directory() ? 1 : 0;
+  }
+  return n;
+}
+
+TEST(ServerEndToEnd, HundredsOfStreamsCostTheServerNoThreadEachAndAllGetTheOffer) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::string ana = tokenFor(server, "a-ana");
+  std::size_t before = threadsOf(server.pid());
+  std::vector<std::unique_ptr<Poco::Net::WebSocket>> streams;
+  for (int i = 0; i < 400; ++i) {
+    streams.push_back(openStreamWith(server, "a-ana", ana, "format=xml"));
+  }
+  EXPECT_TRUE(eventually([&] {
+    return server.request("GET", "/metrics").body.find("switchboard_push_connections 400") !=
+           std::string::npos;
+  }));
+  EXPECT_LT(threadsOf(server.pid()), before + 10);
+  ASSERT_EQ(server.request("POST", "/v1/agents/a-ana/state", ana, R"({"state":"ready"})").status,
+            200);
+  server.deliverMail("1700000501.M1P1.test", mail(501));
+  for (auto& stream : streams) {
+    EXPECT_THAT(receiveUntil(*stream, "<offer "), HasSubstr("<subject>Question 501</subject>"));
+  }
+  for (auto& stream : streams) {
+    stream->shutdown();
+  }
 }
 
 } // namespace

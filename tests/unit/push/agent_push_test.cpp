@@ -480,6 +480,16 @@ TEST_F(AgentPushTest, ACursorBeyondTheKeptHistoryGetsAResyncFrame) {
   EXPECT_THAT(metricsText(), HasSubstr("switchboard_push_resyncs_total 2"));
 }
 
+TEST_F(AgentPushTest, AnAgentThatNeverConnectedHasNoHistoryToReplay) {
+  startWith({});
+  push->deliver(offerFor("rest-only", "m-1"));
+  push->deliver(offerFor("rest-only", "m-2"));
+  auto socket = connect("rest-only", "after=1");
+  EXPECT_THAT(receive(*socket).payload, HasSubstr("<resync "));
+  push->deliver(offerFor("rest-only", "m-3"));
+  EXPECT_THAT(receive(*socket).payload, HasSubstr("m-3"));
+}
+
 TEST_F(AgentPushTest, OffersOfAnAgentGoneLongerThanTheGraceAreDeclinedAndNewOnesAtOnce) {
   PushOptions options;
   options.grace = std::chrono::milliseconds(100);
