@@ -64,6 +64,15 @@ std::optional<std::string> actingAgent(const ApiRequest& request, JsonReader& re
   return named;
 }
 
+/// What an agent token may read: the items offered to its agent or held by it now. The stored
+/// agent of an item is its last one, so a state check is needed too: an item the agent declined,
+/// let expire, transferred or completed keeps its name but is no longer the agent's to read.
+bool visibleTo(const Principal& principal, const WorkItem& item) {
+  return !principal.agent() ||
+         (item.agentId == principal.id &&
+          (item.state == WorkItemState::Offered || item.state == WorkItemState::Accepted));
+}
+
 /// With an agent token, the work item must be offered to or held by that agent.
 void requireOwnItem(Service& service, const ApiRequest& request, const std::string& itemId) {
   if (!request.principal.agent()) {
@@ -211,7 +220,9 @@ ApiResponse listWorkItems(EndpointContext& context, const ApiRequest& request) {
   auto object = newObject();
   Poco::JSON::Array array;
   for (const auto& item : items) {
-    array.add(toJson(item, false));
+    if (visibleTo(request.principal, item.item)) {
+      array.add(toJson(item, false));
+    }
   }
   object->set("items", array);
   if (items.size() == filter.limit && !items.empty() && items.back().item.id) {
@@ -223,7 +234,7 @@ ApiResponse listWorkItems(EndpointContext& context, const ApiRequest& request) {
 ApiResponse getWorkItem(EndpointContext& context, const ApiRequest& request) {
   const auto& id = request.param("id");
   auto details = unwrap(context.service.workItem(id));
-  if (request.principal.agent() && details.stored.item.agentId != request.principal.id) {
+  if (!visibleTo(request.principal, details.stored.item)) {
     forbidden("work item '" + id + "' is not offered to or held by agent '" + request.principal.id +
               "'");
   }
