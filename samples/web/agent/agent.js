@@ -29,6 +29,7 @@
   const offers = new Map(); // work item id -> { id, item, reason, queue, expires, received, expired }
   const work = new Map(); // work item id -> item (REST JSON)
   const details = new Map(); // work item id -> { trace } from GET /v1/work-items/{id}
+  const reasons = new Map(); // work item id -> the reason its offer gave
   let selected = null;
   let socket = null;
   let reconnectDelay = 1000;
@@ -114,6 +115,43 @@
     wrapUp: 'Wrap-up',
     loggedOut: 'Logged out',
   };
+
+  const ORDER_LABELS = {
+    previousAgent: 'previous agent of this customer',
+    highestSkill: 'highest skill',
+    longestIdle: 'longest idle',
+    seniority: 'most senior',
+    fewestContacts: 'fewest contacts today',
+    roundRobin: 'round robin',
+    weightedRandom: 'weighted random',
+  };
+
+  /**
+   * Why the item came to this agent: the offer's own reason when the server gives one, else
+   * what the routing decision (the item's trace, docs/routing.md) says, else the queue.
+   */
+  function routingReason(id, item) {
+    const offer = offers.get(id);
+    const given = (offer && offer.reason) || reasons.get(id);
+    if (given) return given;
+    const queue = (offer && offer.queue) || item.queue || '?';
+    const topic = (item.attributes || {}).topic;
+    const parts = [`${topic ? `topic ${topic} → ` : ''}queue ${queue}`];
+    const trace = (details.get(id) || {}).trace || '';
+    const first = trace.split('\n')[0];
+    if (/\(previous agent\)/.test(first)) {
+      parts.push(ORDER_LABELS.previousAgent);
+    } else {
+      const ordering = /ordering:\s*([^\n]+)/.exec(trace);
+      const eligible = /eligible:\s*([^\n]+)/.exec(trace);
+      const keys = ordering ? ordering[1].split(',').map((k) => k.trim()).filter((k) => k && k !== 'previousAgent') : [];
+      const count = eligible ? (eligible[1].match(/\[/g) || []).length : 0;
+      if (keys.length > 0) {
+        parts.push(`${ORDER_LABELS[keys[0]] || keys[0]}${count > 0 ? ` of ${count} eligible` : ''}`);
+      }
+    }
+    return parts.join(' · ');
+  }
 
   const REASON_LABELS = {
     break: 'Break', lunch: 'Lunch', meeting: 'Meeting', training: 'Training',
@@ -221,6 +259,7 @@
     offers.clear();
     work.clear();
     details.clear();
+    reasons.clear();
     selected = null;
     $('desk-view').hidden = true;
     $('login-view').hidden = false;
@@ -415,6 +454,7 @@
       expired: false,
     };
     if (!offer.item.id) offer.item.id = id;
+    if (offer.reason) reasons.set(id, offer.reason);
     offers.set(id, offer);
     log(`Offer ${id} arrived`);
     if (!selected || (!offers.has(selected) && !work.has(selected))) selected = id;
@@ -612,7 +652,7 @@
       el('span', { class: 'card-customer' }, customerLabel(item)),
       el('span', { class: 'card-time', dataset: { expires: String(offer.expires) } }, countdown(remaining))),
     el('div', { class: 'card-subject' }, item.subject || '(no subject)'),
-    el('div', { class: 'card-reason' }, 'Routed: ', el('b', {}, offer.reason || `queue ${offer.queue || item.queue || ''}`)),
+    el('div', { class: 'card-reason' }, 'Why you: ', el('b', {}, routingReason(offer.id, item))),
     el('div', { class: 'card-meta' }, chips(item, offer.queue)),
     el('div', { class: 'timer' }, el('span', { dataset: { expires: String(offer.expires), offered: String(offer.offered) } })),
     el('div', { class: 'card-actions' },
@@ -679,11 +719,10 @@
     const created = Date.parse(item.created);
     $('item-received').textContent = Number.isFinite(created)
       ? `${dateTimeFormat.format(new Date(created))} (${ago(created)})` : '—';
-    const trace = (details.get(selected) || {}).trace;
-    const reason = (offer && offer.reason) || '';
-    $('item-reason').textContent = [reason, `queue ${(offer && offer.queue) || item.queue || '—'}`].filter(Boolean).join(' · ');
-    $('item-reason').title = trace || '';
-    const attributes = Object.entries(item.attributes || {});
+    $('item-reason').textContent = routingReason(selected, item);
+    $('item-reason').title = (details.get(selected) || {}).trace || '';
+    // Attributes with a dot in their name are a channel's bookkeeping (email.messageId).
+    const attributes = Object.entries(item.attributes || {}).filter(([name]) => !name.includes('.'));
     $('item-attributes').replaceChildren(...attributes.map(([name, value]) =>
       el('span', { class: 'chip chip-quiet' }, `${name}: ${value}`)));
     $('item-offer').hidden = !offer;
