@@ -64,15 +64,6 @@ std::optional<std::string> actingAgent(const ApiRequest& request, JsonReader& re
   return named;
 }
 
-/// What an agent token may read: the items offered to its agent or held by it now. The stored
-/// agent of an item is its last one, so a state check is needed too: an item the agent declined,
-/// let expire, transferred or completed keeps its name but is no longer the agent's to read.
-bool visibleTo(const Principal& principal, const WorkItem& item) {
-  return !principal.agent() ||
-         (item.agentId == principal.id &&
-          (item.state == WorkItemState::Offered || item.state == WorkItemState::Accepted));
-}
-
 /// With an agent token, the work item must be offered to or held by that agent.
 void requireOwnItem(Service& service, const ApiRequest& request, const std::string& itemId) {
   if (!request.principal.agent()) {
@@ -348,6 +339,14 @@ ApiResponse listDeadLetters(EndpointContext& context, const ApiRequest& request)
 
 } // namespace
 
+// The stored agent of an item is its last one, so a state check is needed too: an item the
+// agent declined, let expire, transferred or completed keeps its name but is no longer its own.
+bool visibleTo(const Principal& principal, const WorkItem& item) {
+  return !principal.agent() ||
+         (item.agentId == principal.id &&
+          (item.state == WorkItemState::Offered || item.state == WorkItemState::Accepted));
+}
+
 std::string_view openApiDocument() {
   return embedded::openApiDocument();
 }
@@ -377,6 +376,8 @@ void addEndpoints(Router& router, EndpointContext& context) {
   router.add("POST", "/v1/work-items/{id}/transfer", Integrator, Json, bind(transfer));
   router.add("POST", "/v1/work-items/{id}/complete", Authenticated, Json, bind(complete));
   router.add("POST", "/v1/work-items/{id}/reply", Authenticated, Json, bind(reply));
+  router.add("GET", "/v1/work-items/{id}/attachments/{index}", Authenticated, None,
+             bind(getAttachment));
 
   router.add("GET", "/v1/queues", Integrator, None, bind(listQueues));
   router.add("POST", "/v1/messages", Integrator, Xml, bind(postMessage));

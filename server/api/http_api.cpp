@@ -210,7 +210,8 @@ api::HttpApiImpl::HttpApiImpl(Service& service, MetricsRegistry& registry, Logge
                               ApiOptions options)
     : service_(service), registry_(registry), logger_(logger), options_(std::move(options)),
       authenticator_(options_.keys, options_.tokenSecret, options_.tokenLifetime),
-      context_{service_, registry_, authenticator_, options_.metricsNeedKey},
+      context_{service_, registry_, authenticator_, options_.metricsNeedKey,
+               options_.attachmentBytes},
       staticFiles_(options_.staticFolders),
       requests_(registry.counterFamily("switchboard_http_requests_total",
                                        "HTTP requests answered, by route, method and status.",

@@ -231,6 +231,12 @@ test('an emailed customer reaches the agent page: offer, accept, read, complete'
   assert.equal(await page.textContent('#item-state'), 'accepted');
   await page.waitForSelector('#item-attachments .attachment');
   assert.equal(await page.textContent('#item-attachments .attachment-name'), 'fatura-dezembro.txt');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('#item-attachments .attachment button'),
+  ]);
+  assert.equal(download.suggestedFilename(), 'fatura-dezembro.txt');
+  assert.equal(fs.readFileSync(await download.path(), 'utf8'), attachmentText);
   await page.waitForSelector('#state-pill[data-state="busy"], #state-pill[data-state="ready"]');
   const screenshot = path.join(outputDir, 'agent-page.png');
   fs.mkdirSync(outputDir, { recursive: true });

@@ -612,7 +612,8 @@
         headers: { Authorization: `Bearer ${session.token}` }, cache: 'no-store',
       });
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-      const blob = await response.blob();
+      // Saved, never shown: as bytes, whatever type the customer's mail gave it.
+      const blob = new Blob([await response.arrayBuffer()], { type: 'application/octet-stream' });
       const url = URL.createObjectURL(blob);
       const link = el('a', { href: url, download: attachment.name || 'attachment' });
       document.body.append(link);

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,10 @@ struct ApiOptions {
   /// How long stop() lets requests in progress finish before it closes their connections.
   std::chrono::milliseconds drainTimeout{5000};
   std::chrono::seconds keepAliveTimeout{15};
+  /// The bytes of an attachment by its digest ("sha256:..."), or nothing when they are not
+  /// stored: the AttachmentStore's get(). Empty: GET /v1/work-items/{id}/attachments/{index}
+  /// answers 503. Called on HTTP worker threads at once.
+  std::function<std::optional<std::string>(const std::string& digest)> attachmentBytes;
   /// Static folders served beside the API; HttpApi's constructor refuses a bad prefix.
   std::vector<StaticFolder> staticFolders;
 };
