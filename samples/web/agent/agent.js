@@ -783,6 +783,17 @@
 
   // ------------------------------------------------------------------------------ wiring
 
+  /**
+   * A CRM may open the page signed in: /agent/#token=...[&agent=...]. The fragment never reaches
+   * a server or a log, and it is removed from the address bar at once.
+   */
+  function tokenFromFragment() {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    if (!fragment.get('token')) return null;
+    history.replaceState(null, '', location.pathname + location.search);
+    return { token: fragment.get('token'), agentId: fragment.get('agent') || '' };
+  }
+
   function start() {
     $('login-form').addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -813,14 +824,14 @@
       if (selected && work.has(selected)) complete(selected);
     });
 
-    // A CRM may open the page signed in: /agent/#token=...; the fragment never reaches a server
-    // or a log, and it is removed from the address bar at once.
-    const fragment = new URLSearchParams(location.hash.slice(1));
-    let saved = null;
-    if (fragment.get('token')) {
-      saved = { token: fragment.get('token'), agentId: fragment.get('agent') || '' };
-      history.replaceState(null, '', location.pathname + location.search);
-    } else {
+    window.addEventListener('hashchange', () => {
+      const given = tokenFromFragment();
+      if (given && !session.token) {
+        signIn(given.token, given.agentId).catch((error) => signedOut(error.message));
+      }
+    });
+    let saved = tokenFromFragment();
+    if (!saved) {
       try {
         saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
       } catch (error) {
