@@ -727,7 +727,11 @@
     $('item-attributes').replaceChildren(...attributes.map(([name, value]) =>
       el('span', { class: 'chip chip-quiet' }, `${name}: ${value}`)));
     $('item-offer').hidden = !offer;
-    $('item-body').textContent = bodyText(item.body) || (item.body ? '' : 'Loading…');
+    // A chat or call carries a transcript rather than a body.
+    const transcript = (item.transcript || []).map((line) =>
+      `${clock(Date.parse(line.time))}  ${line.name || line.author || ''}: ${line.text}`).join('\n');
+    const text = bodyText(item.body) || transcript;
+    $('item-body').textContent = text || (item.body || details.has(selected) ? '(no text)' : 'Loading…');
     const attachments = item.attachments || [];
     $('item-attachments-wrap').hidden = attachments.length === 0;
     $('item-attachments').replaceChildren(...attachments.map((attachment, index) => {
