@@ -102,12 +102,12 @@ function deliver(mail) {
 
 const attachmentText = 'Fatura 2026-12-7730191\nValor cobrado: 89,90 EUR\nValor contratado: 39,90 EUR\n';
 
-function customerMail() {
+function customerMail(subject = 'Fatura_de_dezembro_com_valor_errado') {
   const id = crypto.randomBytes(8).toString('hex');
   return [
     'From: Rui Costa <rui.costa@example.pt>',
     'To: Apoio Marés Telecom <apoio@mares-telecom.example>',
-    'Subject: =?UTF-8?Q?Fatura_de_dezembro_com_valor_errado?=',
+    `Subject: =?UTF-8?Q?${subject}?=`,
     'Date: Sat, 21 Nov 2026 10:12:00 +0000',
     `Message-ID: <${id}@mail.example.pt>`,
     'MIME-Version: 1.0',
@@ -257,6 +257,23 @@ test('an emailed customer reaches the agent page: offer, accept, read, complete'
   assert.equal(record.body.state, 'completed');
   assert.equal(record.body.agent, 'a-ana');
   assert.equal((await rest(base, 'GET', `/v1/work-items/${itemId}`, token)).status, 403);
+
+  // Another mail: declined on the page. It waits for another agent, still bearing Ana's name
+  // as its last agent, and her token no longer reads it.
+  phase = 'delivered';
+  deliver(customerMail('Segunda_via_da_fatura'));
+  await page.waitForFunction(() => [...document.querySelectorAll('.card.offer .card-subject')]
+    .some((n) => n.textContent === 'Segunda via da fatura'));
+  const declinedId = await page.getAttribute('.card.offer', 'data-item');
+  assert.notEqual(declinedId, itemId);
+  phase = 'decline';
+  await page.click(`.card.offer[data-item="${declinedId}"] button.decline`);
+  await page.waitForFunction(() => document.querySelectorAll('.card.offer').length === 0);
+  const declined = await rest(base, 'GET', `/v1/work-items/${declinedId}`, key);
+  assert.equal(declined.body.state, 'queued');
+  assert.equal((await rest(base, 'GET', `/v1/work-items/${declinedId}`, token)).status, 403);
+  const listed = await rest(base, 'GET', '/v1/work-items', token);
+  assert.deepEqual(listed.body.items, []);
 
   assert.deepEqual(problems, []);
 });
