@@ -30,7 +30,7 @@ const require = createRequire(process.env.E2E_NODE_MODULES
 const { chromium } = require('playwright-core');
 
 // Generous: the machine may be slow and busy. Nothing below measures speed.
-const DEADLINE_MS = 90_000;
+const DEADLINE_MS = 120_000;
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-agent-page-'));
 const outputDir = process.env.E2E_OUTPUT_DIR || work;
