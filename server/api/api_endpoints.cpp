@@ -211,7 +211,9 @@ ApiResponse listWorkItems(EndpointContext& context, const ApiRequest& request) {
   auto object = newObject();
   Poco::JSON::Array array;
   for (const auto& item : items) {
-    array.add(toJson(item, false));
+    if (visibleTo(request.principal, item.item)) {
+      array.add(toJson(item, false));
+    }
   }
   object->set("items", array);
   if (items.size() == filter.limit && !items.empty() && items.back().item.id) {
@@ -223,7 +225,7 @@ ApiResponse listWorkItems(EndpointContext& context, const ApiRequest& request) {
 ApiResponse getWorkItem(EndpointContext& context, const ApiRequest& request) {
   const auto& id = request.param("id");
   auto details = unwrap(context.service.workItem(id));
-  if (request.principal.agent() && details.stored.item.agentId != request.principal.id) {
+  if (!visibleTo(request.principal, details.stored.item)) {
     forbidden("work item '" + id + "' is not offered to or held by agent '" + request.principal.id +
               "'");
   }
@@ -337,6 +339,14 @@ ApiResponse listDeadLetters(EndpointContext& context, const ApiRequest& request)
 
 } // namespace
 
+// The stored agent of an item is its last one, so a state check is needed too: an item the
+// agent declined, let expire, transferred or completed keeps its name but is no longer its own.
+bool visibleTo(const Principal& principal, const WorkItem& item) {
+  return !principal.agent() ||
+         (item.agentId == principal.id &&
+          (item.state == WorkItemState::Offered || item.state == WorkItemState::Accepted));
+}
+
 std::string_view openApiDocument() {
   return embedded::openApiDocument();
 }
@@ -366,6 +376,8 @@ void addEndpoints(Router& router, EndpointContext& context) {
   router.add("POST", "/v1/work-items/{id}/transfer", Integrator, Json, bind(transfer));
   router.add("POST", "/v1/work-items/{id}/complete", Authenticated, Json, bind(complete));
   router.add("POST", "/v1/work-items/{id}/reply", Authenticated, Json, bind(reply));
+  router.add("GET", "/v1/work-items/{id}/attachments/{index}", Authenticated, None,
+             bind(getAttachment));
 
   router.add("GET", "/v1/queues", Integrator, None, bind(listQueues));
   router.add("POST", "/v1/messages", Integrator, Xml, bind(postMessage));

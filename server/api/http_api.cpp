@@ -5,6 +5,7 @@
 #include "authenticator.h"
 #include "json_mapping.h"
 #include "router.h"
+#include "static_files.h"
 
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -92,6 +93,8 @@ struct api::HttpApiImpl {
   void handleUpgrade(std::size_t index, api::PathParams params,
                      Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response);
+  void handleStatic(const StaticFolder& folder, Poco::Net::HTTPServerRequest& request,
+                    Poco::Net::HTTPServerResponse& response);
 
   ApiResponse process(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& raw,
                       const api::Route*& route, bool& close, std::string& path);
@@ -115,6 +118,7 @@ struct api::HttpApiImpl {
   api::Router router_;
   api::Router upgradeRouter_;
   std::vector<UpgradeHandler> upgradeHandlers_;
+  api::StaticFiles staticFiles_;
 
   Family<Counter>& requests_;
   Family<Histogram>& latency_;
@@ -163,12 +167,33 @@ class UpgradeRequestHandler : public Poco::Net::HTTPRequestHandler {
   api::PathParams params_;
 };
 
+class StaticRequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  StaticRequestHandler(api::HttpApiImpl& impl, const StaticFolder& folder)
+      : impl_(impl), folder_(folder) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    impl_.handleStatic(folder_, request, response);
+  }
+
+ private:
+  api::HttpApiImpl& impl_;
+  const StaticFolder& folder_;
+};
+
 class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   explicit HandlerFactory(api::HttpApiImpl& impl) : impl_(impl) {}
 
   Poco::Net::HTTPRequestHandler*
   createRequestHandler(const Poco::Net::HTTPServerRequest& request) override {
+    if (!impl_.staticFiles_.empty()) {
+      const auto& uri = request.getURI();
+      if (const auto* folder =
+              impl_.staticFiles_.match(std::string_view(uri).substr(0, uri.find('?')))) {
+        return new StaticRequestHandler(impl_, *folder);
+      }
+    }
     if (!impl_.upgradeHandlers_.empty() && lower(request.get("Upgrade", "")) == "websocket") {
       const auto& uri = request.getURI();
       auto match = impl_.upgradeRouter_.match(request.getMethod(),
@@ -190,7 +215,9 @@ api::HttpApiImpl::HttpApiImpl(Service& service, MetricsRegistry& registry, Logge
                               ApiOptions options)
     : service_(service), registry_(registry), logger_(logger), options_(std::move(options)),
       authenticator_(options_.keys, options_.tokenSecret, options_.tokenLifetime),
-      context_{service_, registry_, authenticator_, options_.metricsNeedKey},
+      context_{service_, registry_, authenticator_, options_.metricsNeedKey,
+               options_.attachmentBytes},
+      staticFiles_(options_.staticFolders),
       requests_(registry.counterFamily("switchboard_http_requests_total",
                                        "HTTP requests answered, by route, method and status.",
                                        {"route", "method", "status"})),
@@ -519,6 +546,40 @@ void api::HttpApiImpl::handleUpgrade(std::size_t index, api::PathParams params,
     }
   }
   count(route.pattern, request.getMethod(), status, start);
+  inFlight_.sub(1);
+  --active_;
+}
+
+void api::HttpApiImpl::handleStatic(const StaticFolder& folder,
+                                    Poco::Net::HTTPServerRequest& request,
+                                    Poco::Net::HTTPServerResponse& response) {
+  auto start = std::chrono::steady_clock::now();
+  ++active_;
+  inFlight_.add(1);
+  int status = 500;
+  std::string path = request.getURI().substr(0, request.getURI().find('?'));
+  try {
+    status = staticFiles_.serve(folder, request, response);
+  } catch (const ApiError& error) {
+    auto content = problemResponse(error, path);
+    status = content.status;
+    try {
+      send(response, content, false);
+    } catch (const std::exception&) {
+    }
+  } catch (const std::exception& error) {
+    // Mostly a client that went away in the middle of a file.
+    logger_.debug("http.static_failed", {{"path", path}, {"error", error.what()}});
+    if (!response.sent()) {
+      try {
+        send(response,
+             problemResponse(ApiError(ApiErrorCode::Internal, "the file could not be sent"), path),
+             true);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  count(folder.urlPrefix, request.getMethod(), status, start);
   inFlight_.sub(1);
   --active_;
 }

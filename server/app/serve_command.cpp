@@ -95,6 +95,12 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     }
     api.tokenSecret = config.security.agentTokenSecret.reveal();
     api.tokenLifetime = config.security.agentTokenLifetime;
+    api.attachmentBytes = [&attachments](const std::string& digest) {
+      return attachments.get(digest);
+    };
+    for (const auto& files : config.server.staticFiles) {
+      api.staticFolders.push_back({files.urlPrefix, files.folder, files.maxAge});
+    }
     HttpApi http(server, metrics, logger, api);
     registerServiceMetrics(metrics, server);
     PushOptions pushOptions;

@@ -162,6 +162,30 @@ class Loader {
         listener.tls = TlsConfig{readableFile(*tls, "certificate"), readableFile(*tls, "key")};
       }
     }
+    loadStaticFiles(server);
+  }
+
+  void loadStaticFiles(const ConfigElement& server) {
+    std::map<std::string, std::size_t> prefixes;
+    for (const ConfigElement* element : server.childrenNamed("staticFiles")) {
+      StaticFilesConfig& files = config_.server.staticFiles.emplace_back();
+      files.urlPrefix = element->string("urlPrefix");
+      auto first = files.urlPrefix.substr(1, files.urlPrefix.find('/', 1) - 1);
+      if (first == "v1" || first == "healthz" || first == "readyz" || first == "metrics") {
+        element->fail("urlPrefix", "'" + files.urlPrefix + "' is the REST API's own path");
+      }
+      auto [at, added] = prefixes.emplace(files.urlPrefix, element->position.line);
+      if (!added) {
+        element->fail("urlPrefix", "'" + files.urlPrefix + "' is already served on line " +
+                                       std::to_string(at->second));
+      }
+      files.folder = element->path("folder");
+      std::error_code error;
+      if (!std::filesystem::is_directory(files.folder, error)) {
+        element->fail("folder", files.folder.string() + " is not a folder");
+      }
+      files.maxAge = std::chrono::duration_cast<std::chrono::seconds>(element->duration("maxAge"));
+    }
   }
 
   static std::filesystem::path readableFile(const ConfigElement& element,

@@ -161,9 +161,17 @@ struct ListenerConfig {
   std::optional<TlsConfig> tls;
 };
 
+/// A folder of web files served on every listener (see StaticFolder in http_api.h).
+struct StaticFilesConfig {
+  std::string urlPrefix;        ///< "/agent/"
+  std::filesystem::path folder; ///< absolute; checked to be a folder at load
+  std::chrono::seconds maxAge{0};
+};
+
 struct ServerConfig {
   std::string id; ///< the server's id in messages ("sb-1")
   std::vector<ListenerConfig> listeners;
+  std::vector<StaticFilesConfig> staticFiles;
 };
 
 struct ApiKeyConfig {

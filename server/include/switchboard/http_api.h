@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,6 +54,18 @@ struct ApiListener {
   std::optional<ApiTls> tls;
 };
 
+/// A folder of static files (a web page, such as the sample agent desktop) served as it is under
+/// a URL prefix, without authentication: GET and HEAD only, never a path outside the folder, no
+/// dot files, "PREFIX" redirected to "PREFIX/", index.html for a folder, an ETag for
+/// revalidation. The files must hold no secrets: whoever reaches the listener reads them.
+struct StaticFolder {
+  /// "/agent/": starts and ends with '/', has at least one segment, and is not one of the
+  /// API's own paths (/v1/, /healthz, /readyz, /metrics).
+  std::string urlPrefix;
+  std::filesystem::path folder;   ///< the folder served
+  std::chrono::seconds maxAge{0}; ///< Cache-Control max-age; 0: "no-cache" (revalidate first)
+};
+
 struct ApiOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8080; ///< 0 binds any free port; HttpApi::port() tells which
@@ -73,6 +86,12 @@ struct ApiOptions {
   /// How long stop() lets requests in progress finish before it closes their connections.
   std::chrono::milliseconds drainTimeout{5000};
   std::chrono::seconds keepAliveTimeout{15};
+  /// The bytes of an attachment by its digest ("sha256:..."), or nothing when they are not
+  /// stored: the AttachmentStore's get(). Empty: GET /v1/work-items/{id}/attachments/{index}
+  /// answers 503. Called on HTTP worker threads at once.
+  std::function<std::optional<std::string>(const std::string& digest)> attachmentBytes;
+  /// Static folders served beside the API; HttpApi's constructor refuses a bad prefix.
+  std::vector<StaticFolder> staticFolders;
 };
 
 /// Who made a request: an integrator (by key name) or an agent (by agent id, from its token).
