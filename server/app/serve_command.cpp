@@ -1,6 +1,7 @@
 #include "serve_command.h"
 
 #include "adapters/email/maildir_source.h"
+#include "adapters/external/external_registration.h"
 #include "switchboard/agent_push.h"
 #include "switchboard/communication_server.h"
 
@@ -86,16 +87,21 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     }
     api.tokenSecret = config.security.agentTokenSecret.reveal();
     api.tokenLifetime = config.security.agentTokenLifetime;
+    // Drivers in other processes connect at /v1/drivers/{name}/... with their own keys. Declared
+    // before the HTTP server, so that it outlives the server's threads.
+    external::ExternalEndpoint externalEndpoint(logger, &metrics);
     HttpApi http(server, metrics, logger, api);
     registerServiceMetrics(metrics, server);
     AgentPush push(server, metrics, logger);
     push.subscribe(server);
     http.addUpgradeRoute("/v1/agents/{id}/stream", push.upgradeHandler());
+    externalEndpoint.install(http);
     push.start();
     http.start();
 
     DriverRegistry registry;
     email::registerMaildirDriver(registry);
+    external::registerExternalDriver(registry, externalEndpoint, logger);
     std::vector<std::pair<std::string, std::unique_ptr<ChannelDriver>>> drivers;
     for (const DriverConfig& driverConfig : config.drivers) {
       if (!driverConfig.enabled) {
@@ -123,6 +129,7 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
       driver->stop();
       server.detachDriver(name);
     }
+    externalEndpoint.shutdown();
     push.stop();
     http.stop();
     server.stop();
