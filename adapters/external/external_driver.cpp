@@ -184,7 +184,13 @@ std::string ExternalDriver::deliver(std::string_view document) {
     outbox_.erase(queued);
   }
   lock.unlock();
-  if (answered || !taken) {
+  if (!taken) {
+    return failCommand(document, "driverUnavailable",
+                       "driver '" + options_.name + "' did not fetch the command within " +
+                           std::to_string(options_.commandTimeout.count()) +
+                           " ms (GET .../commands)");
+  }
+  if (answered) {
     return failCommand(document, "driverUnavailable",
                        "driver '" + options_.name + "' went away before it answered");
   }
