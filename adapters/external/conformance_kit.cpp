@@ -161,11 +161,28 @@ class EndpointFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 class Child {
  public:
   Child(const std::vector<std::string>& command, const std::map<std::string, std::string>& env) {
+    // Everything the child needs is built before fork(): after it, in a process with threads,
+    // only async-signal-safe calls are allowed.
+    std::vector<std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      std::string_view text(*entry);
+      if (!env.contains(std::string(text.substr(0, text.find('='))))) {
+        environment.emplace_back(text);
+      }
+    }
+    for (const auto& [name, value] : env) {
+      environment.push_back(name + "=" + value);
+    }
     std::vector<char*> argv;
     for (const auto& argument : command) {
       argv.push_back(const_cast<char*>(argument.c_str()));
     }
     argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& entry : environment) {
+      envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) {
       throw std::runtime_error(std::string("cannot start ") + command.front() + ": " +
@@ -174,10 +191,7 @@ class Child {
     if (pid_ == 0) {
       // The driver's output goes to the kit's standard error, beside the kit's progress.
       ::dup2(STDERR_FILENO, STDOUT_FILENO);
-      for (const auto& [name, value] : env) {
-        ::setenv(name.c_str(), value.c_str(), 1);
-      }
-      ::execvp(argv[0], argv.data());
+      ::execvpe(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }
   }

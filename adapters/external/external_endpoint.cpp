@@ -459,7 +459,8 @@ void ExternalEndpoint::detach(const std::string& name) {
   auto [first, last] = impl_->sockets.equal_range(name);
   for (auto it = first; it != last; ++it) {
     try {
-      it->second->shutdown();
+      // A TCP shutdown, not a close frame: a frame could interleave with a send in progress.
+      it->second->impl()->shutdown();
     } catch (const std::exception&) {
     }
   }
@@ -469,7 +470,7 @@ void ExternalEndpoint::shutdown() {
   std::lock_guard lock(impl_->mutex);
   for (auto& [name, socket] : impl_->sockets) {
     try {
-      socket->shutdown();
+      socket->impl()->shutdown();
     } catch (const std::exception&) {
     }
   }

@@ -78,6 +78,7 @@ class Driver:
         self.registered = threading.Event()
         self.stopping = threading.Event()
         self.last_sent = time.monotonic()
+        self.next_attempt = 0.0
         os.makedirs(options.state, exist_ok=True)
         self.offset_file = os.path.join(options.state, "inbox.offset")
         self.replies_file = os.path.join(options.state, "replies.json")
@@ -384,16 +385,19 @@ class Driver:
         say("line at byte %d -> work item %s (%s)" % (position, item, status))
 
     def heartbeat(self):
-        if time.monotonic() - self.last_sent < self.options.heartbeat:
+        """Registers again as soon as the server forgot the driver; pings when idle."""
+        now = time.monotonic()
+        registered = self.registered.is_set()
+        if now < self.next_attempt or (registered and now - self.last_sent < self.options.heartbeat):
             return
         try:
-            if not self.registered.is_set():
+            if not registered:
                 self.register()
             else:
                 self.post(self.envelope("<request><ping/></request>"))
         except (Unavailable, ValueError) as e:
             say("heartbeat failed: %s" % e)
-            self.last_sent = time.monotonic()
+            self.next_attempt = now + self.options.retry
 
     # ------------------------------------------------------------------ SMS over HTTP
 

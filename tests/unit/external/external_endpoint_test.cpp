@@ -219,6 +219,9 @@ TEST_F(ExternalEndpointTest, OverHttpADriverRegistersPostsMessagesAndPollsForCom
            document("sms-gw.3", "<response kind=\"sendReply\" status=\"ok\"/>", "sb-1.5"));
   EXPECT_EQ(answered.status, 204);
   EXPECT_THAT(delivered.get(), HasSubstr("correlationId=\"sb-1.5\""));
+  // Counted like every route of the API, by pattern.
+  EXPECT_THAT(metrics.render(), HasSubstr("switchboard_http_requests_total{route=\"/v1/drivers/"
+                                          "{name}/messages\",method=\"POST\",status=\"200\"} 2"));
 }
 
 TEST_F(ExternalEndpointTest, ABadDocumentOverHttpIsAProblemWithTheReasonAndIsCounted) {
