@@ -292,8 +292,10 @@ class Kit {
     if (!options_.driverCommand.empty()) {
       child_ = std::make_unique<Child>(options_.driverCommand, env_);
     } else {
+      // The kit's key is good for this run only: showing it is what lets the driver in.
       log_ << "start the driver with SWITCHBOARD_URL=" << url
-           << " SWITCHBOARD_DRIVER=" << options_.name << " and its key\n"
+           << " SWITCHBOARD_DRIVER=" << options_.name << " SWITCHBOARD_KEY=" << options_.key
+           << " SWITCHBOARD_SERVER_ID=" << kServerId << "\n"
            << std::flush;
     }
 

@@ -5,7 +5,10 @@
 
 #include "tests/support/server_process.h"
 
+#include <Poco/Buffer.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/WebSocket.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -240,6 +243,88 @@ TEST_F(ExternalDriverE2eTest, AReplyForADriverThatIsGoneIsRefusedSoThatItCanBeSe
   HttpReply sent = server->request("POST", "/v1/work-items/" + id + "/reply", kKey,
                                    R"({"replyId":"r-gone-1","body":{"text":"Olá"}})");
   EXPECT_EQ(sent.status, 202) << sent.body << server->log();
+}
+
+// A driver over a WebSocket, against the real server: the connection the sample driver does not
+// use.
+class ExternalWebSocketE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server = std::make_unique<ServerProcess>(config(freePort()));
+    std::ofstream(server->dir() / "sms-gw.key") << kDriverKey << '\n';
+    server->start();
+  }
+
+  std::unique_ptr<Poco::Net::WebSocket> connect(const std::string& key) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(server->port()));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/v1/drivers/sms-gw/connect",
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("Authorization", "Bearer " + key);
+    Poco::Net::HTTPResponse response;
+    auto socket = std::make_unique<Poco::Net::WebSocket>(session, request, response);
+    socket->setReceiveTimeout(Poco::Timespan(30, 0));
+    return socket;
+  }
+
+  static std::string exchange(Poco::Net::WebSocket& socket, const std::string& text) {
+    socket.sendFrame(text.data(), static_cast<int>(text.size()), Poco::Net::WebSocket::FRAME_TEXT);
+    return receive(socket);
+  }
+
+  static std::string receive(Poco::Net::WebSocket& socket) {
+    Poco::Buffer<char> buffer(0);
+    int flags = 0;
+    socket.receiveFrame(buffer, flags);
+    return std::string(buffer.begin(), buffer.end());
+  }
+
+  static std::string message(const std::string& id, const std::string& body,
+                             const std::string& correlation = "") {
+    return "<message xmlns=\"urn:switchboard:message:v1\" version=\"1.0\" id=\"" + id +
+           "\" time=\"2026-11-21T09:00:00Z\"" +
+           (correlation.empty() ? "" : " correlationId=\"" + correlation + "\"") +
+           "><sender type=\"driver\" id=\"sms-gw\"/><addressee type=\"server\" id=\"sb-e2e\"/>" +
+           body + "</message>";
+  }
+
+  std::unique_ptr<ServerProcess> server;
+};
+
+TEST_F(ExternalWebSocketE2eTest, ArrivalsAndRepliesShareOneSocket) {
+  EXPECT_THROW(connect("not-the-driver-key-0123456789"), Poco::Net::WebSocketException);
+  auto socket = connect(kDriverKey);
+  EXPECT_THAT(exchange(*socket, message("ws.1", "<request><ping/></request>")),
+              HasSubstr("notRegistered"));
+  EXPECT_THAT(exchange(*socket, message("ws.2", "<request><registerDriver driver=\"sms-gw\" "
+                                                "media=\"sms\"/></request>")),
+              HasSubstr("status=\"ok\""));
+  std::string arrived =
+      exchange(*socket, message("ws.3", "<workItem medium=\"sms\" sourceKey=\"SM-ws-1\"><customer>"
+                                        "<address kind=\"phone\">+351910000000</address></customer>"
+                                        "<body>Olá por WebSocket</body></workItem><notification>"
+                                        "<workItemArrived/></notification>"));
+  EXPECT_THAT(arrived, HasSubstr("status=\"ok\""));
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(arrived, match, std::regex("id=\"(wi-[0-9]+)\""))) << arrived;
+  std::string id = match[1];
+
+  // The reply is made over REST while the socket waits; the command arrives on the socket.
+  std::thread crm([&] {
+    HttpReply replied = server->request("POST", "/v1/work-items/" + id + "/reply", kKey,
+                                        R"({"replyId":"r-ws-1","body":{"text":"Olá!"}})");
+    EXPECT_EQ(replied.status, 202) << replied.body;
+  });
+  std::string command = receive(*socket);
+  EXPECT_THAT(command, HasSubstr("<sendReply"));
+  EXPECT_THAT(command, HasSubstr("replyId=\"r-ws-1\""));
+  std::smatch commandId;
+  ASSERT_TRUE(std::regex_search(command, commandId, std::regex(" id=\"([^\"]+)\"")));
+  std::string answer =
+      message("ws.4", "<response kind=\"sendReply\" status=\"ok\"/>", commandId[1]);
+  socket->sendFrame(answer.data(), static_cast<int>(answer.size()),
+                    Poco::Net::WebSocket::FRAME_TEXT);
+  crm.join();
+  EXPECT_THAT(server->request("GET", "/v1/work-items/" + id, kKey).body, HasSubstr("r-ws-1"));
 }
 
 } // namespace
