@@ -367,6 +367,8 @@ void ExternalEndpoint::Impl::connect(ExternalDriver& driver, Poco::Net::HTTPServ
   logger.info("external.connected", {{"driver", driver.name()}});
 
   Poco::Buffer<char> buffer(0);
+  std::string message;
+  bool fragmented = false;
   for (;;) {
     int flags = 0;
     int received = 0;
@@ -400,11 +402,25 @@ void ExternalEndpoint::Impl::connect(ExternalDriver& driver, Poco::Net::HTTPServ
       if (opcode == WebSocket::FRAME_OP_PONG) {
         continue;
       }
-      if (opcode != WebSocket::FRAME_OP_TEXT) {
-        close(WebSocket::WS_PAYLOAD_NOT_ACCEPTABLE, "send messages as text frames");
+      // A message may come in fragments: a text frame, then continuation frames up to FIN.
+      bool continuation = opcode == WebSocket::FRAME_OP_CONT;
+      if ((opcode != WebSocket::FRAME_OP_TEXT && !continuation) || continuation != fragmented) {
+        close(WebSocket::WS_PAYLOAD_NOT_ACCEPTABLE, fragmented || continuation
+                                                        ? "a fragmented message was interrupted"
+                                                        : "send messages as text frames");
         break;
       }
-      std::string answer = driver.receive(std::string_view(buffer.begin(), buffer.size()), session);
+      if (message.size() + buffer.size() > maxBytes) {
+        close(WebSocket::WS_PAYLOAD_TOO_BIG, "message too large");
+        break;
+      }
+      message.append(buffer.begin(), buffer.size());
+      fragmented = (flags & WebSocket::FRAME_FLAG_FIN) == 0;
+      if (fragmented) {
+        continue;
+      }
+      std::string answer = driver.receive(message, session);
+      message.clear();
       if (!answer.empty()) {
         send(answer, WebSocket::FRAME_TEXT);
       }

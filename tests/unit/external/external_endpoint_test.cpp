@@ -281,6 +281,19 @@ TEST_F(ExternalEndpointTest, OverAWebSocketMessagesAndCommandsShareOneConnection
   EXPECT_FALSE(driver->registered());
 }
 
+TEST_F(ExternalEndpointTest, AMessageInFragmentsIsReadAsOneAndABinaryFrameClosesTheSocket) {
+  auto socket = connect(kKey);
+  std::size_t half = kRegister.size() / 2;
+  socket->sendFrame(kRegister.data(), static_cast<int>(half), WebSocket::FRAME_OP_TEXT);
+  socket->sendFrame(kRegister.data() + half, static_cast<int>(kRegister.size() - half),
+                    WebSocket::FRAME_FLAG_FIN);
+  EXPECT_THAT(receive(*socket).second, HasSubstr("status=\"ok\""));
+  socket->sendFrame("\x01\x02", 2, WebSocket::FRAME_BINARY);
+  auto [opcode, reason] = receive(*socket);
+  EXPECT_EQ(opcode, WebSocket::FRAME_OP_CLOSE);
+  EXPECT_THAT(reason, HasSubstr("text frames"));
+}
+
 TEST_F(ExternalEndpointTest, AWebSocketWithAWrongKeyIsRefusedBeforeTheUpgrade) {
   EXPECT_THROW(connect("not-the-key-0123456789"), Poco::Net::WebSocketException);
   EXPECT_FALSE(driver->registered());
