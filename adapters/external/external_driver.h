@@ -15,7 +15,7 @@
 // See docs/external-drivers.md.
 //
 // Threads: deliver() runs on the caller's thread and waits for the answer; receive() runs on the
-// endpoint's threads (one per WebSocket connection or HTTP request). One mutex guards the
+// endpoint's threads (the reader of a WebSocket connection, or an HTTP server thread). One mutex guards the
 // session state; no socket call is made under it.
 
 #include "switchboard/channel_driver.h"

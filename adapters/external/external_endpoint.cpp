@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace switchboard::external {
 namespace {
@@ -136,10 +137,21 @@ struct ExternalEndpoint::Impl {
   Family<Counter>* authFailures;
   Gauge* connected;
 
+  /// One WebSocket and the thread that reads it.
+  struct Connection {
+    std::string driver;
+    std::shared_ptr<WebSocket> socket;
+    std::thread reader;
+    std::atomic<bool> finished{false};
+  };
+
+  void serve(ExternalDriver& driver, const std::shared_ptr<Connection>& connection);
+  /// Shuts the sockets of `leaving` and joins their readers; called without the mutex.
+  static void end(std::vector<std::shared_ptr<Connection>>& leaving);
+
   std::mutex mutex;
   std::map<std::string, ExternalDriver*> drivers;
-  /// Open WebSockets by driver name, to close them on detach and shutdown.
-  std::multimap<std::string, std::shared_ptr<WebSocket>> sockets;
+  std::vector<std::shared_ptr<Connection>> connections;
 };
 
 ExternalDriver* ExternalEndpoint::Impl::authenticate(Poco::Net::HTTPServerRequest& request,
@@ -333,18 +345,47 @@ void ExternalEndpoint::Impl::connect(ExternalDriver& driver, Poco::Net::HTTPServ
     }
     return;
   }
-  const std::size_t maxBytes = driver.options().maxMessageBytes;
-  socket->setMaxPayloadSize(static_cast<int>(maxBytes));
+  socket->setMaxPayloadSize(static_cast<int>(driver.options().maxMessageBytes));
   socket->setReceiveTimeout(
       Poco::Timespan(std::chrono::microseconds(driver.options().heartbeatTimeout).count()));
   socket->setSendTimeout(
       Poco::Timespan(std::chrono::microseconds(driver.options().commandTimeout).count()));
+  auto connection = std::make_shared<Connection>();
+  connection->driver = driver.name();
+  connection->socket = socket;
+  // The connection gets a thread of its own, so that a connected driver does not hold one of the
+  // HTTP server's threads.
+  std::vector<std::shared_ptr<Connection>> finished;
+  {
+    std::lock_guard lock(mutex);
+    auto attached = drivers.find(driver.name());
+    if (attached == drivers.end() || attached->second != &driver) {
+      finished.push_back(connection); // detached meanwhile
+    } else {
+      auto done = std::stable_partition(connections.begin(), connections.end(),
+                                        [](const auto& open) { return !open->finished; });
+      finished.assign(std::make_move_iterator(done), std::make_move_iterator(connections.end()));
+      connections.erase(done, connections.end());
+      connections.push_back(connection);
+      connection->reader = std::thread([this, &driver, connection] {
+        serve(driver, connection);
+        connection->finished = true;
+      });
+    }
+  }
+  end(finished);
+}
+
+void ExternalEndpoint::Impl::serve(ExternalDriver& driver,
+                                   const std::shared_ptr<Connection>& connection) {
+  const std::shared_ptr<WebSocket>& socket = connection->socket;
+  const std::size_t maxBytes = driver.options().maxMessageBytes;
   auto sendLock = std::make_shared<std::mutex>();
   auto send = [socket, sendLock](const std::string& text, int flags) {
     std::lock_guard lock(*sendLock);
     socket->sendFrame(text.data(), static_cast<int>(text.size()), flags);
   };
-  auto close = [&](std::uint16_t code, std::string reason) {
+  auto close = [&send](std::uint16_t code, std::string reason) {
     reason.resize(std::min<std::size_t>(reason.size(), 120));
     std::string payload;
     payload += static_cast<char>(code >> 8);
@@ -357,10 +398,6 @@ void ExternalEndpoint::Impl::connect(ExternalDriver& driver, Poco::Net::HTTPServ
   };
   auto session = driver.openSession(
       [send](const std::string& document) { send(document, WebSocket::FRAME_TEXT); });
-  {
-    std::lock_guard lock(mutex);
-    sockets.emplace(driver.name(), socket);
-  }
   if (connected != nullptr) {
     connected->add(1);
   }
@@ -437,15 +474,6 @@ void ExternalEndpoint::Impl::connect(ExternalDriver& driver, Poco::Net::HTTPServ
     }
   }
   driver.closeSession(session);
-  {
-    std::lock_guard lock(mutex);
-    for (auto it = sockets.begin(); it != sockets.end(); ++it) {
-      if (it->second == socket) {
-        sockets.erase(it);
-        break;
-      }
-    }
-  }
   if (connected != nullptr) {
     connected->sub(1);
   }
@@ -469,27 +497,43 @@ void ExternalEndpoint::attach(ExternalDriver& driver) {
   }
 }
 
-void ExternalEndpoint::detach(const std::string& name) {
-  std::lock_guard lock(impl_->mutex);
-  impl_->drivers.erase(name);
-  auto [first, last] = impl_->sockets.equal_range(name);
-  for (auto it = first; it != last; ++it) {
+void ExternalEndpoint::Impl::end(std::vector<std::shared_ptr<Connection>>& leaving) {
+  for (auto& connection : leaving) {
     try {
       // A TCP shutdown, not a close frame: a frame could interleave with a send in progress.
-      it->second->impl()->shutdown();
+      connection->socket->impl()->shutdown();
     } catch (const std::exception&) {
     }
   }
+  for (auto& connection : leaving) {
+    if (connection->reader.joinable()) {
+      connection->reader.join();
+    }
+  }
+  leaving.clear();
+}
+
+void ExternalEndpoint::detach(const std::string& name) {
+  std::vector<std::shared_ptr<Impl::Connection>> leaving;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->drivers.erase(name);
+    auto kept = std::stable_partition(impl_->connections.begin(), impl_->connections.end(),
+                                      [&](const auto& open) { return open->driver != name; });
+    leaving.assign(std::make_move_iterator(kept),
+                   std::make_move_iterator(impl_->connections.end()));
+    impl_->connections.erase(kept, impl_->connections.end());
+  }
+  Impl::end(leaving);
 }
 
 void ExternalEndpoint::shutdown() {
-  std::lock_guard lock(impl_->mutex);
-  for (auto& [name, socket] : impl_->sockets) {
-    try {
-      socket->impl()->shutdown();
-    } catch (const std::exception&) {
-    }
+  std::vector<std::shared_ptr<Impl::Connection>> leaving;
+  {
+    std::lock_guard lock(impl_->mutex);
+    leaving.swap(impl_->connections);
   }
+  Impl::end(leaving);
 }
 
 void ExternalEndpoint::handle(Poco::Net::HTTPServerRequest& request,
