@@ -294,6 +294,16 @@ TEST_F(ExternalEndpointTest, AMessageInFragmentsIsReadAsOneAndABinaryFrameCloses
   EXPECT_THAT(reason, HasSubstr("text frames"));
 }
 
+TEST_F(ExternalEndpointTest, OpenWebSocketsDoNotHoldTheHttpServersThreads) {
+  std::vector<std::unique_ptr<WebSocket>> sockets;
+  for (int i = 0; i < 12; ++i) { // more than the server's 8 threads
+    sockets.push_back(connect(kKey));
+  }
+  Reply registered = call("POST", "/v1/drivers/sms-gw/messages", kKey, kRegister);
+  EXPECT_EQ(registered.status, 200);
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200);
+}
+
 TEST_F(ExternalEndpointTest, AWebSocketWithAWrongKeyIsRefusedBeforeTheUpgrade) {
   EXPECT_THROW(connect("not-the-key-0123456789"), Poco::Net::WebSocketException);
   EXPECT_FALSE(driver->registered());
