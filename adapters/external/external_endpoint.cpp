@@ -208,7 +208,11 @@ void ExternalEndpoint::Impl::handle(Poco::Net::HTTPServerRequest& request,
     std::string rest = path.substr(kPrefix.size());
     auto slash = rest.find('/');
     if (slash != std::string::npos && slash > 0) {
-      name = Poco::URI(rest.substr(0, slash)).getPath();
+      try {
+        Poco::URI::decode(rest.substr(0, slash), name);
+      } catch (const Poco::Exception&) {
+        name.clear(); // a broken escape names no driver
+      }
       what = rest.substr(slash + 1);
     }
   }

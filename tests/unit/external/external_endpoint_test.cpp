@@ -172,6 +172,10 @@ TEST_F(ExternalEndpointTest, RefusesUnknownNamesAndWrongOrMissingKeysWithoutLeak
   EXPECT_EQ(unknown.status, 404);
   EXPECT_THAT(unknown.body, HasSubstr("fax-9"));
 
+  EXPECT_EQ(call("POST", "/v1/drivers/sms-gw/nothing", kKey, kRegister).status, 404);
+  // The name is percent-decoded: this is sms-gw, with a wrong key.
+  EXPECT_EQ(call("POST", "/v1/drivers/sms%2Dgw/messages", "not-the-key", kRegister).status, 401);
+
   Reply missing = call("POST", "/v1/drivers/sms-gw/messages", "", kRegister);
   EXPECT_EQ(missing.status, 401);
   EXPECT_THAT(missing.authenticate, HasSubstr("Bearer"));
@@ -184,7 +188,7 @@ TEST_F(ExternalEndpointTest, RefusesUnknownNamesAndWrongOrMissingKeysWithoutLeak
   EXPECT_EQ(call("GET", "/v1/agents", kKey).status, 401);
 
   std::string text = metrics.render();
-  EXPECT_THAT(text, HasSubstr("switchboard_external_auth_failures_total{reason=\"wrongKey\"} 1"));
+  EXPECT_THAT(text, HasSubstr("switchboard_external_auth_failures_total{reason=\"wrongKey\"} 2"));
   EXPECT_THAT(text,
               HasSubstr("switchboard_external_auth_failures_total{reason=\"unknownDriver\"} 1"));
   EXPECT_THAT(logs.str(), ::testing::Not(HasSubstr(kKey)));
