@@ -224,6 +224,22 @@ TEST_F(ExternalDriverE2eTest, NothingIsLostOrDoubledWhenTheServerIsKilledWhileTh
   EXPECT_EQ(items.size(), 3u);
 }
 
+TEST_F(ExternalDriverE2eTest,
+       ADriverKilledMidStreamSendsAgainWhatItHadNotRecordedAndNothingIsDoubled) {
+  for (int i = 1; i <= 20; ++i) {
+    driver->addLine("+3519110000" + std::to_string(10 + i) + " message " + std::to_string(i));
+  }
+  ASSERT_TRUE(eventually([&] { return !smsItems().empty(); })) << driver->log();
+  driver->stop(SIGKILL); // somewhere between a commit and the inbox position it records after it
+  driver = std::make_unique<PythonDriver>(server->dir(), port);
+  EXPECT_TRUE(eventually([&] { return smsItems().size() == 20; })) << driver->log();
+  EXPECT_TRUE(eventually([&] {
+    return readFile(server->dir() / "driver-state" / "inbox.offset") ==
+           std::to_string(std::filesystem::file_size(server->dir() / "inbox.txt"));
+  }));
+  EXPECT_EQ(smsItems().size(), 20u);
+}
+
 TEST_F(ExternalDriverE2eTest, AReplyForADriverThatIsGoneIsRefusedSoThatItCanBeSentAgain) {
   driver->addLine("+351912000000 hello");
   ASSERT_TRUE(eventually([&] { return smsItems().size() == 1; })) << driver->log();
