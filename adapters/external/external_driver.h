@@ -15,8 +15,8 @@
 // See docs/external-drivers.md.
 //
 // Threads: deliver() runs on the caller's thread and waits for the answer; receive() runs on the
-// endpoint's threads (the reader of a WebSocket connection, or an HTTP server thread). One mutex guards the
-// session state; no socket call is made under it.
+// endpoint's threads (the reader of a WebSocket connection, or an HTTP server thread). One mutex
+// guards the session state; no socket call is made under it.
 
 #include "switchboard/channel_driver.h"
 #include "switchboard/log.h"
