@@ -7,11 +7,11 @@
 // WebSocket, or over plain HTTP (POST a message, long-poll GET for commands).
 //
 // Commands while the driver is away: deliver() answers at once with a response of status error,
-// code "driverUnavailable", and nothing is queued in the server. The command stays committed on
-// the server's side (a reply is in the work item's history only once a driver took it on), so
-// the sender retries it, with the same replyId or lineId, once the driver is back; the driver
-// drops repeats by those keys (docs/message.md, 6.4). A command that reached the driver but got
-// no answer within commandTimeout is answered with code "driverTimeout", for the same reason.
+// code "driverUnavailable", and nothing is queued in the server. The sender sees at once that the
+// command did not leave (a reply enters the work item's history only once a driver took it on)
+// and retries it, with the same replyId or lineId, once the driver is back; the driver drops
+// repeats by those keys (docs/message.md, 6.4). A command that reached the driver but got no
+// answer within commandTimeout is answered with code "driverTimeout", for the same reason.
 // See docs/external-drivers.md.
 //
 // Threads: deliver() runs on the caller's thread and waits for the answer; receive() runs on the
