@@ -95,6 +95,8 @@ struct api::HttpApiImpl {
                      Poco::Net::HTTPServerResponse& response);
   void handleStatic(const StaticFolder& folder, Poco::Net::HTTPServerRequest& request,
                     Poco::Net::HTTPServerResponse& response);
+  void handleOwn(std::size_t index, api::PathParams params, Poco::Net::HTTPServerRequest& request,
+                 Poco::Net::HTTPServerResponse& response);
 
   ApiResponse process(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& raw,
                       const api::Route*& route, bool& close, std::string& path);
@@ -119,6 +121,8 @@ struct api::HttpApiImpl {
   api::Router upgradeRouter_;
   std::vector<UpgradeHandler> upgradeHandlers_;
   api::StaticFiles staticFiles_;
+  api::Router ownRouter_; ///< routes whose handlers authenticate callers themselves
+  std::vector<UpgradeHandler> ownHandlers_;
 
   Family<Counter>& requests_;
   Family<Histogram>& latency_;
@@ -181,12 +185,35 @@ class StaticRequestHandler : public Poco::Net::HTTPRequestHandler {
   const StaticFolder& folder_;
 };
 
+class OwnRequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  OwnRequestHandler(api::HttpApiImpl& impl, std::size_t index, api::PathParams params)
+      : impl_(impl), index_(index), params_(std::move(params)) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    impl_.handleOwn(index_, std::move(params_), request, response);
+  }
+
+ private:
+  api::HttpApiImpl& impl_;
+  std::size_t index_;
+  api::PathParams params_;
+};
+
 class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   explicit HandlerFactory(api::HttpApiImpl& impl) : impl_(impl) {}
 
   Poco::Net::HTTPRequestHandler*
   createRequestHandler(const Poco::Net::HTTPServerRequest& request) override {
+    if (!impl_.ownHandlers_.empty()) {
+      const auto& uri = request.getURI();
+      auto match = impl_.ownRouter_.match(request.getMethod(),
+                                          std::string_view(uri).substr(0, uri.find('?')));
+      if (match.outcome == api::RouteMatch::Outcome::Found) {
+        return new OwnRequestHandler(impl_, match.route->index, std::move(match.params));
+      }
+    }
     if (!impl_.staticFiles_.empty()) {
       const auto& uri = request.getURI();
       if (const auto* folder =
@@ -584,6 +611,39 @@ void api::HttpApiImpl::handleStatic(const StaticFolder& folder,
   --active_;
 }
 
+void api::HttpApiImpl::handleOwn(std::size_t index, api::PathParams params,
+                                 Poco::Net::HTTPServerRequest& request,
+                                 Poco::Net::HTTPServerResponse& response) {
+  auto start = std::chrono::steady_clock::now();
+  const auto& route = ownRouter_.routes()[index];
+  ++active_;
+  inFlight_.add(1);
+  int status = 500;
+  try {
+    UpgradeContext context;
+    context.params = std::move(params);
+    ownHandlers_[index](request, response, context);
+    status = static_cast<int>(response.getStatus());
+  } catch (const std::exception& error) {
+    handlerErrors_.with({route.pattern}).inc();
+    logger_.error("http.handler_failed", {{"route", route.pattern}, {"error", error.what()}});
+    if (!response.sent()) {
+      try {
+        send(response,
+             problemResponse(ApiError(ApiErrorCode::Internal,
+                                      "the server could not complete the request; the cause "
+                                      "is in its log"),
+                             route.pattern),
+             true);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  count(route.pattern, request.getMethod(), status, start);
+  inFlight_.sub(1);
+  --active_;
+}
+
 HttpApi::HttpApi(Service& service, MetricsRegistry& metrics, Logger& logger, ApiOptions options)
     : impl_(std::make_unique<api::HttpApiImpl>(service, metrics, logger, std::move(options))) {}
 
@@ -679,6 +739,16 @@ std::string urlOf(const std::string& address, const Poco::Net::ServerSocket& soc
 
 } // namespace
 
+void HttpApi::addOwnRoute(std::string method, std::string pattern, UpgradeHandler handler) {
+  std::lock_guard lock(impl_->lifecycleMutex_);
+  if (impl_->server_) {
+    throw std::logic_error("addOwnRoute() after start()");
+  }
+  impl_->ownRouter_.add(std::move(method), std::move(pattern), api::Access::Public,
+                        api::BodyKind::None, nullptr);
+  impl_->ownHandlers_.push_back(std::move(handler));
+}
+
 void HttpApi::start() {
   std::lock_guard lock(impl_->lifecycleMutex_);
   if (impl_->server_) {
@@ -763,6 +833,9 @@ std::vector<std::pair<std::string, std::string>> HttpApi::routes() const {
     routes.emplace_back(route.method, route.pattern);
   }
   for (const auto& route : impl_->upgradeRouter_.routes()) {
+    routes.emplace_back(route.method, route.pattern);
+  }
+  for (const auto& route : impl_->ownRouter_.routes()) {
     routes.emplace_back(route.method, route.pattern);
   }
   return routes;

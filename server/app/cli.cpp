@@ -2,6 +2,8 @@
 
 #include "serve_command.h"
 
+#include "adapters/external/conformance_kit.h"
+
 #include "switchboard/config.h"
 #include "switchboard/message_codec.h"
 
@@ -26,6 +28,9 @@ Commands:
                              (schemas/message/v1/message.xsd). Prints "FILE: ok" or
                              "FILE:LINE:COLUMN: reason" for each; "-" reads standard input.
   message schema             Print the message schema this program validates against.
+  driver check [options] [-- COMMAND...]
+                             Run the interactions of docs/message.md against an external
+                             driver and report which pass ("driver check --help" for more).
   help, --help, -h           Print this help.
   version, --version         Print the version.
 
@@ -139,6 +144,9 @@ int runCli(std::span<const std::string_view> arguments, std::ostream& out, std::
     }
     if (command == "config" && arguments.size() >= 2 && arguments[1] == "check") {
       return checkConfigCommand(arguments.subspan(2), out, err);
+    }
+    if (command == "driver" && arguments.size() >= 2 && arguments[1] == "check") {
+      return external::driverCheckCommand(arguments.subspan(2), out, err);
     }
     if (command == "message" && arguments.size() >= 2) {
       if (arguments[1] == "validate") {

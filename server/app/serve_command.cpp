@@ -1,6 +1,7 @@
 #include "serve_command.h"
 
 #include "adapters/email/maildir_source.h"
+#include "adapters/external/external_registration.h"
 #include "connectors/rest/webhook_dispatcher.h"
 #include "connectors/rest/webhook_routes.h"
 #include "switchboard/agent_push.h"
@@ -101,6 +102,9 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     for (const auto& files : config.server.staticFiles) {
       api.staticFolders.push_back({files.urlPrefix, files.folder, files.maxAge});
     }
+    // Drivers in other processes connect at /v1/drivers/{name}/... with their own keys. Declared
+    // before the HTTP server, so that it outlives the server's threads.
+    external::ExternalEndpoint externalEndpoint(logger, &metrics);
     HttpApi http(server, metrics, logger, api);
     registerServiceMetrics(metrics, server);
     PushOptions pushOptions;
@@ -135,11 +139,13 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     for (auto& hook : hooks) {
       hook->start();
     }
+    externalEndpoint.install(http);
     push.start();
     http.start();
 
     DriverRegistry registry;
     email::registerMaildirDriver(registry);
+    external::registerExternalDriver(registry, externalEndpoint, logger);
     std::vector<std::pair<std::string, std::unique_ptr<ChannelDriver>>> drivers;
     for (const DriverConfig& driverConfig : config.drivers) {
       if (!driverConfig.enabled) {
@@ -168,6 +174,7 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
       driver->stop();
       server.detachDriver(name);
     }
+    externalEndpoint.shutdown();
     push.stop();
     http.stop();
     for (auto& hook : hooks) {

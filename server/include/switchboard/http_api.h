@@ -160,6 +160,14 @@ class HttpApi {
   /// here the token may also come as the query parameter access_token. Call before start().
   void addUpgradeRoute(std::string pattern, UpgradeHandler handler);
 
+  /// Routes `method` requests for `pattern` to `handler` without the API's own authentication:
+  /// the handler checks credentials of its own (external channel drivers present their driver
+  /// keys, not integrator keys), reads the body itself and writes the whole response. A GET
+  /// route also takes requests with "Upgrade: websocket". The principal it is given is None.
+  /// Such routes are matched before every other and counted in the request metrics like them.
+  /// Call before start().
+  void addOwnRoute(std::string method, std::string pattern, UpgradeHandler handler);
+
   /// Adds a JSON endpoint of another part of the server (the web hooks' status and replay),
   /// open to integrator keys only, with the API's authentication, errors, metrics and
   /// Idempotency-Key handling. Call before start(). Throws std::invalid_argument for a method and
