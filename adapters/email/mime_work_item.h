@@ -3,7 +3,7 @@
 // The work item a mail becomes, shared by every email source (Maildir, POP3, IMAP): customer
 // and contact point, subject, a plain-text body (HTML rendered as text), attachments kept once
 // by digest in the attachment store, and the attributes that let the server thread replies and
-// keep automatic mail out of routing (docs/message.md, "Email threading and automatic mail").
+// keep automatic mail out of routing (docs/message.md, 4.4).
 
 #include "mail_reader.h"
 #include "switchboard/attachment_store.h"

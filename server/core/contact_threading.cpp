@@ -1,5 +1,5 @@
 // Replies that join their conversation, and contacts kept without routing (docs/message.md,
-// 4.5). Drivers say what a contact answers in media-independent attributes; the server finds the
+// 4.4). Drivers say what a contact answers in media-independent attributes; the server finds the
 // earlier item by the source keys of its contacts and the ids of the replies it sent.
 
 #include "switchboard/communication_server.h"

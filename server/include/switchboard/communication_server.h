@@ -141,7 +141,7 @@ class CommunicationServer final : public Service, public MessageSink {
   ServiceResult<StoredWorkItem> route(const std::string& workItemId, const std::string& actor,
                                       const std::function<routing::Outcome()>& call);
 
-  // Threading and contacts kept without routing (contact_threading.cpp, docs/message.md 4.5).
+  // Threading and contacts kept without routing (contact_threading.cpp, docs/message.md 4.4).
   struct ThreadTarget {
     std::string workItemId; ///< the earlier item the contact answers
     std::string thread;     ///< its thread: its own id when it started one
