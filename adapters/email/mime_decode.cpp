@@ -9,6 +9,9 @@
 namespace switchboard::email {
 namespace {
 
+// Mailers break the 75-character limit with long file names; this is far beyond any of them.
+constexpr std::size_t kMaxEncodedWord = 4096;
+
 constexpr std::array<signed char, 256> makeBase64Table() {
   std::array<signed char, 256> table{};
   for (auto& entry : table) {
@@ -250,9 +253,12 @@ std::string decodeEncodedWords(std::string_view value) {
       out += rawText(value.substr(at));
       break;
     }
-    std::size_t q1 = value.find('?', start + 2);
-    std::size_t q2 = q1 == std::string_view::npos ? q1 : value.find('?', q1 + 1);
-    std::size_t end = q2 == std::string_view::npos ? q2 : value.find("?=", q2 + 1);
+    // RFC 2047 caps an encoded word at 75 characters; looking much further than that for its
+    // end would make a header full of stray "=?" quadratic.
+    std::string_view window = value.substr(0, std::min(value.size(), start + kMaxEncodedWord));
+    std::size_t q1 = window.find('?', start + 2);
+    std::size_t q2 = q1 == std::string_view::npos ? q1 : window.find('?', q1 + 1);
+    std::size_t end = q2 == std::string_view::npos ? q2 : window.find("?=", q2 + 1);
     if (end == std::string_view::npos || q2 != q1 + 2) {
       out += rawText(value.substr(at, start + 2 - at));
       at = start + 2;

@@ -226,12 +226,11 @@ class Renderer {
       at = end < html.size() ? end + 1 : end;
       if (!tag.closing && oneOf(tag.name, {"script", "style", "head", "title", "template"})) {
         // Their content is never text the customer wrote.
-        std::string close = "</" + tag.name;
-        std::size_t found = lowerAscii(html.substr(at)).find(close);
-        if (found == std::string::npos) {
+        std::size_t found = findClosing(html, at, tag.name);
+        if (found == std::string_view::npos) {
           break;
         }
-        std::size_t closeEnd = html.find('>', at + found);
+        std::size_t closeEnd = html.find('>', found);
         at = closeEnd == std::string_view::npos ? html.size() : closeEnd + 1;
         continue;
       }
@@ -241,6 +240,20 @@ class Renderer {
   }
 
  private:
+  // Where "</name" starts at or after `from`, in any case; npos when it never comes.
+  static std::size_t findClosing(std::string_view html, std::size_t from, const std::string& name) {
+    for (std::size_t at = html.find("</", from); at != std::string_view::npos;
+         at = html.find("</", at + 2)) {
+      std::string_view candidate = html.substr(at + 2, name.size());
+      if (candidate.size() == name.size() &&
+          std::equal(candidate.begin(), candidate.end(), name.begin(),
+                     [](char a, char b) { return lowerChar(a) == b; })) {
+        return at;
+      }
+    }
+    return std::string_view::npos;
+  }
+
   static std::size_t tagEnd(std::string_view html, std::size_t from) {
     char quote = 0;
     for (std::size_t at = from; at < html.size(); ++at) {

@@ -49,7 +49,16 @@ class MailThroughServer : public ::testing::Test {
     ana.site = "lisbon";
     ana.capacity = {routing::CapacityMix{{{"email", 5}}}};
     options.agents = {ana};
-    server_ = std::make_unique<CommunicationServer>(options, *store_);
+    options_ = options;
+    startServer();
+  }
+
+  // A server on the same store, as after a restart.
+  void startServer() {
+    source_.reset();
+    server_.reset();
+    published_.clear();
+    server_ = std::make_unique<CommunicationServer>(options_, *store_);
     server_->addListener([this](const Message& message) { published_.push_back(message); });
     server_->start();
     ASSERT_TRUE(server_->setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
@@ -158,6 +167,7 @@ class MailThroughServer : public ::testing::Test {
   }
 
   fs::path root_;
+  CoreOptions options_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<AttachmentStore> attachments_;
   std::unique_ptr<CommunicationServer> server_;
@@ -251,6 +261,40 @@ TEST_F(MailThroughServer, AnswersToRepliesTheServerSentAndSubjectReferencesFindT
   std::string byReference =
       take("20-vacation-x-autoreply.eml", "Subject: Re: [#" + first + "] Fatura\r\n");
   EXPECT_EQ(item(byReference).item.thread, first);
+}
+
+TEST_F(MailThroughServer, RepliesFindTheirItemAfterARestart) {
+  std::string first = take("01-plain-utf8.eml");
+  Message report;
+  report.id = "smtp-1.1";
+  report.time = systemNow();
+  report.sender = {PartyType::Driver, "smtp-1"};
+  report.addressee = {PartyType::Server, "sb-test"};
+  report.payload = Notification{DeliveryReport{first, "r-1", DeliveryOutcome::Sent,
+                                               "<sb-reply-7@mares-telecom.example>", std::nullopt}};
+  MessageCodec codec;
+  ASSERT_TRUE(codec.decode(server_->submit(codec.encode(report))).ok());
+  startServer();
+  // Answers the server's reply only (no References to the first mail, no subject reference).
+  std::string reply =
+      take("31-auto-submitted-no.eml", "In-Reply-To: <sb-reply-7@mares-telecom.example>\r\n");
+  EXPECT_EQ(item(reply).item.thread, first);
+  EXPECT_EQ(causes(item(reply)).back(), "joined " + first);
+}
+
+TEST_F(MailThroughServer, AutomaticMailCommittedBeforeACrashIsStillNotRoutedAfterIt) {
+  // As if the server died between the commit of an auto-reply and the step that finishes it.
+  std::string bytes =
+      testing::readFile(testing::sourceDir() / "tests/data/mail/19-out-of-office-exchange.eml");
+  auto mail = readMail(bytes);
+  ASSERT_TRUE(mail.ok());
+  ArrivalOutcome committed =
+      store_->commitArrival({"mail-1", mailWorkItem(*mail, bytes, *attachments_), systemNow()});
+  startServer();
+  StoredWorkItem kept = item(committed.workItemId);
+  EXPECT_EQ(kept.item.state, WorkItemState::Completed);
+  EXPECT_THAT(causes(kept).back(), HasSubstr("not routed: autoReply"));
+  EXPECT_EQ(offersOf(committed.workItemId), 0u);
 }
 
 } // namespace

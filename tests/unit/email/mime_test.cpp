@@ -103,6 +103,21 @@ TEST(Html, SurvivesBrokenMarkup) {
   EXPECT_EQ(htmlToText("&bogus; &#xZZ; &"), "&bogus; &#xZZ; &");
 }
 
+TEST(Html, HostileInputStaysLinear) {
+  // Many script blocks and stray encoded-word starts: each must be handled in one pass (a
+  // quadratic scan would take minutes here; ctest's timeout would catch it).
+  std::string scripts;
+  for (int i = 0; i < 20000; ++i) {
+    scripts += "<SCRIPT>x</Script>t";
+  }
+  EXPECT_EQ(htmlToText(scripts).size(), 20000u);
+  std::string header(400000, ' ');
+  for (std::size_t i = 0; i < header.size(); i += 8) {
+    header.replace(i, 6, "=?a?b?");
+  }
+  EXPECT_EQ(decodeEncodedWords(header).size(), header.size());
+}
+
 TEST(SubjectReference, FindsTheWorkItemId) {
   EXPECT_EQ(workItemReferenceIn("Re: Fatura [#wi-000042]"), "wi-000042");
   EXPECT_EQ(workItemReferenceIn("RE: [#WI-123] Internet"), "wi-000123");
