@@ -88,14 +88,13 @@ std::string_view lineAt(std::string_view data, std::size_t at, std::size_t& next
 std::size_t readHeader(std::string_view data, Header& header, const MailLimits& limits,
                        std::vector<std::string>& defects, bool topLevel) {
   std::size_t at = 0;
-  std::size_t malformed = 0;
   while (at < data.size()) {
     std::size_t next = 0;
     std::string_view line = lineAt(data, at, next);
     if (line.empty()) {
       return next;
     }
-    if (at > limits.maxHeaderBytes) {
+    if (next > limits.maxHeaderBytes) {
       throw Unreadable("header longer than " + std::to_string(limits.maxHeaderBytes) + " bytes");
     }
     if ((line.front() == ' ' || line.front() == '\t') && !header.fields.empty()) {
@@ -115,23 +114,21 @@ std::size_t readHeader(std::string_view data, Header& header, const MailLimits& 
         at = next;
         continue;
       }
-      if (header.fields.empty() && !topLevel) {
-        // A part whose header is missing: the "header" is already its body.
-        defects.push_back("a MIME part without a header");
+      if (header.fields.empty()) {
+        if (!topLevel) {
+          defects.push_back("a MIME part without a header");
+        }
         return 0;
       }
-      ++malformed;
-      at = next;
-      continue;
+      // A header not ended by a blank line: what follows is the body, as mail programs show it.
+      defects.push_back("a header not ended by a blank line");
+      return at;
     }
     if (header.fields.size() >= limits.maxHeaderFields) {
       throw Unreadable("more than " + std::to_string(limits.maxHeaderFields) + " header fields");
     }
     header.fields.push_back({name, std::string(trim(line.substr(colon + 1)))});
     at = next;
-  }
-  if (malformed > 0) {
-    defects.push_back(std::to_string(malformed) + " malformed header line(s) ignored");
   }
   return data.size();
 }

@@ -137,6 +137,13 @@ TEST(MailReader, RepairsBrokenStructureAndSaysSo) {
   ASSERT_TRUE(unclosed.ok()) << unclosed.error();
   EXPECT_EQ(unclosed->text, "still here\r\n");
   EXPECT_THAT(unclosed->defects, ::testing::Contains(::testing::HasSubstr("closing boundary")));
+
+  auto noBlankLine = readMail(crlf("From: a@b.c\nContent-Type: multipart/mixed; boundary=q\n\n"
+                                   "--q\nContent-Type: text/plain\nthe text\n--q--\n"));
+  ASSERT_TRUE(noBlankLine.ok()) << noBlankLine.error();
+  EXPECT_EQ(noBlankLine->text, "the text");
+  EXPECT_THAT(noBlankLine->defects,
+              ::testing::Contains(::testing::HasSubstr("not ended by a blank line")));
 }
 
 TEST(AddressList, SplitsQuotedNamesWithCommas) {
