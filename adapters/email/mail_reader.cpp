@@ -5,6 +5,7 @@
 #include "mime_html.h"
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace switchboard::email {
@@ -192,6 +193,57 @@ std::optional<std::string> guessBoundary(std::string_view body) {
   return std::nullopt;
 }
 
+// The charset an HTML part names in its own <meta> when its Content-Type does not.
+std::string metaCharset(std::string_view html) {
+  std::string head = lowerAscii(html.substr(0, 2048));
+  std::size_t at = head.find("charset=");
+  if (at == std::string::npos) {
+    return {};
+  }
+  at += 8;
+  while (at < head.size() && (head[at] == '"' || head[at] == '\'' || head[at] == ' ')) {
+    ++at;
+  }
+  std::size_t end = at;
+  while (end < head.size() && (std::isalnum(static_cast<unsigned char>(head[end])) ||
+                               head[end] == '-' || head[end] == '_' || head[end] == ':')) {
+    ++end;
+  }
+  return head.substr(at, end - at);
+}
+
+// RFC 3676 format=flowed: a line ending in a space continues on the next one; a leading space
+// was added to protect the line ("space-stuffing"); the signature separator "-- " stays a line.
+std::string unflow(std::string_view text, bool deleteSpace) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find('\n', at);
+    std::size_t next = end == std::string_view::npos ? text.size() : end + 1;
+    std::string_view line =
+        text.substr(at, (end == std::string_view::npos ? text.size() : end) - at);
+    std::string_view ending = text.substr(at + line.size(), next - at - line.size());
+    if (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+      ending = text.substr(at + line.size(), next - at - line.size());
+    }
+    if (!line.empty() && line.front() == ' ') {
+      line.remove_prefix(1);
+    }
+    bool quoted = !line.empty() && line.front() == '>';
+    bool flowed = !line.empty() && line.back() == ' ' && line != "-- " && !quoted;
+    if (flowed) {
+      out.append(deleteSpace ? line.substr(0, line.size() - 1) : line);
+    } else {
+      out.append(line);
+      out.append(ending);
+    }
+    at = next;
+  }
+  return out;
+}
+
 class Walker {
  public:
   Walker(Mail& mail, const MailLimits& limits) : mail_(mail), limits_(limits) {}
@@ -240,7 +292,16 @@ class Walker {
       if (auto found = type.parameters.find("charset"); found != type.parameters.end()) {
         charset = found->second;
       }
+      if (charset.empty() && type.value == "text/html") {
+        charset = metaCharset(content);
+      }
       Utf8Text text = convertToUtf8(content, charset);
+      if (type.value == "text/plain" && type.parameters.contains("format") &&
+          lowerAscii(type.parameters["format"]) == "flowed") {
+        auto delsp = type.parameters.find("delsp");
+        text.text =
+            unflow(text.text, delsp != type.parameters.end() && lowerAscii(delsp->second) == "yes");
+      }
       if (!text.known) {
         mail_.defects.push_back("unknown charset '" + charset.substr(0, 64) + "' in part " +
                                 std::to_string(parts_) + ", read as UTF-8");

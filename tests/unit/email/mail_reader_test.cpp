@@ -146,6 +146,20 @@ TEST(MailReader, RepairsBrokenStructureAndSaysSo) {
               ::testing::Contains(::testing::HasSubstr("not ended by a blank line")));
 }
 
+TEST(MailReader, JoinsFlowedLinesAndFindsTheCharsetOfHtmlInItsMeta) {
+  auto flowed = readMail(crlf("From: a@b.c\nContent-Type: text/plain; charset=utf-8; "
+                              "format=flowed\n\nA long line that \nwas wrapped.\n\n"
+                              " From the start.\n> quoted \n-- \nAna\n"));
+  ASSERT_TRUE(flowed.ok()) << flowed.error();
+  EXPECT_EQ(flowed->text,
+            "A long line that was wrapped.\r\n\r\nFrom the start.\r\n> quoted \r\n-- \r\nAna\r\n");
+  auto html = readMail("From: a@b.c\r\nContent-Type: text/html\r\n\r\n"
+                       "<meta http-equiv=\"Content-Type\" content=\"text/html; "
+                       "charset=iso-8859-15\"><p>\xA4 5</p>");
+  ASSERT_TRUE(html.ok()) << html.error();
+  EXPECT_EQ(html->plainText(), "€ 5");
+}
+
 TEST(AddressList, SplitsQuotedNamesWithCommas) {
   auto list = parseAddressList(R"("Silva, J." <j@y.pt>, Ana <a@x.pt>, b@z.pt)");
   ASSERT_EQ(list.size(), 3u);
