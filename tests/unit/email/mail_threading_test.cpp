@@ -263,6 +263,25 @@ TEST_F(MailThroughServer, AnswersToRepliesTheServerSentAndSubjectReferencesFindT
   EXPECT_EQ(item(byReference).item.thread, first);
 }
 
+TEST_F(MailThroughServer, TheThreadingSettingIsReadAndCheckedFromTheConfiguration) {
+  DriverRegistry registry;
+  registerMaildirDriver(registry);
+  DriverSection section;
+  section.type = "maildir";
+  section.name = "mail-2";
+  section.file = "switchboard.xml";
+  section.settings["path"] = {(root_ / "maildir-2").string(), "switchboard.xml", 3, 5};
+  section.settings["threading"] = {"link", "switchboard.xml", 3, 40};
+  EXPECT_NE(registry.create({section, *server_, *attachments_, "sb-test"}), nullptr);
+  section.settings["threading"] = {"sometimes", "switchboard.xml", 3, 40};
+  try {
+    registry.create({section, *server_, *attachments_, "sb-test"});
+    ADD_FAILURE() << "a threading mode that does not exist was taken";
+  } catch (const SettingError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("threading"));
+  }
+}
+
 TEST_F(MailThroughServer, RepliesFindTheirItemAfterARestart) {
   std::string first = take("01-plain-utf8.eml");
   Message report;
