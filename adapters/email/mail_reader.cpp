@@ -701,6 +701,10 @@ Result<Mail, std::string> readMail(std::string_view bytes, const MailLimits& lim
     classifyByHeader(header, mail);
     Walker(mail, limits)
         .entity(bytes.substr(std::min(bodyStart, bytes.size())), header, 0, false, false);
+    // A forwarded mail names a Message-ID too; only a bounce is about the mail it carries.
+    if (mail.kind != MailKind::Bounce) {
+      mail.bouncedMessageId.reset();
+    }
     return mail;
   } catch (const Unreadable& e) {
     return std::string("unreadable MIME: ") + e.what();
