@@ -65,8 +65,14 @@ void CommunicationServer::rememberThreadKeys(const WorkItem& item, const std::st
   }
 }
 
-WorkItem CommunicationServer::withReplyKey(WorkItem item, const std::string& externalId) {
-  std::string key = withoutBrackets(externalId);
+void CommunicationServer::noteReplyKey(const Notification& notification, const WorkItem& stored,
+                                       WorkItemChange& event) {
+  const auto* report = std::get_if<DeliveryReport>(&notification);
+  if (report == nullptr || !report->externalId) {
+    return;
+  }
+  std::string key = withoutBrackets(*report->externalId);
+  WorkItem item = stored;
   auto keys = std::find_if(item.attributes.begin(), item.attributes.end(),
                            [](const Attribute& a) { return a.name == "replyKeys"; });
   if (keys == item.attributes.end()) {
@@ -78,7 +84,9 @@ WorkItem CommunicationServer::withReplyKey(WorkItem item, const std::string& ext
     }
   }
   item.history.clear();
-  return item;
+  event.record = std::move(item);
+  Lock lock(mutex_);
+  rememberThreadKey(key, event.workItemId);
 }
 
 std::optional<CommunicationServer::ThreadTarget>

@@ -205,13 +205,7 @@ Message CommunicationServer::handleNotification(const Message& message,
     event.workItemId = *workItemId;
     event.state = stored->item.state.value_or(WorkItemState::Queued);
     event.entry = {message.time, event.state, kind, message.sender.id};
-    // The id of a reply the server sent lets the customer's answer to it find this item.
-    if (const auto* report = std::get_if<DeliveryReport>(&notification);
-        report && report->externalId) {
-      event.record = withReplyKey(stored->item, *report->externalId);
-      Lock lock(mutex_);
-      rememberThreadKeys(*event.record, *workItemId);
-    }
+    noteReplyKey(notification, stored->item, event);
     store_.recordChange(event).get();
   }
   return response;

@@ -160,8 +160,10 @@ class CommunicationServer final : public Service, public MessageSink {
                                              const std::string& source,
                                              const std::optional<ThreadTarget>& target,
                                              Timestamp time);
-  /// The record of `item` with `externalId` added to its replyKeys attribute.
-  static WorkItem withReplyKey(WorkItem item, const std::string& externalId);
+  /// For a deliveryReport naming the id of the reply sent (externalId): adds it to the item's
+  /// replyKeys attribute in `event`'s record, so that the customer's answer finds the item.
+  void noteReplyKey(const Notification& notification, const WorkItem& stored,
+                    WorkItemChange& event);
 
   // Documents (message_exchange.cpp).
   Message answer(const Message& request);
