@@ -117,7 +117,9 @@ CommunicationServer::threadTargetOf(const WorkItem& item) {
   std::optional<StoredWorkItem> stored;
   try {
     stored = store_.workItem(found, false);
-  } catch (const std::invalid_argument&) {
+  } catch (const std::exception&) {
+    // A reference the store cannot read (a malformed id the customer typed, a store that is
+    // failing) leaves the contact unthreaded; its own commit decides whether it can be taken.
     return std::nullopt;
   }
   if (!stored) {
