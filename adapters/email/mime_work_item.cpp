@@ -144,6 +144,11 @@ WorkItem mailWorkItem(const Mail& mail, std::string_view bytes, AttachmentStore&
   if (!messageId.empty()) {
     add(item, "email.messageId", messageId);
   }
+  // The key later replies name, whatever source key the mailbox gives the item (IMAP and POP3
+  // use UIDVALIDITY:UID or the UIDL when they must).
+  if (options.threading != Threading::Off && usableKey(messageId)) {
+    add(item, "contactKey", messageId);
+  }
   if (mail.inReplyTo) {
     add(item, "email.inReplyTo", *mail.inReplyTo);
   }

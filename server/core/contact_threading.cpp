@@ -60,6 +60,10 @@ void CommunicationServer::rememberThreadKeys(const WorkItem& item, const std::st
   if (item.sourceKey) {
     rememberThreadKey(*item.sourceKey, workItemId);
   }
+  std::string contactKey = attributeOf(item, "contactKey");
+  if (!contactKey.empty() && contactKey != item.sourceKey) {
+    rememberThreadKey(contactKey, workItemId);
+  }
   for (const std::string& key : words(attributeOf(item, "replyKeys"))) {
     rememberThreadKey(key, workItemId);
   }

@@ -222,6 +222,20 @@ TEST_F(MailThroughServer, AReplyToAClosedItemIsANewItemInItsThread) {
   EXPECT_EQ(offersOf(reply), 1u);
 }
 
+TEST_F(MailThroughServer, AReplyFindsAMailWhoseSourceKeyIsNotItsMessageId) {
+  // As an IMAP source commits it: known by UIDVALIDITY:UID, its Message-ID only an attribute.
+  std::string bytes = testing::readFile(testing::sourceDir() / "tests/data/mail/01-plain-utf8.eml");
+  auto mail = readMail(bytes);
+  ASSERT_TRUE(mail.ok());
+  WorkItem fetched = mailWorkItem(*mail, bytes, *attachments_);
+  fetched.sourceKey = "1700000000:42";
+  ASSERT_TRUE(server_->createWorkItem(fetched, "imap-1").ok());
+  std::string first = server_->workItems({}).value().front().item.id.value();
+  std::string reply = take("24-customer-reply-with-reference.eml");
+  EXPECT_EQ(item(reply).item.thread, first);
+  EXPECT_EQ(causes(item(reply)).back(), "joined " + first);
+}
+
 TEST_F(MailThroughServer, LinkModeMakesANewItemEvenWhileTheFirstIsOpen) {
   source(Threading::Link);
   std::string first = take("01-plain-utf8.eml");
