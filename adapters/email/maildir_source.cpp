@@ -11,9 +11,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The schema's limits for one-line labels and source keys.
+// The schema's limit for one-line labels.
 constexpr std::size_t kMaxLabel = 512;
-constexpr std::size_t kMaxSourceKey = 1000;
 
 std::string readAll(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -33,37 +32,6 @@ std::string cut(std::string text, std::size_t limit) {
   }
   text.resize(end);
   return text;
-}
-
-Address label(Address address) {
-  address.value = cut(std::move(address.value), kMaxLabel);
-  if (address.name) {
-    address.name = cut(std::move(*address.name), kMaxLabel);
-  }
-  return address;
-}
-
-// A Message-ID as the message format writes it: without its angle brackets.
-std::optional<std::string> messageIdOf(const Mail& mail) {
-  if (!mail.messageId) {
-    return std::nullopt;
-  }
-  std::string_view id = *mail.messageId;
-  if (id.size() >= 2 && id.front() == '<' && id.back() == '>') {
-    id = id.substr(1, id.size() - 2);
-  }
-  return std::string(id);
-}
-
-// A Message-ID is the natural idempotency key; a mail without a usable one is known by the
-// digest of its bytes, which is the same however often it is read.
-std::string sourceKeyOf(const Mail& mail, std::string_view bytes) {
-  std::optional<std::string> id = messageIdOf(mail);
-  if (id && !id->empty() && id->size() <= kMaxSourceKey &&
-      id->find_first_of(" \t\r\n") == std::string::npos) {
-    return *id;
-  }
-  return sha256Digest(bytes);
 }
 
 Timestamp now() {
@@ -156,7 +124,7 @@ MaildirSource::Outcome MaildirSource::take(const fs::path& file) {
     return reject(file, mail.error(), sha256Digest(bytes), size);
   }
   if (!mail->from) {
-    return reject(file, "the mail has no sender address", sourceKeyOf(*mail, bytes), size);
+    return reject(file, "the mail has no sender address", mailSourceKey(*mail, bytes), size);
   }
   Message message = envelope(Notification{WorkItemArrived{}});
   message.workItems.push_back(workItemOf(*mail, bytes));
@@ -195,48 +163,11 @@ MaildirSource::Outcome MaildirSource::reject(const fs::path& file, const std::st
 }
 
 WorkItem MaildirSource::workItemOf(const Mail& mail, std::string_view bytes) const {
-  WorkItem item;
-  item.medium = std::string(media::kEmail);
-  item.sourceKey = sourceKeyOf(mail, bytes);
-  Customer customer;
-  customer.addresses.push_back(label(*mail.from));
-  if (mail.from->name) {
-    customer.name = cut(*mail.from->name, kMaxLabel);
-  }
-  item.customer = std::move(customer);
-  // The address the customer wrote to, as the mail says; one Maildir may serve several.
-  if (!mail.to.empty()) {
-    item.contactPoint = label(mail.to.front());
-  } else if (options_.contactPoint) {
-    item.contactPoint = Address{"email", *options_.contactPoint, std::nullopt};
-  }
-  item.subject = mail.subject;
-  if (mail.text) {
-    item.body = Body{"text/plain", *mail.text};
-  } else if (mail.html) {
-    item.body = Body{"text/html", *mail.html};
-  }
-  for (const MailPart& part : mail.attachments) {
-    Attachment attachment = attachments_.put(part.bytes, part.name, part.type);
-    if (attachment.name) {
-      attachment.name = cut(*attachment.name, kMaxLabel);
-    }
-    item.attachments.push_back(std::move(attachment));
-  }
-  if (std::optional<std::string> id = messageIdOf(mail)) {
-    item.attributes.push_back({"email.messageId", *id});
-  }
-  if (mail.inReplyTo) {
-    item.attributes.push_back({"email.inReplyTo", *mail.inReplyTo});
-  }
-  if (!mail.references.empty()) {
-    std::string joined;
-    for (const std::string& reference : mail.references) {
-      joined += (joined.empty() ? "" : " ") + reference;
-    }
-    item.attributes.push_back({"email.references", joined});
-  }
-  return item;
+  MailItemOptions options;
+  options.contactPoint = options_.contactPoint;
+  options.maxAttachmentBytes = options_.maxAttachmentBytes;
+  options.threading = options_.threading;
+  return mailWorkItem(mail, bytes, attachments_, options);
 }
 
 Message MaildirSource::envelope(Payload payload) {
@@ -293,6 +224,14 @@ void registerMaildirDriver(DriverRegistry& registry) {
     options.pollInterval = section.duration("pollInterval", std::chrono::seconds(1));
     options.maxMessageBytes = section.bytes("maxMessageBytes", 25u << 20);
     options.contactPoint = section.optionalText("contactPoint");
+    options.maxAttachmentBytes = section.bytes("maxAttachmentBytes", 20u << 20);
+    if (auto threading = section.optionalText("threading")) {
+      auto mode = threadingFromString(*threading);
+      if (!mode) {
+        section.fail("threading", "must be join, link or off");
+      }
+      options.threading = *mode;
+    }
     return std::make_unique<MaildirSource>(std::move(options), context.sink, context.attachments);
   });
 }

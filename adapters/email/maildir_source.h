@@ -6,6 +6,7 @@
 // read is reported (contactRejected) and moved to rejected/, so it never blocks the rest.
 
 #include "mail_reader.h"
+#include "mime_work_item.h"
 #include "switchboard/attachment_store.h"
 #include "switchboard/channel_driver.h"
 #include "switchboard/message_codec.h"
@@ -27,6 +28,8 @@ struct MaildirOptions {
   std::uint64_t maxMessageBytes = 25u << 20;
   /// The contact point of mail whose To: header names no one (the mail's own To: wins).
   std::optional<std::string> contactPoint;
+  std::uint64_t maxAttachmentBytes = 20u << 20; ///< larger attachments are not kept
+  Threading threading = Threading::Join;        ///< what a reply to an earlier mail becomes
 };
 
 /// Figures for metrics and tests.

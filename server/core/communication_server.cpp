@@ -140,6 +140,11 @@ void CommunicationServer::recover() {
   std::vector<StoredWorkItem> open = store_.openWorkItems();
   lock.unlock();
   for (const StoredWorkItem& stored_item : open) {
+    // Kept without routing, but the server stopped before it could say so: say so now.
+    if (keepUnrouted(stored_item.item, {*stored_item.item.id, false}, stored_item.source,
+                     std::nullopt, now)) {
+      continue;
+    }
     auto spec = routing::itemFromMessage(stored_item.item);
     if (!spec.ok()) {
       std::cerr << "recovery: work item " << stored_item.item.id.value_or("?")
@@ -149,6 +154,7 @@ void CommunicationServer::recover() {
     spec->arrival = stored_item.item.created;
     lock.lock();
     itemSources_[*stored_item.item.id] = stored_item.source;
+    rememberThreadKeys(stored_item.item, *stored_item.item.id);
     queuedSince_[*stored_item.item.id] = stored_item.item.created.value_or(now);
     if (stored_item.item.state == WorkItemState::Accepted && stored_item.item.agentId) {
       auto restored = engine_.restore(*spec, *stored_item.item.agentId, now);
@@ -442,13 +448,22 @@ void CommunicationServer::timerLoop() {
   }
 }
 
-ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& item,
+ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrived,
                                                           const std::string& source) {
+  // A reply joins the conversation it answers: its thread is known before the commit.
+  std::optional<ThreadTarget> target = threadTargetOf(arrived);
+  WorkItem item = arrived;
+  if (target) {
+    item.thread = target->thread;
+  }
   NewWorkItem arrival{source, item, clock_()};
   ArrivalOutcome outcome = store_.commitArrival(arrival);
   count(outcome.duplicate ? "duplicate" : "arrived");
   if (outcome.duplicate) {
     return outcome;
+  }
+  if (auto kept = keepUnrouted(item, outcome, source, target, arrival.receivedAt)) {
+    return *kept;
   }
   WorkItem committed = item;
   committed.id = outcome.workItemId;
@@ -468,6 +483,7 @@ ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& item,
     return outcome;
   }
   itemSources_[outcome.workItemId] = source;
+  rememberThreadKeys(committed, outcome.workItemId);
   apply(*routed, "router", &committed);
   lock.unlock();
   wake_.notify_all();

@@ -205,6 +205,7 @@ Message CommunicationServer::handleNotification(const Message& message,
     event.workItemId = *workItemId;
     event.state = stored->item.state.value_or(WorkItemState::Queued);
     event.entry = {message.time, event.state, kind, message.sender.id};
+    noteReplyKey(notification, stored->item, event);
     store_.recordChange(event).get();
   }
   return response;

@@ -17,6 +17,7 @@
 #include "switchboard/store.h"
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -140,6 +141,30 @@ class CommunicationServer final : public Service, public MessageSink {
   ServiceResult<StoredWorkItem> route(const std::string& workItemId, const std::string& actor,
                                       const std::function<routing::Outcome()>& call);
 
+  // Threading and contacts kept without routing (contact_threading.cpp, docs/message.md 4.4).
+  struct ThreadTarget {
+    std::string workItemId; ///< the earlier item the contact answers
+    std::string thread;     ///< its thread: its own id when it started one
+    bool open = false;      ///< still live in the engine
+    bool join = true;       ///< join it while open (else a new item in its thread)
+  };
+  /// The earlier item an arriving contact answers (attributes inReplyTo, workItemRef), if any.
+  std::optional<ThreadTarget> threadTargetOf(const WorkItem& item);
+  /// Lets later contacts find `workItemId` by the keys of `item` (source key, replyKeys).
+  /// Called with the lock held.
+  void rememberThreadKeys(const WorkItem& item, const std::string& workItemId);
+  void rememberThreadKey(const std::string& key, const std::string& workItemId);
+  /// Ends a committed arrival that is not routed: a contact marked noRoute, or a reply joining
+  /// its open item. Nothing when the arrival is to be routed.
+  std::optional<ArrivalOutcome> keepUnrouted(const WorkItem& item, const ArrivalOutcome& outcome,
+                                             const std::string& source,
+                                             const std::optional<ThreadTarget>& target,
+                                             Timestamp time);
+  /// For a deliveryReport naming the id of the reply sent (externalId): adds it to the item's
+  /// replyKeys attribute in `event`'s record, so that the customer's answer finds the item.
+  void noteReplyKey(const Notification& notification, const WorkItem& stored,
+                    WorkItemChange& event);
+
   // Documents (message_exchange.cpp).
   Message answer(const Message& request);
   Message handle(const Message& message);
@@ -160,6 +185,8 @@ class CommunicationServer final : public Service, public MessageSink {
   std::map<std::string, Timestamp> queuedSince_;   ///< live work item -> entered its queue
   std::map<std::string, QueueCounters> counters_;
   std::map<std::string, ChannelDriver*> drivers_;
+  std::map<std::string, std::string> threadKeys_; ///< source key or reply id -> work item
+  std::deque<std::string> threadKeyOrder_;        ///< oldest first, to bound threadKeys_
   std::vector<MessageListener> listeners_;
   Instruments instruments_;
   std::uint64_t messageSequence_ = 0;

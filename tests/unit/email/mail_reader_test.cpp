@@ -100,11 +100,9 @@ TEST(MailReader, ReadsThreadingHeaders) {
   EXPECT_THAT(mail->references, ElementsAre("<w@y>", "<x@y>"));
 }
 
-TEST(MailReader, RefusesWhatIsNotAMailAndBrokenStructure) {
+TEST(MailReader, RefusesWhatIsNotAMailAndStructureBeyondTheLimits) {
   EXPECT_FALSE(readMail("").ok());
-  auto noBoundary = readMail(crlf("From: a@b.c\nContent-Type: multipart/mixed\n\nbody\n"));
-  ASSERT_FALSE(noBoundary.ok());
-  EXPECT_THAT(noBoundary.error(), ::testing::HasSubstr("without a boundary"));
+  EXPECT_FALSE(readMail("\r\nbody without a header\r\n").ok());
   std::string deep = "From: a@b.c\nContent-Type: multipart/mixed; boundary=b0\n\n";
   for (int i = 1; i < 40; ++i) {
     deep += "--b" + std::to_string(i - 1) + "\nContent-Type: multipart/mixed; boundary=b" +
@@ -113,6 +111,53 @@ TEST(MailReader, RefusesWhatIsNotAMailAndBrokenStructure) {
   auto tooDeep = readMail(crlf(deep));
   ASSERT_FALSE(tooDeep.ok());
   EXPECT_THAT(tooDeep.error(), ::testing::HasSubstr("nested deeper"));
+  std::string many = "From: a@b.c\nContent-Type: multipart/mixed; boundary=b\n\n";
+  for (int i = 0; i < 600; ++i) {
+    many += "--b\n\nx\n";
+  }
+  auto tooMany = readMail(crlf(many));
+  ASSERT_FALSE(tooMany.ok());
+  EXPECT_THAT(tooMany.error(), ::testing::HasSubstr("more than 500 MIME parts"));
+  MailLimits small;
+  small.maxMessageBytes = 10;
+  EXPECT_THAT(readMail("From: a@b.c\r\n\r\nhello\r\n", small).error(),
+              ::testing::HasSubstr("over the limit"));
+}
+
+TEST(MailReader, RepairsBrokenStructureAndSaysSo) {
+  auto noBoundary = readMail(crlf("From: a@b.c\nContent-Type: multipart/mixed\n\n"
+                                  "--xyz\nContent-Type: text/plain\n\nhello\n--xyz--\n"));
+  ASSERT_TRUE(noBoundary.ok()) << noBoundary.error();
+  EXPECT_EQ(noBoundary->text, "hello");
+  ASSERT_FALSE(noBoundary->defects.empty());
+  EXPECT_THAT(noBoundary->defects[0], ::testing::HasSubstr("without a boundary"));
+
+  auto unclosed = readMail(crlf("From: a@b.c\nContent-Type: multipart/mixed; boundary=q\n\n"
+                                "--q\nContent-Type: text/plain\n\nstill here\n"));
+  ASSERT_TRUE(unclosed.ok()) << unclosed.error();
+  EXPECT_EQ(unclosed->text, "still here\r\n");
+  EXPECT_THAT(unclosed->defects, ::testing::Contains(::testing::HasSubstr("closing boundary")));
+
+  auto noBlankLine = readMail(crlf("From: a@b.c\nContent-Type: multipart/mixed; boundary=q\n\n"
+                                   "--q\nContent-Type: text/plain\nthe text\n--q--\n"));
+  ASSERT_TRUE(noBlankLine.ok()) << noBlankLine.error();
+  EXPECT_EQ(noBlankLine->text, "the text");
+  EXPECT_THAT(noBlankLine->defects,
+              ::testing::Contains(::testing::HasSubstr("not ended by a blank line")));
+}
+
+TEST(MailReader, JoinsFlowedLinesAndFindsTheCharsetOfHtmlInItsMeta) {
+  auto flowed = readMail(crlf("From: a@b.c\nContent-Type: text/plain; charset=utf-8; "
+                              "format=flowed\n\nA long line that \nwas wrapped.\n\n"
+                              " From the start.\n> quoted \n-- \nAna\n"));
+  ASSERT_TRUE(flowed.ok()) << flowed.error();
+  EXPECT_EQ(flowed->text,
+            "A long line that was wrapped.\r\n\r\nFrom the start.\r\n> quoted \r\n-- \r\nAna\r\n");
+  auto html = readMail("From: a@b.c\r\nContent-Type: text/html\r\n\r\n"
+                       "<meta http-equiv=\"Content-Type\" content=\"text/html; "
+                       "charset=iso-8859-15\"><p>\xA4 5</p>");
+  ASSERT_TRUE(html.ok()) << html.error();
+  EXPECT_EQ(html->plainText(), "€ 5");
 }
 
 TEST(AddressList, SplitsQuotedNamesWithCommas) {
