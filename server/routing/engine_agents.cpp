@@ -33,6 +33,7 @@ void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
 
 void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
   AgentRecord& agent = agents[index];
+  agentKeys[index] = {agent.idleSince, agent.contactsToday, agent.seniority};
   updateRoom(agent);
   agentRoom[index] = agent.room;
   agent.routable = agent.presence == Presence::Ready && !agent.wrapping && agent.room != 0;

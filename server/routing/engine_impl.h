@@ -152,6 +152,14 @@ struct RoutingEngine::Impl {
   std::vector<std::uint32_t> agentVersions;
   std::vector<std::uint8_t> agentRoom;
   std::vector<std::string_view> agentIds;
+  /// Per agent, what its ready-index keys read, as of its last refreshAgent(): walks check
+  /// every entry's key, and this array stays in cache where the records do not.
+  struct KeyInputs {
+    std::int64_t idleSince = 0;
+    std::int32_t contactsToday = 0;
+    std::int32_t seniority = 0;
+  };
+  std::vector<KeyInputs> agentKeys;
   /// Per agent, for queueAgents(): kRoutableFlag, kBusyFlag.
   std::vector<std::uint8_t> agentFlags;
   static constexpr std::uint8_t kRoutableFlag = 1;

@@ -94,24 +94,24 @@ IndexKey RoutingEngine::Impl::indexKey(AgentIndex index, const QueueRecord& queu
   if (queue.scanOrdering) {
     return key;
   }
-  const AgentRecord& agent = agents[index];
+  const KeyInputs& inputs = agentKeys[index];
   for (std::size_t n = 0; n < queue.keyCount; ++n) {
     switch (queue.keyOrder[n]) {
     case OrderKey::LongestIdle:
-      key.keys[n] = agent.idleSince;
+      key.keys[n] = inputs.idleSince;
       break;
     case OrderKey::Seniority:
-      key.keys[n] = -agent.seniority;
+      key.keys[n] = -inputs.seniority;
       break;
     case OrderKey::FewestContacts:
-      key.keys[n] = agent.contactsToday;
+      key.keys[n] = inputs.contactsToday;
       break;
     case OrderKey::RoundRobin:
       key.keys[n] = static_cast<std::int64_t>(
           index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index] : 0);
       break;
     case OrderKey::HighestSkill:
-      key.keys[n] = -skillLevel(agent, queue.skill);
+      key.keys[n] = -skillLevel(agents[index], queue.skill);
       break;
     case OrderKey::PreviousAgent:
     case OrderKey::WeightedRandom:

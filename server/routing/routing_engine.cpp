@@ -113,6 +113,7 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
     d.agentRoom.push_back(0);
     d.agentFlags.push_back(0);
     d.agentIds.emplace_back();
+    d.agentKeys.emplace_back();
     AgentRecord& agent = d.agents.back();
     agent.contactsToday = spec.contactsToday;
     if (spec.lastContact) {
