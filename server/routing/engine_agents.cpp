@@ -63,7 +63,7 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
         const std::size_t last = std::min(memberships.size(), first + kBatch);
         for (std::size_t m = first; m < last; ++m) {
           Membership& membership = memberships[m];
-          if (agent.indexed && (membership.queueRecord->keyInputs & inputs) == 0) {
+          if (agent.indexed && (membership.keyInputs & inputs) == 0) {
             continue; // none of what its keys read changed
           }
           const IndexKey key = indexKey(index, *membership.queueRecord);
