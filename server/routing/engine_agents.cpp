@@ -113,7 +113,7 @@ void RoutingEngine::Impl::updateReported(AgentIndex index, std::int64_t now) {
     return;
   }
   AgentChanged changed;
-  changed.agentId = agent.id;
+  changed.agentId = agentIds[index];
   changed.state = state;
   changed.previous = agent.reported;
   changed.reason = symbols.text(reason);

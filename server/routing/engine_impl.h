@@ -166,6 +166,8 @@ struct RoutingEngine::Impl {
   static constexpr std::uint8_t kBusyFlag = 2;
   IdTable agentById;
   std::vector<std::unique_ptr<QueueRecord>> queues;
+  /// Per queue, its id (interned, so the view is stable), beside the records for the actions.
+  std::vector<std::string_view> queueIds;
   std::unordered_map<Symbol, QueueIndex> queueBySymbol;
   std::vector<CompiledRule> rules;
   QueueIndex defaultQueue = kNone;

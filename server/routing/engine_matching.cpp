@@ -337,7 +337,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
   const QueueRecord& queue = *queues[item.queue];
   trace.time = fromMs(now);
   trace.itemId = item.id;
-  trace.queueId = queue.id;
+  trace.queueId = queueIds[item.queue];
   trace.stage = static_cast<int>(item.stage);
   trace.level = options.trace;
   trace.outcome = TraceOutcome::NoAgent;
@@ -352,7 +352,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
 void RoutingEngine::Impl::traceCandidate(Trace& trace, AgentIndex index, const FullKey& key,
                                          std::int64_t now) const {
   TraceCandidate candidate;
-  candidate.agentId = agents[index].id;
+  candidate.agentId = agentIds[index];
   std::size_t n = 0;
   for (const OrderKey order : trace.ordering) {
     if (order == OrderKey::PreviousAgent) {

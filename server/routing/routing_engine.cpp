@@ -56,6 +56,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
     q = static_cast<QueueIndex>(d.queues.size());
     d.queues.push_back(std::move(record));
     d.queueBySymbol[d.queues[q]->idSymbol] = q;
+    d.queueIds.push_back(d.symbols.text(d.queues[q]->idSymbol));
   }
   QueueRecord& queue = *d.queues[q];
   queue.roundRobinTurn.resize(d.agents.size(), 0);
