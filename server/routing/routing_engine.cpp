@@ -430,6 +430,7 @@ Outcome RoutingEngine::complete(std::string_view itemId, Timestamp nowTime) {
   }
   const ItemIndex index = found.value();
   const AgentIndex a = d.items[index].agent;
+  d.prefetchFiling(a);
   const QueueRecord& queue = *d.queues[d.items[index].queue];
   d.releaseAccepted(d.items[index], now);
   d.transition(index, WorkItemState::Completed, "completed", now, a);
