@@ -59,7 +59,7 @@ struct Stage;
 /// One queue with at least one stage whose agent-only conditions the agent meets.
 struct Membership {
   QueueIndex queue = kNone;
-  /// The stages it meets: ReadyIndex::stageBit(s) for each, in the queue's one ready index.
+  /// The stages it meets: ReadyIndex::stageBit(s) for each, as its ready-index entry says.
   std::uint32_t stages = 0;
   std::uint8_t keyInputs = 0; ///< the queue's keyInputs, copied: refiling reads it per queue
   IndexKey key;               ///< the key it is filed under while the agent is indexed
