@@ -5,6 +5,7 @@
 // - decisions per second: routing decisions (RoutingEngine::decisions(): offers made plus
 //   attempts that left an item waiting) divided by the time spent in every engine call of the
 //   run (submit, accept, decline, complete, advance), so bookkeeping calls count against it;
+// - offers per second: the same with only the decisions that gave an item to an agent;
 // - latency per decision: each call that made decisions, timed and divided by the decisions it
 //   made; p50 and p99 over decisions;
 // - where the time goes: share of engine time, calls and time per call, by kind of call; and the
@@ -343,6 +344,9 @@ void print(const char* name, RunResult& r) {
   std::printf("%-8s decisions/s %10.0f   latency per decision p50 %8.2f us  p99 %8.2f us\n", name,
               static_cast<double>(r.decisions) / r.engineSeconds,
               percentile(r.latencies, 0.50) / 1000.0, percentile(r.latencies, 0.99) / 1000.0);
+  // Counting only the decisions that gave an item to an agent, not the attempts that left it
+  // waiting, over the same engine time.
+  std::printf("%-8s offers/s    %10.0f\n", name, static_cast<double>(r.offers) / r.engineSeconds);
   std::printf("%-8s queueAgents() for all %d queues: %.1f us\n", name, kQueues,
               1e6 * r.queueAgentsSeconds);
   std::printf("%-8s where the time goes:", name);

@@ -59,16 +59,45 @@ struct Stage;
 /// One queue with at least one stage whose agent-only conditions the agent meets.
 struct Membership {
   QueueIndex queue = kNone;
-  /// The stages it meets: ReadyIndex::stageBit(s) for each, in the queue's one ready index.
+  /// The stages it meets: ReadyIndex::stageBit(s) for each, as its ready-index entry says.
   std::uint32_t stages = 0;
-  IndexKey key;                       ///< the key it is filed under while the agent is indexed
+  std::uint8_t keyInputs = 0; ///< the queue's keyInputs, copied: refiling reads it per queue
+  IndexKey key;               ///< the key it is filed under while the agent is indexed
   QueueRecord* queueRecord = nullptr; ///< queues[queue], saved a pointer hop
 };
 
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
+/// The capacity mixes of an agent, kept inside the record up to kInline of them (an agent without
+/// capacity has one per medium), so that recomputing its room reads no other memory.
+class MixList {
+ public:
+  static constexpr std::size_t kInline = kMaxMedia;
+  void clear() {
+    count_ = 0;
+    more_.clear();
+  }
+  void push_back(const MediaCounts& mix) {
+    if (count_ < kInline) {
+      inline_[count_++] = mix;
+    } else {
+      more_.push_back(mix);
+    }
+  }
+  const MediaCounts* begin() const { return more_.empty() ? inline_.data() : more_.data(); }
+  const MediaCounts* end() const {
+    return more_.empty() ? inline_.data() + count_ : more_.data() + more_.size();
+  }
+  std::size_t size() const { return more_.empty() ? count_ : more_.size(); }
+
+ private:
+  std::array<MediaCounts, kInline> inline_{};
+  std::size_t count_ = 0;
+  std::vector<MediaCounts> more_; ///< all mixes, once there are more than kInline
+};
+
 struct AgentRecord {
-  // What a routing decision reads first, together in the first cache line.
+  // What refiling and a routing decision read, together in the first cache lines.
   Presence presence = Presence::LoggedOut;
   bool wrapping = false;
   bool routable = false;
@@ -78,11 +107,20 @@ struct AgentRecord {
   std::int64_t idleSince = 0; ///< ms since the epoch
   int contactsToday = 0;
   int seniority = 0;
-  Symbol site = kNoSymbol;
   std::uint32_t turns = 0; ///< bumped when a queue's round-robin turn for the agent changes
   std::uint32_t offersPending = 0;
   std::uint32_t itemsAccepted = 0;
+  AgentState reported = AgentState::LoggedOut;
+  /// The key inputs as filed: while they stand, the filed keys stand (profile changes unfile).
+  std::int64_t filedIdleSince = 0;
+  int filedContacts = 0;
+  std::uint32_t filedTurns = 0;
+  Symbol reason = kNoSymbol;
+  Symbol reportedReason = kNoSymbol;
+  Symbol site = kNoSymbol;
+  std::vector<Membership> memberships;
   std::vector<AttributeSlot> attributes; ///< sorted by name
+  MixList mixes;
 
   std::string id;
   Symbol idSymbol = kNoSymbol;
@@ -91,21 +129,11 @@ struct AgentRecord {
   Value siteValue;
   std::vector<std::pair<Symbol, std::uint8_t>> skills; ///< sorted by symbol
   std::vector<Value> listStore;                        ///< elements of list attributes
-  std::vector<MediaCounts> mixes;
 
-  Symbol reason = kNoSymbol;
-  AgentState reported = AgentState::LoggedOut;
-  Symbol reportedReason = kNoSymbol;
   bool idleKnown = false;
   bool everReady = false;
   std::uint32_t wrapEpoch = 0;
   int missedInRow = 0;
-
-  std::vector<Membership> memberships;
-  /// The key inputs as filed: while they stand, the filed keys stand (profile changes unfile).
-  std::int64_t filedIdleSince = 0;
-  int filedContacts = 0;
-  std::uint32_t filedTurns = 0;
 };
 
 /// The level of skill `skill`, or -1 when the agent does not have it.

@@ -33,6 +33,7 @@ void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
 
 void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
   AgentRecord& agent = agents[index];
+  agentKeys[index] = {agent.idleSince, agent.contactsToday, agent.seniority};
   updateRoom(agent);
   agentRoom[index] = agent.room;
   agent.routable = agent.presence == Presence::Ready && !agent.wrapping && agent.room != 0;
@@ -62,7 +63,7 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
         const std::size_t last = std::min(memberships.size(), first + kBatch);
         for (std::size_t m = first; m < last; ++m) {
           Membership& membership = memberships[m];
-          if (agent.indexed && (membership.queueRecord->keyInputs & inputs) == 0) {
+          if (agent.indexed && (membership.keyInputs & inputs) == 0) {
             continue; // none of what its keys read changed
           }
           const IndexKey key = indexKey(index, *membership.queueRecord);
@@ -112,7 +113,7 @@ void RoutingEngine::Impl::updateReported(AgentIndex index, std::int64_t now) {
     return;
   }
   AgentChanged changed;
-  changed.agentId = agent.id;
+  changed.agentId = agentIds[index];
   changed.state = state;
   changed.previous = agent.reported;
   changed.reason = symbols.text(reason);

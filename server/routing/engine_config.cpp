@@ -344,7 +344,7 @@ void RoutingEngine::Impl::computeMemberships(AgentIndex index) {
 
 std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, QueueIndex q) {
   QueueRecord& queue = *queues[q];
-  Membership membership{q, 0, {}, &queue};
+  Membership membership{q, 0, queue.keyInputs, {}, &queue};
   for (std::uint32_t s = 0; s < queue.stages.size(); ++s) {
     if (staticEligible(agents[index], *queue.stages[s])) {
       membership.stages |= ReadyIndex::stageBit(s);

@@ -76,6 +76,14 @@ struct RoutingEngine::Impl {
 
   // agents
   void refreshAgent(AgentIndex agent, std::int64_t now);
+  /// Starts loading what refiling the agent reads (its record, its memberships and their ready
+  /// indexes), so that the misses overlap with the work of the call before refreshAgent().
+  void prefetchFiling(AgentIndex agent) const {
+    const AgentRecord& record = agents[agent];
+    for (const Membership& membership : record.memberships) {
+      __builtin_prefetch(&readyOf(membership));
+    }
+  }
   void unindexAgent(AgentIndex agent);
   void updateReported(AgentIndex agent, std::int64_t now);
   void setPresence(AgentIndex agent, Presence presence, Symbol reason, std::int64_t now);
@@ -152,12 +160,22 @@ struct RoutingEngine::Impl {
   std::vector<std::uint32_t> agentVersions;
   std::vector<std::uint8_t> agentRoom;
   std::vector<std::string_view> agentIds;
+  /// Per agent, what its ready-index keys read, as of its last refreshAgent(): walks check
+  /// every entry's key, and this array stays in cache where the records do not.
+  struct KeyInputs {
+    std::int64_t idleSince = 0;
+    std::int32_t contactsToday = 0;
+    std::int32_t seniority = 0;
+  };
+  std::vector<KeyInputs> agentKeys;
   /// Per agent, for queueAgents(): kRoutableFlag, kBusyFlag.
   std::vector<std::uint8_t> agentFlags;
   static constexpr std::uint8_t kRoutableFlag = 1;
   static constexpr std::uint8_t kBusyFlag = 2;
   IdTable agentById;
   std::vector<std::unique_ptr<QueueRecord>> queues;
+  /// Per queue, its id (interned, so the view is stable), beside the records for the actions.
+  std::vector<std::string_view> queueIds;
   std::unordered_map<Symbol, QueueIndex> queueBySymbol;
   std::vector<CompiledRule> rules;
   QueueIndex defaultQueue = kNone;

@@ -100,8 +100,8 @@ void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::
   changed.state = state;
   changed.previous = item.state;
   changed.cause = cause;
-  changed.queueId = item.queue == kNone ? std::string_view{} : queues[item.queue]->id;
-  changed.agentId = agent == kNone ? std::string_view{} : agents[agent].id;
+  changed.queueId = item.queue == kNone ? std::string_view{} : queueIds[item.queue];
+  changed.agentId = agent == kNone ? std::string_view{} : agentIds[agent];
   changed.time = fromMs(now);
   item.state = state;
   actions.emplace_back(changed);
@@ -264,12 +264,13 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
     ++agent.turns;
   }
   if (trace != nullptr) {
-    trace->winner = agent.id;
+    trace->winner = agentIds[agentIndex];
   }
   transition(index, WorkItemState::Offered, "offered", now, agentIndex);
   const std::int64_t expires = now + queue.offerTimeout;
   schedule(expires, TimerKind::OfferExpiry, index, item.epoch);
-  actions.emplace_back(OfferMade{item.id, agent.id, queue.id, fromMs(now), fromMs(expires), trace});
+  actions.emplace_back(OfferMade{item.id, agentIds[agentIndex], queueIds[item.queue], fromMs(now),
+                                 fromMs(expires), trace});
   ++offerCount;
   refreshAgent(agentIndex, now);
 }

@@ -94,24 +94,24 @@ IndexKey RoutingEngine::Impl::indexKey(AgentIndex index, const QueueRecord& queu
   if (queue.scanOrdering) {
     return key;
   }
-  const AgentRecord& agent = agents[index];
+  const KeyInputs& inputs = agentKeys[index];
   for (std::size_t n = 0; n < queue.keyCount; ++n) {
     switch (queue.keyOrder[n]) {
     case OrderKey::LongestIdle:
-      key.keys[n] = agent.idleSince;
+      key.keys[n] = inputs.idleSince;
       break;
     case OrderKey::Seniority:
-      key.keys[n] = -agent.seniority;
+      key.keys[n] = -inputs.seniority;
       break;
     case OrderKey::FewestContacts:
-      key.keys[n] = agent.contactsToday;
+      key.keys[n] = inputs.contactsToday;
       break;
     case OrderKey::RoundRobin:
       key.keys[n] = static_cast<std::int64_t>(
           index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index] : 0);
       break;
     case OrderKey::HighestSkill:
-      key.keys[n] = -skillLevel(agent, queue.skill);
+      key.keys[n] = -skillLevel(agents[index], queue.skill);
       break;
     case OrderKey::PreviousAgent:
     case OrderKey::WeightedRandom:
@@ -337,7 +337,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
   const QueueRecord& queue = *queues[item.queue];
   trace.time = fromMs(now);
   trace.itemId = item.id;
-  trace.queueId = queue.id;
+  trace.queueId = queueIds[item.queue];
   trace.stage = static_cast<int>(item.stage);
   trace.level = options.trace;
   trace.outcome = TraceOutcome::NoAgent;
@@ -352,7 +352,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
 void RoutingEngine::Impl::traceCandidate(Trace& trace, AgentIndex index, const FullKey& key,
                                          std::int64_t now) const {
   TraceCandidate candidate;
-  candidate.agentId = agents[index].id;
+  candidate.agentId = agentIds[index];
   std::size_t n = 0;
   for (const OrderKey order : trace.ordering) {
     if (order == OrderKey::PreviousAgent) {

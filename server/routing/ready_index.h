@@ -1,10 +1,10 @@
 #pragma once
 
-// The agents of one queue that can take work now, in the order of the queue's ordering. The
-// stages of a queue share its ordering, so they share one index: each entry carries the set of
-// stages whose agent-only conditions its agent meets (bit s for stage s, bit 31 for stage 31 and
-// later), and a reader for one stage passes over the entries of the others without reading
-// anything else. An agent is filed once per queue instead of once per stage.
+// Agents of one queue that can take work now, in the order of the queue's ordering. The stages
+// of a queue share its ordering, so one index serves several stages: each entry carries the set
+// of stages whose agent-only conditions its agent meets (bit s for stage s, bit 31 for stage 31
+// and later), and a reader for one stage passes over the entries of the others without reading
+// anything else. So an agent is filed once per queue (see QueueRecord), not once per stage.
 //
 // Removal is lazy. The engine keeps one version number per agent and bumps it whenever the
 // agent stops being routable; an entry is live while the agent's version is the one it was filed

@@ -56,6 +56,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
     q = static_cast<QueueIndex>(d.queues.size());
     d.queues.push_back(std::move(record));
     d.queueBySymbol[d.queues[q]->idSymbol] = q;
+    d.queueIds.push_back(d.symbols.text(d.queues[q]->idSymbol));
   }
   QueueRecord& queue = *d.queues[q];
   queue.roundRobinTurn.resize(d.agents.size(), 0);
@@ -113,6 +114,7 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
     d.agentRoom.push_back(0);
     d.agentFlags.push_back(0);
     d.agentIds.emplace_back();
+    d.agentKeys.emplace_back();
     AgentRecord& agent = d.agents.back();
     agent.contactsToday = spec.contactsToday;
     if (spec.lastContact) {
@@ -428,6 +430,7 @@ Outcome RoutingEngine::complete(std::string_view itemId, Timestamp nowTime) {
   }
   const ItemIndex index = found.value();
   const AgentIndex a = d.items[index].agent;
+  d.prefetchFiling(a);
   const QueueRecord& queue = *d.queues[d.items[index].queue];
   d.releaseAccepted(d.items[index], now);
   d.transition(index, WorkItemState::Completed, "completed", now, a);
