@@ -62,9 +62,16 @@ std::vector<IntakeOutcome> MailIntake::take(std::span<const FetchedMail> mails) 
     }
     return outcomes;
   }
+  // The first mail goes alone: Xerces builds parts of a pattern facet's matcher on its first
+  // use, unguarded, so a server's first validations must not run side by side (a valid
+  // timestamp was refused that way). After that, validation is read-only.
+  outcomes[0] = takeOne(mails[0]);
+  if (outcomes[0] == IntakeOutcome::Retry) {
+    return outcomes;
+  }
   // Each submission blocks until its transaction commits; several in flight let the store
   // commit them together instead of syncing once per mail.
-  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> next{1};
   std::atomic<bool> halted{false};
   auto work = [&] {
     for (std::size_t i; !halted && (i = next++) < mails.size();) {

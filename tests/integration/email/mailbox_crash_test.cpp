@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <random>
 
 namespace switchboard {
@@ -79,7 +80,9 @@ void expectOneItemPerMail(ServerProcess& server) {
   }
   EXPECT_EQ(doubled, 0);
   EXPECT_EQ(missing, 0);
-  EXPECT_TRUE(testing::deadLetters(server).empty());
+  for (const auto& letter : testing::deadLetters(server)) {
+    ADD_FAILURE() << "dead letter: " << letter->getValue<std::string>("reason");
+  }
 }
 
 TEST(MailboxCrash, ImapKilledTwentyTimesDuringIngestMakesOneWorkItemPerMail) {
@@ -98,7 +101,7 @@ TEST(MailboxCrash, ImapKilledTwentyTimesDuringIngestMakesOneWorkItemPerMail) {
       std::chrono::minutes(3)))
       << server.log();
   expectOneItemPerMail(server);
-  RecordProperty("acknowledged_at_kills", progressOf(run));
+  std::cout << "mails acknowledged at each kill: " << progressOf(run) << "\n";
 }
 
 TEST(MailboxCrash, Pop3KilledTwentyTimesDuringIngestMakesOneWorkItemPerMail) {
@@ -117,7 +120,7 @@ TEST(MailboxCrash, Pop3KilledTwentyTimesDuringIngestMakesOneWorkItemPerMail) {
       eventually([&] { return dovecot.mailCount("support") == 0; }, std::chrono::minutes(3)))
       << server.log();
   expectOneItemPerMail(server);
-  RecordProperty("acknowledged_at_kills", progressOf(run));
+  std::cout << "mails acknowledged at each kill: " << progressOf(run) << "\n";
 }
 
 } // namespace
