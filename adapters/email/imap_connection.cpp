@@ -125,12 +125,36 @@ ImapResponse ImapConnection::require(std::string_view text) {
 }
 
 ImapResponse ImapConnection::command(std::string_view text) {
+  return read(send(text), text);
+}
+
+std::string ImapConnection::send(std::string_view text) {
+  if (broken_) {
+    throw ImapError("the connection failed before");
+  }
+  std::string tag = "s" + std::to_string(++tag_);
+  try {
+    write(tag + " " + std::string(text) + "\r\n");
+  } catch (const ImapError&) {
+    broken_ = true;
+    throw;
+  }
+  return tag;
+}
+
+ImapResponse ImapConnection::receive(const std::string& tag) {
+  ImapResponse response = read(tag, "");
+  if (!response.ok()) {
+    throw ImapError("command " + tag + " failed: " + response.status + " " + response.text);
+  }
+  return response;
+}
+
+ImapResponse ImapConnection::read(const std::string& tag, std::string_view what) {
   if (broken_) {
     throw ImapError("the connection failed before");
   }
   try {
-    std::string tag = "s" + std::to_string(++tag_);
-    send(tag + " " + std::string(text) + "\r\n");
     ImapResponse response;
     for (;;) {
       std::string line = readLine();
@@ -151,7 +175,7 @@ ImapResponse ImapConnection::command(std::string_view text) {
       if (untagged.line.starts_with("* BYE")) {
         // The server closes after this; the tagged answer may never come.
         response.untagged.push_back(std::move(untagged));
-        if (std::string_view(text) != "LOGOUT") {
+        if (what != "LOGOUT") {
           throw ImapError("the server closed the connection: " + response.untagged.back().line);
         }
         continue;
@@ -164,7 +188,7 @@ ImapResponse ImapConnection::command(std::string_view text) {
   }
 }
 
-void ImapConnection::send(std::string_view bytes) {
+void ImapConnection::write(std::string_view bytes) {
   while (!bytes.empty()) {
     std::size_t sent = 0;
     CURLcode result = curl_easy_send(curl_->handle, bytes.data(), bytes.size(), &sent);

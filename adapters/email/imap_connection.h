@@ -53,11 +53,19 @@ class ImapConnection {
   /// Like command(), but throws ImapError (naming the command's verb) unless the answer is OK.
   ImapResponse require(std::string_view text);
 
+  /// Sends a command without waiting for its answer and returns its tag, so that the server
+  /// works on it while the caller does something else. Answers are read in the order the
+  /// commands were sent: read this one with receive() before the answer of any later command.
+  std::string send(std::string_view text);
+  /// Reads the whole answer to the command tagged `tag`; throws ImapError unless it is OK.
+  ImapResponse receive(const std::string& tag);
+
   /// `text` as an IMAP quoted string.
   static std::string quoted(std::string_view text);
 
  private:
-  void send(std::string_view bytes);
+  void write(std::string_view bytes);
+  ImapResponse read(const std::string& tag, std::string_view what);
   /// Reads more bytes into the buffer; throws on end of stream or timeout.
   void fill();
   std::string readLine();

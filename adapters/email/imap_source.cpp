@@ -200,17 +200,17 @@ std::size_t ImapSource::pollMailbox(Mailbox& mailbox) {
       }
     }
     // Batches of mails, by count and bytes; mails over the limit join without their bytes.
-    auto next = sizes.begin();
-    while (next != sizes.end()) {
-      if (stopping()) {
-        return taken;
-      }
-      std::vector<FetchedMail> batch;
-      std::vector<std::uint32_t> batchUids;
+    struct Batch {
+      std::vector<FetchedMail> mails;
+      std::vector<std::uint32_t> uids;
       std::vector<std::uint32_t> toFetch;
+    };
+    std::vector<Batch> batches;
+    for (auto next = sizes.begin(); next != sizes.end();) {
+      Batch& batch = batches.emplace_back();
       std::uint64_t bytes = 0;
-      for (; next != sizes.end() && batch.size() < options_.fetchBatch &&
-             (batch.empty() || bytes < options_.fetchBatchBytes);
+      for (; next != sizes.end() && batch.mails.size() < options_.fetchBatch &&
+             (batch.mails.empty() || bytes < options_.fetchBatchBytes);
            ++next) {
         auto [uid, size] = *next;
         FetchedMail mail;
@@ -219,16 +219,31 @@ std::size_t ImapSource::pollMailbox(Mailbox& mailbox) {
         mail.size = size;
         mail.contactPoint = account.contactPoint;
         if (size <= options_.intake.maxMessageBytes) {
-          toFetch.push_back(uid);
+          batch.toFetch.push_back(uid);
           bytes += size;
         }
-        batch.push_back(std::move(mail));
-        batchUids.push_back(uid);
+        batch.mails.push_back(std::move(mail));
+        batch.uids.push_back(uid);
       }
+    }
+    auto request = [&](const Batch& batch) -> std::optional<std::string> {
+      if (batch.toFetch.empty()) {
+        return std::nullopt;
+      }
+      return imap.send("UID FETCH " + uidSet(batch.toFetch) + " (BODY.PEEK[])");
+    };
+    // The next batch is asked for before this one is submitted, so that the mail server reads
+    // and sends it while the store commits this one.
+    std::optional<std::string> pending = batches.empty() ? std::nullopt : request(batches[0]);
+    std::optional<ImapResponse> fetched;
+    if (pending) {
+      fetched = imap.receive(*pending);
+    }
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      Batch& batch = batches[b];
       std::map<std::uint32_t, std::string> bodies;
-      if (!toFetch.empty()) {
-        ImapResponse fetched = imap.require("UID FETCH " + uidSet(toFetch) + " (BODY.PEEK[])");
-        for (ImapUntagged& line : fetched.untagged) {
+      if (fetched) {
+        for (ImapUntagged& line : fetched->untagged) {
           if (!isFetch(line.line) || line.literals.empty()) {
             continue;
           }
@@ -237,20 +252,28 @@ std::size_t ImapSource::pollMailbox(Mailbox& mailbox) {
           }
         }
       }
+      fetched.reset();
+      pending.reset();
+      if (stopping()) {
+        return taken;
+      }
+      if (b + 1 < batches.size()) {
+        pending = request(batches[b + 1]);
+      }
       // A mail expunged meanwhile has no body: it is neither submitted nor acknowledged.
       std::vector<FetchedMail> present;
       std::vector<std::uint32_t> presentUids;
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        bool oversize = batch[i].size > options_.intake.maxMessageBytes;
-        auto body = bodies.find(batchUids[i]);
+      for (std::size_t i = 0; i < batch.mails.size(); ++i) {
+        bool oversize = batch.mails[i].size > options_.intake.maxMessageBytes;
+        auto body = bodies.find(batch.uids[i]);
         if (!oversize && body == bodies.end()) {
           continue;
         }
         if (!oversize) {
-          batch[i].bytes = std::move(body->second);
+          batch.mails[i].bytes = std::move(body->second);
         }
-        present.push_back(std::move(batch[i]));
-        presentUids.push_back(batchUids[i]);
+        present.push_back(std::move(batch.mails[i]));
+        presentUids.push_back(batch.uids[i]);
       }
       std::vector<IntakeOutcome> outcomes = intake_.take(present);
       std::vector<std::uint32_t> done;
@@ -269,6 +292,10 @@ std::size_t ImapSource::pollMailbox(Mailbox& mailbox) {
           retry = true;
           break;
         }
+      }
+      // The answer to the next batch's FETCH comes before any later answer: take it first.
+      if (pending) {
+        fetched = imap.receive(*pending);
       }
       acknowledge(imap, done, false);
       acknowledge(imap, rejected, true);

@@ -29,6 +29,25 @@ std::optional<std::string> messageIdOf(const Mail& mail) {
   return std::string(id);
 }
 
+// The status of a server's answer that is plainly "ok" or "duplicate", read without validating
+// the whole document again (the answer repeats the work item, so validating it would cost as
+// much as the arrival itself). Text and attribute values never hold a raw '<', so the last
+// "<response " is the response element. Anything else is decoded in full.
+std::optional<ResponseStatus> quickStatus(std::string_view answer) {
+  std::size_t element = answer.rfind("<response ");
+  if (element == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view tag = answer.substr(element, answer.find('>', element) - element);
+  if (tag.find(" status=\"ok\"") != std::string_view::npos) {
+    return ResponseStatus::Ok;
+  }
+  if (tag.find(" status=\"duplicate\"") != std::string_view::npos) {
+    return ResponseStatus::Duplicate;
+  }
+  return std::nullopt;
+}
+
 Timestamp now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
@@ -223,6 +242,9 @@ std::optional<Response> MailIntake::submit(const Message& message) {
     std::cerr << options_.logName << ' ' << options_.driverName
               << ": server cannot take mail now: " << e.what() << '\n';
     return std::nullopt;
+  }
+  if (std::optional<ResponseStatus> status = quickStatus(answer)) {
+    return Response{std::string(kindOf(message)), *status, std::nullopt};
   }
   auto decoded = codec_.decode(answer);
   if (!decoded.ok() || !std::holds_alternative<Response>(decoded->payload)) {

@@ -26,7 +26,7 @@ struct IntakeOptions {
   std::uint64_t maxMessageBytes = 25u << 20;
   /// How many mails of one batch are submitted at once, so that their commits share the store's
   /// transactions (group commit). 1 submits one after the other.
-  std::size_t submitThreads = 8;
+  std::size_t submitThreads = 32;
   /// Which prefix the source's log lines carry ("imap", "pop3").
   std::string logName = "mail";
 };
