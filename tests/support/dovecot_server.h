@@ -9,8 +9,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +85,8 @@ class DovecotServer {
   void start() {
     pid_ = ::fork();
     if (pid_ == 0) {
+      // A test killed by its runner's timeout takes its Dovecot with it.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       // Dovecot keeps the caller's standard streams open: give it none of ours.
       int null = ::open("/dev/null", O_RDWR);
       ::dup2(null, STDIN_FILENO);
@@ -225,6 +229,11 @@ class DovecotServer {
       mailGid_ = self->pw_gid;
       loginUser_ = self->pw_name;
       internalUser_ = self->pw_name;
+      const group* own = ::getgrgid(::getgid());
+      if (own == nullptr) {
+        throw std::runtime_error("the current group has no name");
+      }
+      internalGroup_ = own->gr_name;
     }
   }
 
@@ -264,6 +273,7 @@ class DovecotServer {
          << "auth_mechanisms = plain login\n"
          << "default_login_user = " << loginUser_ << "\n"
          << "default_internal_user = " << internalUser_ << "\n"
+         << (internalGroup_.empty() ? "" : "default_internal_group = " + internalGroup_ + "\n")
          << "mail_location = maildir:" << d << "/mail/%u\n"
          << "pop3_uidl_format = %08Xu%08Xv\n"
          << "first_valid_uid = " << mailUid_ << "\n"
@@ -276,11 +286,17 @@ class DovecotServer {
     } else {
       conf << "ssl = no\n";
     }
-    // Port 0 turns a listener off.
+    // Port 0 turns a listener off. Without root, no process can chroot.
     const char* secure = options_.tls ? "\n    ssl = yes" : "";
-    conf << "service imap-login {\n  inet_listener imap {\n    port = " << imapPort_
+    const char* chroot = ::getuid() == 0 ? "" : "  chroot =\n";
+    if (::getuid() != 0) {
+      conf << "service anvil {\n  chroot =\n}\n";
+    }
+    conf << "service imap-login {\n"
+         << chroot << "  inet_listener imap {\n    port = " << imapPort_
          << "\n  }\n  inet_listener imaps {\n    port = " << imapsPort_ << secure << "\n  }\n}\n"
-         << "service pop3-login {\n  inet_listener pop3 {\n    port = " << pop3Port_
+         << "service pop3-login {\n"
+         << chroot << "  inet_listener pop3 {\n    port = " << pop3Port_
          << "\n  }\n  inet_listener pop3s {\n    port = " << pop3sPort_ << secure << "\n  }\n}\n";
   }
 
@@ -295,6 +311,7 @@ class DovecotServer {
   gid_t mailGid_ = 0;
   std::string loginUser_;
   std::string internalUser_;
+  std::string internalGroup_; ///< empty: Dovecot's own
 };
 
 } // namespace switchboard::testing
