@@ -25,18 +25,23 @@ struct CrashRun {
 };
 
 // Kills the server at random moments until it has been killed `kKills` times while mail was
-// still waiting; `taken` says how many mails Dovecot holds as acknowledged.
+// still waiting; `taken` says how many mails Dovecot holds as acknowledged. Each kill comes
+// after a random time, or as soon as a random number of further mails was acknowledged,
+// whichever is first: on a fast machine the kills still spread over the whole ingest instead of
+// arriving after it.
 template <class Taken>
 CrashRun crashRepeatedly(ServerProcess& server, Taken taken) {
   std::mt19937 random(std::random_device{}());
   CrashRun run;
-  // Short delays at first; if ingest outpaces them they shrink, so that every kill falls while
-  // mail is still waiting.
-  int longest = 400;
   while (run.kills < kKills) {
+    std::size_t start = taken();
     server.start();
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, longest)(random)));
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(random));
+    std::size_t step = std::uniform_int_distribution<std::size_t>(1, 80)(random);
+    while (std::chrono::steady_clock::now() < deadline && taken() < start + step) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     std::size_t before = taken();
     EXPECT_EQ(server.kill(SIGKILL), 128 + SIGKILL);
     if (before >= static_cast<std::size_t>(kMails)) {
@@ -44,10 +49,6 @@ CrashRun crashRepeatedly(ServerProcess& server, Taken taken) {
     }
     ++run.kills;
     run.progress.push_back(before);
-    std::size_t left = static_cast<std::size_t>(kMails) - before;
-    if (left < static_cast<std::size_t>(kMails) / 2 && longest > 50) {
-      longest /= 2;
-    }
   }
   return run;
 }
@@ -91,7 +92,8 @@ TEST(MailboxCrash, ImapKilledTwentyTimesDuringIngestMakesOneWorkItemPerMail) {
   dovecot.start();
   ServerProcess server(testing::serverConfig(
       "<imap name=\"imap-1\" host=\"127.0.0.1\" port=\"" + std::to_string(dovecot.imapPort()) +
-      "\" tls=\"none\" pollInterval=\"50ms\" fetchBatch=\"40\"><mailbox user=\"support\" "
+      "\" tls=\"none\" pollInterval=\"50ms\" fetchBatch=\"20\" submitThreads=\"4\"><mailbox "
+      "user=\"support\" "
       "password=\"support-secret\"/></imap>"));
   CrashRun run = crashRepeatedly(server, [&] { return testing::seenCount(dovecot, "support"); });
   EXPECT_GE(run.kills, kKills) << progressOf(run);
@@ -110,7 +112,8 @@ TEST(MailboxCrash, Pop3KilledTwentyTimesDuringIngestMakesOneWorkItemPerMail) {
   dovecot.start();
   ServerProcess server(testing::serverConfig(
       "<pop3 name=\"pop3-1\" host=\"127.0.0.1\" port=\"" + std::to_string(dovecot.pop3Port()) +
-      "\" tls=\"none\" pollInterval=\"50ms\" fetchBatch=\"40\" stateFile=\"@DIR@/pop3.db\">"
+      "\" tls=\"none\" pollInterval=\"50ms\" fetchBatch=\"20\" submitThreads=\"4\" "
+      "stateFile=\"@DIR@/pop3.db\">"
       "<mailbox user=\"support\" password=\"support-secret\"/></pop3>"));
   // Dovecot moves mails from new/ to cur/ while they are counted, so one may count twice.
   auto taken = [&] {
