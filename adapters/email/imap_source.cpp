@@ -35,6 +35,56 @@ bool isFetch(std::string_view line) {
          line.substr(space + 1).starts_with("FETCH ");
 }
 
+// The UIDVALIDITY a SELECT answered with ("* OK [UIDVALIDITY 7] ...").
+std::optional<std::uint64_t> uidValidityOf(const ImapResponse& selected) {
+  for (const ImapUntagged& line : selected.untagged) {
+    if (auto value = numberAfter(line.line, "UIDVALIDITY")) {
+      return value;
+    }
+  }
+  return numberAfter(selected.text, "UIDVALIDITY");
+}
+
+// The UIDs a UID SEARCH answered with ("* SEARCH 3 4 9"), sorted, each once.
+std::vector<std::uint32_t> searchedUids(const ImapResponse& found) {
+  std::vector<std::uint32_t> uids;
+  for (const ImapUntagged& line : found.untagged) {
+    if (!line.line.starts_with("* SEARCH")) {
+      continue;
+    }
+    std::string_view rest = std::string_view(line.line).substr(8);
+    for (std::size_t start; (start = rest.find_first_not_of(' ')) != std::string_view::npos;) {
+      rest.remove_prefix(start);
+      std::uint32_t uid = 0;
+      auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), uid);
+      if (error != std::errc()) {
+        break;
+      }
+      uids.push_back(uid);
+      rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
+    }
+  }
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  return uids;
+}
+
+// UID to size, from the answer to UID FETCH ... (RFC822.SIZE).
+std::map<std::uint32_t, std::uint64_t> sizesOf(const ImapResponse& fetched) {
+  std::map<std::uint32_t, std::uint64_t> sizes;
+  for (const ImapUntagged& line : fetched.untagged) {
+    if (!isFetch(line.line)) {
+      continue;
+    }
+    auto uid = numberAfter(line.line, "UID");
+    auto size = numberAfter(line.line, "RFC822.SIZE");
+    if (uid && size) {
+      sizes[static_cast<std::uint32_t>(*uid)] = *size;
+    }
+  }
+  return sizes;
+}
+
 } // namespace
 
 std::string uidSet(const std::vector<std::uint32_t>& uids) {
@@ -134,46 +184,14 @@ std::size_t ImapSource::pollMailbox(Mailbox& mailbox) {
     }
   }
   ImapConnection& imap = *mailbox.connection;
-  ImapResponse selected = imap.require("SELECT " + ImapConnection::quoted(account.folder));
-  std::optional<std::uint64_t> uidValidity;
-  for (const ImapUntagged& line : selected.untagged) {
-    if (!uidValidity) {
-      uidValidity = numberAfter(line.line, "UIDVALIDITY");
-    }
-  }
-  if (!uidValidity) {
-    uidValidity = numberAfter(selected.text, "UIDVALIDITY");
-  }
+  std::optional<std::uint64_t> uidValidity =
+      uidValidityOf(imap.require("SELECT " + ImapConnection::quoted(account.folder)));
   if (!uidValidity) {
     throw ImapError("the server names no UIDVALIDITY for " + account.folder);
   }
-
-  std::vector<std::uint32_t> uids;
-  ImapResponse found =
+  std::vector<std::uint32_t> uids = searchedUids(
       imap.require(options_.afterCommit == ImapAfterCommit::Seen ? "UID SEARCH UNSEEN UNDELETED"
-                                                                 : "UID SEARCH UNDELETED");
-  for (const ImapUntagged& line : found.untagged) {
-    if (!line.line.starts_with("* SEARCH")) {
-      continue;
-    }
-    std::string_view rest = std::string_view(line.line).substr(8);
-    while (!rest.empty()) {
-      std::size_t start = rest.find_first_not_of(' ');
-      if (start == std::string_view::npos) {
-        break;
-      }
-      rest.remove_prefix(start);
-      std::uint32_t uid = 0;
-      auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), uid);
-      if (error != std::errc()) {
-        break;
-      }
-      uids.push_back(uid);
-      rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
-    }
-  }
-  std::sort(uids.begin(), uids.end());
-  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+                                                                 : "UID SEARCH UNDELETED"));
   if (uids.empty()) {
     return 0;
   }
@@ -187,18 +205,8 @@ std::size_t ImapSource::pollMailbox(Mailbox& mailbox) {
     std::vector<std::uint32_t> chunk(uids.begin() + static_cast<std::ptrdiff_t>(first),
                                      uids.begin() + static_cast<std::ptrdiff_t>(std::min(
                                                         uids.size(), first + kSizesPerCommand)));
-    std::map<std::uint32_t, std::uint64_t> sizes;
-    for (const ImapUntagged& line :
-         imap.require("UID FETCH " + uidSet(chunk) + " (RFC822.SIZE)").untagged) {
-      if (!isFetch(line.line)) {
-        continue;
-      }
-      auto uid = numberAfter(line.line, "UID");
-      auto size = numberAfter(line.line, "RFC822.SIZE");
-      if (uid && size) {
-        sizes[static_cast<std::uint32_t>(*uid)] = *size;
-      }
-    }
+    std::map<std::uint32_t, std::uint64_t> sizes =
+        sizesOf(imap.require("UID FETCH " + uidSet(chunk) + " (RFC822.SIZE)"));
     // Batches of mails, by count and bytes; mails over the limit join without their bytes.
     struct Batch {
       std::vector<FetchedMail> mails;
