@@ -1,9 +1,11 @@
 #include "serve_command.h"
 
+#include "adapters/email/imap_source.h"
 #include "adapters/email/maildir_source.h"
 #include "adapters/external/external_registration.h"
 #include "connectors/rest/webhook_dispatcher.h"
 #include "connectors/rest/webhook_routes.h"
+#include "adapters/email/pop3_source.h"
 #include "switchboard/agent_push.h"
 #include "switchboard/communication_server.h"
 
@@ -146,13 +148,15 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     DriverRegistry registry;
     email::registerMaildirDriver(registry);
     external::registerExternalDriver(registry, externalEndpoint, logger);
+    email::registerPop3Driver(registry);
+    email::registerImapDriver(registry);
     std::vector<std::pair<std::string, std::unique_ptr<ChannelDriver>>> drivers;
     for (const DriverConfig& driverConfig : config.drivers) {
       if (!driverConfig.enabled) {
         continue;
       }
       DriverSection section = toDriverSection(driverConfig);
-      DriverContext context{section, server, attachments, config.server.id};
+      DriverContext context{section, server, attachments, config.server.id, &driverConfig.settings};
       std::unique_ptr<ChannelDriver> driver = registry.create(context);
       server.attachDriver(section.name, *driver);
       driver->start();

@@ -1,0 +1,88 @@
+#pragma once
+
+// The IMAP email source. It polls one or more mailboxes (account and folder) on one IMAP server,
+// fetches the mails not yet taken in batches (one UID FETCH for many mails), turns each into a
+// work item, and only once the server has committed it marks the mail \Seen or moves it to
+// another folder. The idempotency key of a mail is its mailbox, UIDVALIDITY and UID, so a mail
+// fetched again after a crash (committed, not yet marked) is answered "duplicate": one work item
+// per mail. A mail that cannot be read or is over the size limit becomes a dead letter with its
+// reason, and is marked (or moved) like the others, so the mailbox keeps flowing.
+
+#include "imap_connection.h"
+#include "mail_account.h"
+#include "mail_intake.h"
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace switchboard::email {
+
+enum class ImapAfterCommit {
+  Seen, ///< add \Seen; only unseen mail is fetched
+  Move, ///< move to ImapOptions::moveTo; every mail left in the folder is fetched
+};
+
+struct ImapOptions {
+  IntakeOptions intake;
+  MailServer server;
+  std::vector<MailboxAccount> mailboxes;
+  std::chrono::milliseconds pollInterval{5000};
+  ImapAfterCommit afterCommit = ImapAfterCommit::Seen;
+  std::string moveTo; ///< the folder for ImapAfterCommit::Move
+  /// Where mails that became dead letters go; empty: treated like the others.
+  std::string rejectedFolder;
+  std::size_t fetchBatch = 250;              ///< mails per UID FETCH
+  std::uint64_t fetchBatchBytes = 32u << 20; ///< and at most about this many bytes
+};
+
+class ImapSource final : public ChannelDriver {
+ public:
+  ImapSource(ImapOptions options, MessageSink& sink, AttachmentStore& attachments);
+  ~ImapSource() override;
+
+  /// Starts the polling thread. Connection problems do not stop the start: they are logged and
+  /// tried again at every poll.
+  void start() override;
+  void stop() override;
+  /// The IMAP source only receives; every command gets status error, code "unsupported".
+  std::string deliver(std::string_view document) override;
+
+  /// Takes what waits in every mailbox now; returns how many mails were acknowledged. A
+  /// mailbox whose server fails is left for the next poll (and logged); the others go on.
+  std::size_t pollOnce();
+
+  const IntakeCounters& counters() const { return intake_.counters(); }
+
+ private:
+  struct Mailbox {
+    MailboxAccount account;
+    std::unique_ptr<ImapConnection> connection;
+  };
+
+  std::size_t pollMailbox(Mailbox& mailbox);
+  /// Marks or moves the mails `uids`, as the configuration says.
+  void acknowledge(ImapConnection& connection, const std::vector<std::uint32_t>& uids,
+                   bool rejected);
+  bool stopping();
+  void run();
+
+  ImapOptions options_;
+  MailIntake intake_;
+  std::vector<Mailbox> mailboxes_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+/// "1:5,7,9:12": the UIDs (sorted) as an IMAP sequence set.
+std::string uidSet(const std::vector<std::uint32_t>& sortedUids);
+
+/// Registers the "imap" driver type.
+void registerImapDriver(DriverRegistry& registry);
+
+} // namespace switchboard::email

@@ -1,0 +1,273 @@
+#include "mail_intake.h"
+
+#include <algorithm>
+#include <iostream>
+#include <thread>
+
+namespace switchboard::email {
+namespace {
+
+// The schema's limit for one-line labels.
+constexpr std::size_t kMaxLabel = 512;
+
+Address label(Address address) {
+  address.value = cutUtf8(std::move(address.value), kMaxLabel);
+  if (address.name) {
+    address.name = cutUtf8(std::move(*address.name), kMaxLabel);
+  }
+  return address;
+}
+
+std::optional<std::string> messageIdOf(const Mail& mail) {
+  if (!mail.messageId) {
+    return std::nullopt;
+  }
+  std::string_view id = *mail.messageId;
+  if (id.size() >= 2 && id.front() == '<' && id.back() == '>') {
+    id = id.substr(1, id.size() - 2);
+  }
+  return std::string(id);
+}
+
+// The status of a server's answer that is plainly "ok" or "duplicate", read without validating
+// the whole document again (the answer repeats the work item, so validating it would cost as
+// much as the arrival itself). Text and attribute values never hold a raw '<', so the last
+// "<response " is the response element. Anything else is decoded in full.
+std::optional<ResponseStatus> quickStatus(std::string_view answer) {
+  std::size_t element = answer.rfind("<response ");
+  if (element == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view tag = answer.substr(element, answer.find('>', element) - element);
+  if (tag.find(" status=\"ok\"") != std::string_view::npos) {
+    return ResponseStatus::Ok;
+  }
+  if (tag.find(" status=\"duplicate\"") != std::string_view::npos) {
+    return ResponseStatus::Duplicate;
+  }
+  return std::nullopt;
+}
+
+Timestamp now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+} // namespace
+
+std::string cutUtf8(std::string text, std::size_t limit) {
+  if (text.size() <= limit) {
+    return text;
+  }
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  text.resize(end);
+  return text;
+}
+
+MailIntake::MailIntake(IntakeOptions options, MessageSink& sink, AttachmentStore& attachments)
+    : options_(std::move(options)), sink_(sink), attachments_(attachments) {}
+
+std::vector<IntakeOutcome> MailIntake::take(std::span<const FetchedMail> mails) {
+  std::vector<IntakeOutcome> outcomes(mails.size(), IntakeOutcome::Retry);
+  std::size_t threads = std::min(options_.submitThreads, mails.size());
+  if (threads <= 1) {
+    for (std::size_t i = 0; i < mails.size(); ++i) {
+      outcomes[i] = takeOne(mails[i]);
+      if (outcomes[i] == IntakeOutcome::Retry) {
+        break;
+      }
+    }
+    return outcomes;
+  }
+  // The first mail goes alone: Xerces builds parts of a pattern facet's matcher on its first
+  // use, unguarded, so a server's first validations must not run side by side (a valid
+  // timestamp was refused that way). After that, validation is read-only.
+  outcomes[0] = takeOne(mails[0]);
+  if (outcomes[0] == IntakeOutcome::Retry) {
+    return outcomes;
+  }
+  // Each submission blocks until its transaction commits; several in flight let the store
+  // commit them together instead of syncing once per mail.
+  std::atomic<std::size_t> next{1};
+  std::atomic<bool> halted{false};
+  auto work = [&] {
+    for (std::size_t i; !halted && (i = next++) < mails.size();) {
+      outcomes[i] = takeOne(mails[i]);
+      if (outcomes[i] == IntakeOutcome::Retry) {
+        halted = true;
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  workers.reserve(threads - 1);
+  for (std::size_t t = 1; t < threads; ++t) {
+    workers.emplace_back(work);
+  }
+  work();
+  for (std::thread& worker : workers) {
+    worker.join();
+  }
+  return outcomes;
+}
+
+IntakeOutcome MailIntake::takeOne(const FetchedMail& fetched) {
+  IntakeOutcome outcome = IntakeOutcome::Retry;
+  try {
+    if (fetched.size > options_.maxMessageBytes ||
+        fetched.bytes.size() > options_.maxMessageBytes) {
+      outcome = reject(
+          fetched, "message of " +
+                       std::to_string(std::max<std::uint64_t>(fetched.size, fetched.bytes.size())) +
+                       " bytes is over the limit of " + std::to_string(options_.maxMessageBytes));
+    } else if (auto mail = readMail(fetched.bytes); !mail.ok()) {
+      outcome = reject(fetched, mail.error());
+    } else if (!mail->from) {
+      outcome = reject(fetched, "the mail has no sender address");
+    } else {
+      Message message = envelope(Notification{WorkItemArrived{}});
+      message.workItems.push_back(workItemOf(*mail, fetched));
+      std::optional<Response> response = submit(message);
+      if (!response) {
+        outcome = IntakeOutcome::Retry;
+      } else if (response->status == ResponseStatus::Error) {
+        outcome = reject(fetched,
+                         "refused by the server: " +
+                             (response->error ? response->error->code + ": " + response->error->text
+                                              : std::string("no reason given")));
+      } else if (response->status == ResponseStatus::Duplicate) {
+        ++counters_.duplicates;
+        outcome = IntakeOutcome::Duplicate;
+      } else {
+        ++counters_.submitted;
+        outcome = IntakeOutcome::Committed;
+      }
+    }
+  } catch (const std::exception& e) {
+    // An attachment the disk refused, or anything else unforeseen: the mail stays upstream.
+    std::cerr << options_.logName << ' ' << options_.driverName << ": " << fetched.reference << ": "
+              << e.what() << '\n';
+    outcome = IntakeOutcome::Retry;
+  }
+  if (outcome == IntakeOutcome::Retry) {
+    ++counters_.retries;
+  }
+  return outcome;
+}
+
+IntakeOutcome MailIntake::reject(const FetchedMail& mail, const std::string& reason) {
+  ContactRejected rejected;
+  rejected.reason = cutUtf8(reason, kMaxLabel);
+  rejected.sourceKey = mail.sourceKey;
+  rejected.reference = cutUtf8(mail.reference, kMaxLabel);
+  rejected.size = static_cast<std::int64_t>(std::max<std::uint64_t>(mail.size, mail.bytes.size()));
+  if (!submit(envelope(Notification{std::move(rejected)}))) {
+    return IntakeOutcome::Retry;
+  }
+  ++counters_.rejected;
+  return IntakeOutcome::Rejected;
+}
+
+WorkItem MailIntake::workItemOf(const Mail& mail, const FetchedMail& fetched) const {
+  WorkItem item;
+  item.medium = std::string(media::kEmail);
+  item.sourceKey = fetched.sourceKey;
+  Customer customer;
+  customer.addresses.push_back(label(*mail.from));
+  if (mail.from->name) {
+    customer.name = cutUtf8(*mail.from->name, kMaxLabel);
+  }
+  item.customer = std::move(customer);
+  if (!mail.to.empty()) {
+    item.contactPoint = label(mail.to.front());
+  } else if (fetched.contactPoint) {
+    item.contactPoint = Address{"email", *fetched.contactPoint, std::nullopt};
+  }
+  item.subject = mail.subject;
+  if (mail.text) {
+    item.body = Body{"text/plain", *mail.text};
+  } else if (mail.html) {
+    item.body = Body{"text/html", *mail.html};
+  }
+  for (const MailPart& part : mail.attachments) {
+    Attachment attachment = attachments_.put(part.bytes, part.name, part.type);
+    if (attachment.name) {
+      attachment.name = cutUtf8(*attachment.name, kMaxLabel);
+    }
+    item.attachments.push_back(std::move(attachment));
+  }
+  if (std::optional<std::string> id = messageIdOf(mail)) {
+    item.attributes.push_back({"email.messageId", *id});
+  }
+  if (mail.inReplyTo) {
+    item.attributes.push_back({"email.inReplyTo", *mail.inReplyTo});
+  }
+  if (!mail.references.empty()) {
+    std::string joined;
+    for (const std::string& reference : mail.references) {
+      joined += (joined.empty() ? "" : " ") + reference;
+    }
+    item.attributes.push_back({"email.references", joined});
+  }
+  item.attributes.push_back({"email.mailbox", cutUtf8(fetched.reference, kMaxLabel)});
+  return item;
+}
+
+Message MailIntake::envelope(Payload payload) {
+  Message message;
+  message.id = options_.driverName + "-" + std::to_string(now().time_since_epoch().count()) + "-" +
+               std::to_string(++sequence_);
+  message.time = now();
+  message.sender = {PartyType::Driver, options_.driverName};
+  message.addressee = {PartyType::Server, options_.serverId};
+  message.payload = std::move(payload);
+  return message;
+}
+
+std::optional<Response> MailIntake::submit(const Message& message) {
+  std::string answer;
+  try {
+    answer = sink_.submit(codec_.encode(message));
+  } catch (const InvalidDocument& e) {
+    // The server kept the document as a dead letter; sending it again would only add another.
+    std::cerr << options_.logName << ' ' << options_.driverName
+              << ": the server refused a document: " << e.what() << '\n';
+    Response kept;
+    kept.kind = std::string(kindOf(message));
+    kept.status = ResponseStatus::Error;
+    kept.error = ResponseError{"invalidDocument", e.what()};
+    return kept;
+  } catch (const std::exception& e) {
+    std::cerr << options_.logName << ' ' << options_.driverName
+              << ": server cannot take mail now: " << e.what() << '\n';
+    return std::nullopt;
+  }
+  if (std::optional<ResponseStatus> status = quickStatus(answer)) {
+    return Response{std::string(kindOf(message)), *status, std::nullopt};
+  }
+  auto decoded = codec_.decode(answer);
+  if (!decoded.ok() || !std::holds_alternative<Response>(decoded->payload)) {
+    std::cerr << options_.logName << ' ' << options_.driverName
+              << ": unreadable answer from the server\n";
+    return std::nullopt;
+  }
+  return std::get<Response>(decoded->payload);
+}
+
+std::string MailIntake::refuseCommand(std::string_view document, std::string_view why) {
+  Message response = envelope(Response{});
+  auto command = codec_.decode(document);
+  Response answer;
+  answer.kind = command.ok() ? std::string(kindOf(*command)) : "sendReply";
+  answer.status = ResponseStatus::Error;
+  answer.error = ResponseError{"unsupported", std::string(why)};
+  if (command.ok()) {
+    response.correlationId = command->id;
+    response.addressee = command->sender;
+  }
+  response.payload = answer;
+  return codec_.encode(response);
+}
+
+} // namespace switchboard::email

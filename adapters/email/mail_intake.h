@@ -1,0 +1,97 @@
+#pragma once
+
+// What the mailbox sources (POP3, IMAP) share once a mail is fetched: read its MIME, build the
+// workItemArrived, submit it and learn whether it is committed; or, for a mail that cannot be a
+// work item, report it with contactRejected so that the server keeps a dead letter. A source
+// acknowledges upstream (POP3 DELE, IMAP \Seen or move) only for outcomes other than Retry.
+
+#include "mail_reader.h"
+#include "switchboard/attachment_store.h"
+#include "switchboard/channel_driver.h"
+#include "switchboard/message_codec.h"
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::email {
+
+struct IntakeOptions {
+  std::string driverName;
+  std::string serverId;
+  std::uint64_t maxMessageBytes = 25u << 20;
+  /// How many mails of one batch are submitted at once, so that their commits share the store's
+  /// transactions (group commit). 1 submits one after the other.
+  std::size_t submitThreads = 32;
+  /// Which prefix the source's log lines carry ("imap", "pop3").
+  std::string logName = "mail";
+};
+
+/// One mail as a mailbox source fetched it.
+struct FetchedMail {
+  /// The mailbox's own key for the mail (IMAP UIDVALIDITY and UID, POP3 UIDL), unique per driver:
+  /// the server makes one work item per key however often the mail is submitted.
+  std::string sourceKey;
+  /// Where an operator finds the mail on its server; kept with a dead letter.
+  std::string reference;
+  /// The size the mail server reported; over the limit, `bytes` are not fetched at all.
+  std::uint64_t size = 0;
+  std::string bytes;
+  /// The work item's contact point when the mail's To: names no one (the mailbox's address).
+  std::optional<std::string> contactPoint;
+};
+
+enum class IntakeOutcome {
+  Committed, ///< a new work item is committed
+  Duplicate, ///< the key was committed before: acknowledge and forget
+  Rejected,  ///< a dead letter is committed with the reason: acknowledge and forget
+  Retry,     ///< the server could not take it now: leave it on the mail server
+};
+
+/// Figures for metrics and tests.
+struct IntakeCounters {
+  std::atomic<std::uint64_t> submitted{0};
+  std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> retries{0};
+};
+
+class MailIntake {
+ public:
+  /// `sink` and `attachments` must outlive the intake.
+  MailIntake(IntakeOptions options, MessageSink& sink, AttachmentStore& attachments);
+
+  /// Takes each mail and returns its outcome, in the order given. Up to submitThreads mails are
+  /// in flight at once. After the first Retry the mails not yet started are not tried (they get
+  /// Retry too): the server is stopping or its store is down. Never throws for a bad mail.
+  std::vector<IntakeOutcome> take(std::span<const FetchedMail> mails);
+  IntakeOutcome takeOne(const FetchedMail& mail);
+
+  /// The answer to any command delivered to a receive-only source: status error, "unsupported".
+  std::string refuseCommand(std::string_view document, std::string_view why);
+
+  const IntakeCounters& counters() const { return counters_; }
+  const IntakeOptions& options() const { return options_; }
+
+ private:
+  IntakeOutcome reject(const FetchedMail& mail, const std::string& reason);
+  WorkItem workItemOf(const Mail& mail, const FetchedMail& fetched) const;
+  Message envelope(Payload payload);
+  std::optional<Response> submit(const Message& message);
+
+  IntakeOptions options_;
+  MessageSink& sink_;
+  AttachmentStore& attachments_;
+  MessageCodec codec_;
+  IntakeCounters counters_;
+  std::atomic<std::uint64_t> sequence_{0};
+};
+
+/// `text` cut to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string cutUtf8(std::string text, std::size_t limit);
+
+} // namespace switchboard::email
