@@ -24,6 +24,8 @@
 namespace switchboard {
 
 class AttachmentStore;
+struct ConfigElement;
+class MetricsRegistry;
 
 /// Thrown by MessageSink::submit for a document that is not a valid message; what() is the
 /// codec's "LINE:COLUMN: reason".
@@ -95,6 +97,12 @@ struct DriverContext {
   MessageSink& sink;
   AttachmentStore& attachments;
   std::string serverId; ///< the addressee of the driver's messages
+  /// The whole configuration element, children and secrets included (config.h), for drivers
+  /// whose settings do not fit in attributes (several mailboxes, credentials); null when the
+  /// section was not read from a configuration file.
+  const ConfigElement* element = nullptr;
+  /// Where a driver registers its figures for /metrics; null when nobody scrapes them (tests).
+  MetricsRegistry* metrics = nullptr;
 };
 
 class ChannelDriver {
