@@ -11,7 +11,10 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <Poco/Base64Encoder.h>
+
 #include <mutex>
+#include <sstream>
 
 namespace switchboard::email {
 namespace {
@@ -81,6 +84,40 @@ void expect(Session& session, const std::string& command, std::string_view what)
                 std::string(what) + ": " + trimmed(response)};
 }
 
+std::string base64(std::string_view text) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.rdbuf()->setLineLength(0);
+  encoder.write(text.data(), static_cast<std::streamsize>(text.size()));
+  encoder.close();
+  return out.str();
+}
+
+// AUTH LOGIN and PLAIN are written here: Poco's LOGIN looks for the words "Username:" and
+// "Password:" in the relay's challenges and, when a relay words them otherwise, returns without
+// having logged in at all. The challenges' words carry no meaning (RFC 4616, and LOGIN's
+// de facto rules): the user name answers the first, the password the second.
+void authenticate(Session& session, const SmtpServer& server) {
+  std::string response;
+  int status = 0;
+  if (server.auth == SmtpAuth::Plain) {
+    std::string credentials = std::string(1, '\0') + server.user + '\0' + server.password.reveal();
+    status = session.sendCommand("AUTH PLAIN " + base64(credentials), response);
+  } else {
+    status = session.sendCommand("AUTH LOGIN", response);
+    if (intermediate(status)) {
+      status = session.sendCommand(base64(server.user), response);
+    }
+    if (intermediate(status)) {
+      status = session.sendCommand(base64(server.password.reveal()), response);
+    }
+  }
+  if (!positive(status)) {
+    // Refused credentials may be corrected while the mail waits: worth another attempt.
+    throw Refused{SmtpResult::Kind::Transient, "login refused: " + trimmed(response)};
+  }
+}
+
 void sendAll(Poco::Net::StreamSocket& socket, std::string_view bytes) {
   while (!bytes.empty()) {
     int sent = socket.sendBytes(bytes.data(),
@@ -137,13 +174,11 @@ SmtpResult SmtpClient::send(const std::string& envelopeFrom,
         throw Refused{SmtpResult::Kind::Transient, "the relay does not offer STARTTLS"};
       }
     }
-    if (server_.auth != SmtpAuth::None) {
-      session->login(helo,
-                     server_.auth == SmtpAuth::Plain ? SMTPClientSession::AUTH_PLAIN
-                                                     : SMTPClientSession::AUTH_LOGIN,
-                     server_.user, server_.password.reveal());
-    } else if (server_.tls == SmtpTls::StartTls) {
+    if (server_.tls == SmtpTls::StartTls) {
       session->login(helo); // EHLO again: the session starts afresh after STARTTLS
+    }
+    if (server_.auth != SmtpAuth::None) {
+      authenticate(*session, server_);
     }
     expect(*session, "MAIL FROM:<" + envelopeFrom + ">", "sender refused");
     for (const std::string& recipient : recipients) {
@@ -169,6 +204,9 @@ SmtpResult SmtpClient::send(const std::string& envelopeFrom,
       result.reply = "message refused: " + result.reply;
     }
     try {
+      // The mail's fate is decided; a relay slow to answer QUIT (or to close TLS) need not hold
+      // the sender for a whole timeout.
+      session->setTimeout(Poco::Timespan(2, 0));
       session->close();
     } catch (const Poco::Exception&) {
       // The mail's fate was decided by the answer to "."; a failed QUIT changes nothing.

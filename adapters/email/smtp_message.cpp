@@ -343,6 +343,16 @@ OutgoingMail composeMail(const MailDraft& draft) {
     mail.set("Auto-Submitted", "auto-replied");
     mail.set("X-Auto-Response-Suppress", "All");
   }
+  // Bare line feeds are not lines to SMTP: a "." after one would escape dot-stuffing.
+  std::string text;
+  text.reserve(draft.body.text.size() + draft.body.text.size() / 32);
+  for (std::size_t i = 0; i < draft.body.text.size(); ++i) {
+    char c = draft.body.text[i];
+    if (c == '\r' && i + 1 < draft.body.text.size() && draft.body.text[i + 1] == '\n') {
+      continue;
+    }
+    text += c == '\n' || c == '\r' ? std::string("\r\n") : std::string(1, c);
+  }
   std::string type = draft.body.type.value_or("text/plain");
   if (type != "text/html") {
     type = "text/plain";
@@ -350,9 +360,9 @@ OutgoingMail composeMail(const MailDraft& draft) {
   std::string bodyType = type + "; charset=UTF-8";
   if (draft.attachments.empty()) {
     mail.setContentType(bodyType);
-    mail.setContent(draft.body.text, Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
+    mail.setContent(text, Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
   } else {
-    mail.addContent(new Poco::Net::StringPartSource(draft.body.text, bodyType),
+    mail.addContent(new Poco::Net::StringPartSource(text, bodyType),
                     Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
     for (const AttachmentBytes& attachment : draft.attachments) {
       std::string name = attachment.reference.name.value_or("attachment");

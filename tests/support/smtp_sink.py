@@ -44,10 +44,12 @@ class FolderHandler:
             return "451 4.3.0 Try again later (test sink)"
         number = next(self.counter)
         auth = session.auth_data if session.authenticated else ""
+        tls = (session.ssl is not None or
+               server.transport.get_extra_info("ssl_object") is not None)
         head = (
             f"X-Sink-Mail-From: {envelope.mail_from}\r\n"
             f"X-Sink-Rcpt-To: {', '.join(envelope.rcpt_tos)}\r\n"
-            f"X-Sink-Tls: {'yes' if session.ssl is not None else 'no'}\r\n"
+            f"X-Sink-Tls: {'yes' if tls else 'no'}\r\n"
             f"X-Sink-Auth: {auth}\r\n"
         ).encode()
         name = os.path.join(self.folder, f"{number:06d}.eml")
@@ -87,7 +89,7 @@ def main():
         def authenticate(server, session, envelope, mechanism, auth_data):
             ok = (auth_data.login.decode() == args.user and
                   auth_data.password.decode() == args.password)
-            return AuthResult(success=ok, auth_data=args.user if ok else None)
+            return AuthResult(success=ok, handled=False, auth_data=args.user if ok else None)
         kwargs["authenticator"] = authenticate
         kwargs["auth_require_tls"] = tls is not None
     if tls is not None and args.implicit_tls:

@@ -103,7 +103,7 @@ TEST(ComposeMail, WritesThreadingHeadersAReaderUnderstands) {
   EXPECT_EQ(mail->inReplyTo.value_or(""), "<q1@example.com>");
   ASSERT_TRUE(mail->text);
   EXPECT_THAT(*mail->text, HasSubstr("42,90 € será devolvido"));
-  EXPECT_THAT(*mail->text, HasSubstr("\n.\n"));
+  EXPECT_THAT(*mail->text, HasSubstr("\r\n.\r\n")); // bare line feeds became CRLF
 }
 
 TEST(ComposeMail, CarriesAttachmentsAndMarksAutomaticMail) {
