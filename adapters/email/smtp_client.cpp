@@ -149,7 +149,8 @@ SmtpClient::SmtpClient(SmtpServer server) : server_(std::move(server)) {}
 
 SmtpResult SmtpClient::send(const std::string& envelopeFrom,
                             const std::vector<std::string>& recipients, std::string_view bytes,
-                            const std::function<void()>& beforeCommit) {
+                            const std::function<void()>& beforeCommit,
+                            const std::function<void(const SmtpResult&)>& onAnswer) {
   SmtpResult result;
   try {
     Poco::Timespan timeout(
@@ -202,6 +203,9 @@ SmtpResult SmtpClient::send(const std::string& envelopeFrom,
     } else {
       result.kind = permanent(status) ? SmtpResult::Kind::Permanent : SmtpResult::Kind::Transient;
       result.reply = "message refused: " + result.reply;
+    }
+    if (onAnswer) {
+      onAnswer(result);
     }
     try {
       // The mail's fate is decided; a relay slow to answer QUIT (or to close TLS) need not hold

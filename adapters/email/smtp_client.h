@@ -36,9 +36,12 @@ class SmtpClient {
   /// Sends `bytes` (CRLF line ends, not dot-stuffed) from `envelopeFrom` to `recipients` in a
   /// session of its own. `beforeCommit` runs after the content is written and before the final
   /// "."; when it throws, the session is abandoned without the "." (the relay discards the mail)
-  /// and the exception propagates. Never throws otherwise: failures are results.
+  /// and the exception propagates. `onAnswer` runs with the relay's answer to the "." as soon as
+  /// it is read, before QUIT, so that the caller can record it without waiting for the session
+  /// to end. Never throws otherwise: failures are results.
   SmtpResult send(const std::string& envelopeFrom, const std::vector<std::string>& recipients,
-                  std::string_view bytes, const std::function<void()>& beforeCommit = {});
+                  std::string_view bytes, const std::function<void()>& beforeCommit = {},
+                  const std::function<void(const SmtpResult&)>& onAnswer = {});
 
   const SmtpServer& server() const { return server_; }
 

@@ -193,11 +193,23 @@ void SmtpOutbox::sendOne(const std::string& key) {
     return;
   }
   store_->beginAttempt(key, started);
-  SmtpResult result = client_.send(entry->envelopeFrom, entry->recipients, entry->bytes,
-                                   [&] { store_->beginCommit(key, nowMillis()); });
+  // The relay's 2xx is recorded the moment it is read: until then a crash leaves the mail
+  // "committing", and that window should be no longer than one answer and one fsync.
+  bool recorded = false;
+  SmtpResult result = client_.send(
+      entry->envelopeFrom, entry->recipients, entry->bytes,
+      [&] { store_->beginCommit(key, nowMillis()); },
+      [&](const SmtpResult& answer) {
+        if (answer.kind == SmtpResult::Kind::Sent) {
+          store_->markSent(key, nowMillis(), cut(answer.reply, kMaxReason));
+          recorded = true;
+        }
+      });
   Millis finished = nowMillis();
   if (result.kind == SmtpResult::Kind::Sent) {
-    store_->markSent(key, finished, cut(result.reply, kMaxReason));
+    if (!recorded) {
+      store_->markSent(key, finished, cut(result.reply, kMaxReason));
+    }
     ++figures_.sent;
     if (instruments_.sent != nullptr) {
       instruments_.sent->inc();
