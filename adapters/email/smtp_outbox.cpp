@@ -76,20 +76,16 @@ SmtpOutbox::SmtpOutbox(SmtpOptions options, std::string driverName, std::string 
                                                   "connection left unknown after the final '.'",
                                                   {"driver"})
                                   .with({driverName_});
-    std::weak_ptr<OutboxStore> store = store_;
-    std::string name = driverName_;
-    metrics->addCollector("switchboard_email_outbox_mails",
-                          "Mails in the outbox by state (queued includes those being sent)",
-                          MetricType::Gauge, {"driver", "state"}, [store, name] {
-                            std::vector<CollectedSample> samples;
-                            if (auto open = store.lock()) {
-                              OutboxCounts counts = open->counts();
-                              samples.push_back({{name, "queued"}, double(counts.queued)});
-                              samples.push_back({{name, "sent"}, double(counts.sent)});
-                              samples.push_back({{name, "failed"}, double(counts.failed)});
-                            }
-                            return samples;
-                          });
+    // Gauges the outbox sets itself (a collector would be registered once per process, and
+    // several email drivers each have an outbox).
+    auto& mails = metrics->gaugeFamily("switchboard_email_outbox_mails",
+                                       "Mails in the outbox by state (queued includes those "
+                                       "being sent)",
+                                       {"driver", "state"});
+    instruments_.queued = &mails.with({driverName_, "queued"});
+    instruments_.sentMails = &mails.with({driverName_, "sent"});
+    instruments_.failedMails = &mails.with({driverName_, "failed"});
+    refreshGauges();
   }
 }
 
@@ -130,6 +126,20 @@ void SmtpOutbox::stop() {
   }
 }
 
+void SmtpOutbox::refreshGauges() {
+  if (instruments_.queued == nullptr) {
+    return;
+  }
+  try {
+    OutboxCounts counts = store_->counts();
+    instruments_.queued->set(static_cast<double>(counts.queued));
+    instruments_.sentMails->set(static_cast<double>(counts.sent));
+    instruments_.failedMails->set(static_cast<double>(counts.failed));
+  } catch (const OutboxError& e) {
+    std::cerr << "smtp " << driverName_ << ": " << e.what() << '\n';
+  }
+}
+
 void SmtpOutbox::run() {
   Millis lastPrune = 0;
   std::unique_lock lock(mutex_);
@@ -144,6 +154,7 @@ void SmtpOutbox::run() {
         store_->pruneSent(lastPrune - options_.keepSent.count());
       }
       next = store_->nextDue();
+      refreshGauges();
     } catch (const std::exception& e) {
       std::cerr << "smtp " << driverName_ << ": " << e.what() << '\n';
     }

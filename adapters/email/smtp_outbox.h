@@ -83,6 +83,9 @@ class SmtpOutbox {
     Counter* retries = nullptr;
     Counter* failed = nullptr;
     Counter* uncertain = nullptr;
+    Gauge* queued = nullptr; ///< mails by state, set after each pass of the sender
+    Gauge* sentMails = nullptr;
+    Gauge* failedMails = nullptr;
   };
 
   std::optional<Response> submit(const Message& message, Message* answer = nullptr);
@@ -93,6 +96,7 @@ class SmtpOutbox {
   void giveUp(const OutboxEntry& entry, const std::string& why);
   void report(const std::string& key);
   Address senderFor(const WorkItem& item) const;
+  void refreshGauges();
   void run();
 
   SmtpOptions options_;
