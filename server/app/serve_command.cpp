@@ -102,8 +102,8 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
         continue;
       }
       DriverSection section = toDriverSection(driverConfig);
-      DriverContext context{section, server, attachments, config.server.id,
-                            &driverConfig.settings, &metrics};
+      DriverContext context{section, server, attachments, config.server.id, &driverConfig.settings,
+                            &metrics};
       std::unique_ptr<ChannelDriver> driver = registry.create(context);
       server.attachDriver(section.name, *driver);
       driver->start();
