@@ -1,6 +1,7 @@
 #include "smtp_outbox.h"
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 
 namespace switchboard::email {
@@ -62,7 +63,7 @@ SmtpOutbox::SmtpOutbox(SmtpOptions options, std::string driverName, std::string 
                        MessageSink& sink, AttachmentStore& attachments, MetricsRegistry* metrics)
     : options_(std::move(options)), driverName_(std::move(driverName)),
       serverId_(std::move(serverId)), sink_(sink), attachments_(attachments),
-      store_(std::make_shared<OutboxStore>(options_.outbox)), client_(options_.server) {
+      store_(std::make_unique<OutboxStore>(options_.outbox)), client_(options_.server) {
   if (metrics != nullptr) {
     auto& attempts =
         metrics->counterFamily("switchboard_email_outbox_attempts_total",

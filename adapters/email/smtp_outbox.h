@@ -104,7 +104,7 @@ class SmtpOutbox {
   std::string serverId_;
   MessageSink& sink_;
   AttachmentStore& attachments_;
-  std::shared_ptr<OutboxStore> store_;
+  std::unique_ptr<OutboxStore> store_;
   SmtpClient client_;
   MessageCodec codec_;
   OutboxFigures figures_;
