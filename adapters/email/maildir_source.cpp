@@ -253,23 +253,6 @@ WorkItem MaildirSource::workItemOf(const Mail& mail, std::string_view bytes) con
     }
     item.attributes.push_back({"email.references", joined});
   }
-  // An answer to one of Switchboard's own mails names the work item it continues: by the
-  // Message-ID it answers (In-Reply-To, else the newest reference), else by the subject's
-  // "[#WORKITEM]". The server's threading decides what to do with it.
-  std::optional<std::string> answered;
-  if (mail.inReplyTo) {
-    answered = workItemOfMessageId(*mail.inReplyTo);
-  }
-  for (auto reference = mail.references.rbegin(); !answered && reference != mail.references.rend();
-       ++reference) {
-    answered = workItemOfMessageId(*reference);
-  }
-  if (!answered && mail.subject) {
-    answered = workItemOfSubject(*mail.subject);
-  }
-  if (answered && answered->size() <= kMaxLabel) {
-    item.attributes.push_back({"email.answersWorkItem", *answered});
-  }
   return item;
 }
 
