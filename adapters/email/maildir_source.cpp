@@ -41,8 +41,13 @@ Timestamp now() {
 } // namespace
 
 MaildirSource::MaildirSource(MaildirOptions options, MessageSink& sink,
-                             AttachmentStore& attachments)
-    : options_(std::move(options)), sink_(sink), attachments_(attachments) {}
+                             AttachmentStore& attachments, MetricsRegistry* metrics)
+    : options_(std::move(options)), sink_(sink), attachments_(attachments) {
+  if (options_.smtp) {
+    outbox_ = std::make_unique<SmtpOutbox>(*options_.smtp, options_.driverName, options_.serverId,
+                                           sink_, attachments_, metrics);
+  }
+}
 
 MaildirSource::~MaildirSource() {
   stop();
@@ -51,6 +56,9 @@ MaildirSource::~MaildirSource() {
 void MaildirSource::start() {
   for (const char* folder : {"new", "cur", "tmp", "rejected"}) {
     fs::create_directories(options_.path / folder);
+  }
+  if (outbox_) {
+    outbox_->start();
   }
   {
     std::lock_guard lock(mutex_);
@@ -67,6 +75,9 @@ void MaildirSource::stop() {
   wake_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
+  }
+  if (outbox_) {
+    outbox_->stop();
   }
 }
 
@@ -128,7 +139,8 @@ MaildirSource::Outcome MaildirSource::take(const fs::path& file) {
   }
   Message message = envelope(Notification{WorkItemArrived{}});
   message.workItems.push_back(workItemOf(*mail, bytes));
-  std::optional<Response> response = submit(message);
+  std::string workItemId;
+  std::optional<Response> response = submit(message, &workItemId);
   if (!response) {
     return Outcome::Retry;
   }
@@ -141,6 +153,11 @@ MaildirSource::Outcome MaildirSource::take(const fs::path& file) {
                   message.workItems.front().sourceKey, size);
   }
   ++(response->status == ResponseStatus::Duplicate ? counters_.duplicates : counters_.submitted);
+  // Also after "duplicate": a crash may have fallen between the commit and the acknowledgement,
+  // which the outbox queues at most once per work item.
+  if (outbox_ && !workItemId.empty()) {
+    outbox_->acknowledge(workItemId, *mail, bytes);
+  }
   fs::rename(file, options_.path / "cur" / (file.filename().string() + ":2,S"));
   return Outcome::Done;
 }
@@ -181,7 +198,7 @@ Message MaildirSource::envelope(Payload payload) {
   return message;
 }
 
-std::optional<Response> MaildirSource::submit(const Message& message) {
+std::optional<Response> MaildirSource::submit(const Message& message, std::string* workItemId) {
   std::string answer;
   try {
     answer = sink_.submit(codec_.encode(message));
@@ -195,10 +212,16 @@ std::optional<Response> MaildirSource::submit(const Message& message) {
     std::cerr << "maildir " << options_.driverName << ": unreadable answer from the server\n";
     return std::nullopt;
   }
+  if (workItemId != nullptr && !decoded->workItems.empty() && decoded->workItems.front().id) {
+    *workItemId = *decoded->workItems.front().id;
+  }
   return std::get<Response>(decoded->payload);
 }
 
 std::string MaildirSource::deliver(std::string_view document) {
+  if (outbox_) {
+    return outbox_->deliver(document);
+  }
   Message response = envelope(Response{});
   auto command = codec_.decode(document);
   Response answer;
@@ -232,7 +255,9 @@ void registerMaildirDriver(DriverRegistry& registry) {
       }
       options.threading = *mode;
     }
-    return std::make_unique<MaildirSource>(std::move(options), context.sink, context.attachments);
+    options.smtp = smtpOptionsOfDriver(context.element, section.name);
+    return std::make_unique<MaildirSource>(std::move(options), context.sink, context.attachments,
+                                           context.metrics);
   });
 }
 

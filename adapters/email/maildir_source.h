@@ -7,6 +7,7 @@
 
 #include "mail_reader.h"
 #include "mime_work_item.h"
+#include "smtp_outbox.h"
 #include "switchboard/attachment_store.h"
 #include "switchboard/channel_driver.h"
 #include "switchboard/message_codec.h"
@@ -30,6 +31,8 @@ struct MaildirOptions {
   std::optional<std::string> contactPoint;
   std::uint64_t maxAttachmentBytes = 20u << 20; ///< larger attachments are not kept
   Threading threading = Threading::Join;        ///< what a reply to an earlier mail becomes
+  /// Outbound mail (replies, acknowledgements); without it every command is "unsupported".
+  std::optional<SmtpOptions> smtp;
 };
 
 /// Figures for metrics and tests.
@@ -42,14 +45,18 @@ struct MaildirCounters {
 
 class MaildirSource final : public ChannelDriver {
  public:
-  MaildirSource(MaildirOptions options, MessageSink& sink, AttachmentStore& attachments);
+  /// `metrics` (may be null) receives the outbox's figures when `options.smtp` is set. Throws
+  /// OutboxError when the outbox cannot be opened.
+  MaildirSource(MaildirOptions options, MessageSink& sink, AttachmentStore& attachments,
+                MetricsRegistry* metrics = nullptr);
   ~MaildirSource() override;
 
   /// Creates the Maildir folders when missing and starts polling. Throws std::runtime_error
   /// when the folder cannot be used.
   void start() override;
   void stop() override;
-  /// The Maildir source only receives; every command gets status error, code "unsupported".
+  /// With `smtp` configured, sendReply goes to the outbox (SmtpOutbox::deliver); without it, and
+  /// for every other command, status error, code "unsupported".
   std::string deliver(std::string_view document) override;
 
   /// Takes every mail now in new/, in delivery order; returns how many left new/. Stops at the
@@ -57,6 +64,8 @@ class MaildirSource final : public ChannelDriver {
   std::size_t pollOnce();
 
   const MaildirCounters& counters() const { return counters_; }
+  /// The outbox, when `smtp` is configured.
+  SmtpOutbox* outbox() { return outbox_.get(); }
 
  private:
   enum class Outcome { Done, Retry };
@@ -67,7 +76,7 @@ class MaildirSource final : public ChannelDriver {
   WorkItem workItemOf(const Mail& mail, std::string_view bytes) const;
   Message envelope(Payload payload);
   /// Submits `message`; the response, or nothing when the server could not take it now.
-  std::optional<Response> submit(const Message& message);
+  std::optional<Response> submit(const Message& message, std::string* workItemId = nullptr);
   void run();
 
   MaildirOptions options_;
@@ -75,6 +84,7 @@ class MaildirSource final : public ChannelDriver {
   AttachmentStore& attachments_;
   MessageCodec codec_;
   MaildirCounters counters_;
+  std::unique_ptr<SmtpOutbox> outbox_;
   std::atomic<std::uint64_t> sequence_{0};
 
   std::mutex mutex_;

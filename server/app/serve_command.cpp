@@ -2,10 +2,10 @@
 
 #include "adapters/email/imap_source.h"
 #include "adapters/email/maildir_source.h"
+#include "adapters/email/pop3_source.h"
 #include "adapters/external/external_registration.h"
 #include "connectors/rest/webhook_dispatcher.h"
 #include "connectors/rest/webhook_routes.h"
-#include "adapters/email/pop3_source.h"
 #include "switchboard/agent_push.h"
 #include "switchboard/communication_server.h"
 
@@ -156,7 +156,8 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
         continue;
       }
       DriverSection section = toDriverSection(driverConfig);
-      DriverContext context{section, server, attachments, config.server.id, &driverConfig.settings};
+      DriverContext context{section, server, attachments, config.server.id, &driverConfig.settings,
+                            &metrics};
       std::unique_ptr<ChannelDriver> driver = registry.create(context);
       server.attachDriver(section.name, *driver);
       driver->start();

@@ -205,6 +205,23 @@ Message CommunicationServer::handleNotification(const Message& message,
     event.workItemId = *workItemId;
     event.state = stored->item.state.value_or(WorkItemState::Queued);
     event.entry = {message.time, event.state, kind, message.sender.id};
+    if (const auto* delivery = std::get_if<DeliveryReport>(&notification)) {
+      // The history says which reply went where (the mail's Message-ID) and what the relay said;
+      // a reply given up is also kept as a dead letter, where operators look for failures.
+      std::string cause = kind + " " + delivery->replyId + " " +
+                          std::string(toString(delivery->outcome)) +
+                          (delivery->externalId ? " " + *delivery->externalId : std::string()) +
+                          (delivery->reason ? ": " + *delivery->reason : std::string());
+      event.entry.cause = cause.substr(0, 512);
+      if (delivery->outcome == DeliveryOutcome::Failed) {
+        store_.recordDeadLetter({0, clock_(), message.sender.id,
+                                 ("reply " + delivery->replyId + " to " + delivery->workItemId +
+                                  " not delivered: " + delivery->reason.value_or("no reason"))
+                                     .substr(0, 512),
+                                 codec_.encode(message)});
+        countDeadLetter(message.sender.id);
+      }
+    }
     noteReplyKey(notification, stored->item, event);
     store_.recordChange(event).get();
   }

@@ -25,6 +25,7 @@ namespace switchboard {
 
 class AttachmentStore;
 struct ConfigElement;
+class MetricsRegistry;
 
 /// Thrown by MessageSink::submit for a document that is not a valid message; what() is the
 /// codec's "LINE:COLUMN: reason".
@@ -100,6 +101,8 @@ struct DriverContext {
   /// whose settings do not fit in attributes (several mailboxes, credentials); null when the
   /// section was not read from a configuration file.
   const ConfigElement* element = nullptr;
+  /// Where a driver registers its figures for /metrics; null when nobody scrapes them (tests).
+  MetricsRegistry* metrics = nullptr;
 };
 
 class ChannelDriver {
