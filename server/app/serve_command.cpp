@@ -1,6 +1,7 @@
 #include "serve_command.h"
 
 #include "adapters/email/maildir_source.h"
+#include "connectors/odbc/odbc_connector.h"
 #include "switchboard/agent_push.h"
 #include "switchboard/communication_server.h"
 
@@ -65,9 +66,29 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     core.queues = config.queues;
     core.rules = config.rules;
     core.agents = config.agents;
+    // CRM connectors: each sees every item that ends; the first with lookups enriches arrivals.
+    // Declared before the server, so that they outlive it.
+    std::vector<std::unique_ptr<odbc::OdbcConnector>> connectors;
     CommunicationServer server(core, *store);
     server.registerMetrics(metrics);
+    for (const ConnectorConfig& connectorConfig : config.connectors) {
+      if (!connectorConfig.enabled || connectorConfig.type != "odbc") {
+        continue;
+      }
+      odbc::OdbcOptions odbcOptions = odbc::readOdbcOptions(connectorConfig);
+      bool enriches = !odbcOptions.lookups.empty();
+      auto& connector =
+          connectors.emplace_back(std::make_unique<odbc::OdbcConnector>(std::move(odbcOptions)));
+      connector->registerMetrics(metrics);
+      server.addEndObserver(*connector);
+      if (enriches) {
+        server.setEnricher(connector.get());
+      }
+    }
     server.start();
+    for (auto& connector : connectors) {
+      connector->start(server);
+    }
 
     // A setting the server would ignore is worse than one it refuses: refuse until supported.
     if (config.server.listeners.size() != 1 || config.server.listeners.front().tls) {
@@ -125,9 +146,15 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     }
     push.stop();
     http.stop();
+    for (auto& connector : connectors) {
+      connector->stop();
+    }
     server.stop();
     logger.info("server.stopped", {});
     return 0;
+  } catch (const ConfigError& e) {
+    err << e.what() << '\n';
+    return 1;
   } catch (const SettingError& e) {
     err << e.what() << '\n';
     return 1;

@@ -132,6 +132,8 @@ class Loader {
         loadQueues(section);
       } else if (section.name == "rules") {
         loadRules(section);
+      } else if (section.name == "connectors") {
+        loadConnectors(section);
       }
     }
     checkReferences();
@@ -256,6 +258,17 @@ class Loader {
       driver.name = names.add(element, "name");
       driver.enabled = element.boolean("enabled");
       driver.settings = element;
+    }
+  }
+
+  void loadConnectors(const ConfigElement& connectors) {
+    Ids names("connector");
+    for (const ConfigElement& element : connectors.children) {
+      ConnectorConfig& connector = config_.connectors.emplace_back();
+      connector.type = element.name;
+      connector.name = names.add(element, "name");
+      connector.enabled = element.boolean("enabled");
+      connector.settings = element;
     }
   }
 
