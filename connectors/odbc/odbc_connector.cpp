@@ -237,6 +237,7 @@ void OdbcConnector::halt() {
     running_ = false;
   }
   wake_.notify_all();
+  lookupReady_.notify_all();
   for (std::thread& thread : threads_) {
     thread.join();
   }
@@ -292,7 +293,7 @@ std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
     lookup->item = item;
     lookups_.push_back(lookup);
   }
-  wake_.notify_all();
+  lookupReady_.notify_one();
   std::future<std::optional<std::string>> answer = lookup->done.get_future();
   if (answer.wait_for(options_.lookupTimeout) != std::future_status::ready) {
     lookup->abandoned = true;
@@ -312,7 +313,7 @@ std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
 void OdbcConnector::lookupWorker() {
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [&] { return !running_ || !lookups_.empty(); });
+    lookupReady_.wait(lock, [&] { return !running_ || !lookups_.empty(); });
     if (!running_) {
       return;
     }
@@ -625,7 +626,8 @@ OdbcConnector::Stats OdbcConnector::stats() const {
   stats.rosterUpdates = rosterUpdates_.load();
   stats.rosterFailures = rosterFailures_.load();
   if (outbox_) {
-    stats.outboxDepth = outbox_->size();
+    std::lock_guard lock(mutex_);
+    stats.outboxDepth = outbox_->size() + ended_.size();
   }
   return stats;
 }

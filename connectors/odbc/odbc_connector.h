@@ -47,7 +47,8 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
     std::uint64_t activityFailures = 0; ///< attempts the CRM refused or missed
     std::uint64_t rosterUpdates = 0;    ///< agents upserted from the CRM
     std::uint64_t rosterFailures = 0;
-    std::size_t outboxDepth = 0;
+    std::size_t outboxDepth =
+        0; ///< activities not yet in the CRM: in the outbox or on their way to it
   };
 
   explicit OdbcConnector(OdbcOptions options);
@@ -107,8 +108,9 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   OdbcPool activityPool_;
   OdbcPool rosterPool_;
 
-  mutable std::mutex mutex_; ///< guards everything below
-  std::condition_variable wake_;
+  mutable std::mutex mutex_;            ///< guards everything below
+  std::condition_variable wake_;        ///< activity and roster threads
+  std::condition_variable lookupReady_; ///< lookup workers: one is woken per lookup
   bool running_ = false;
   std::deque<std::shared_ptr<Lookup>> lookups_;
   std::deque<EndedWorkItem> ended_;
