@@ -1,7 +1,7 @@
 #pragma once
 
-// The settings of one ODBC CRM connector (<connectors><odbc>, connectors/odbc/odbc.xsd), read and
-// checked from its configuration section. Every statement is parsed at load, so that a
+// The settings of one ODBC CRM connector (<connectors><odbc>, connectors/odbc/odbc_connector.xsd),
+// read and checked from its configuration section. Every statement is parsed at load, so that a
 // placeholder the connector does not know stops the start with the file, line and setting.
 
 #include "sql_template.h"

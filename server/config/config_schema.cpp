@@ -90,6 +90,9 @@ std::vector<std::string> knownDriverTypes() {
   std::vector<std::string> types;
   for (const SchemaPart& part : configSchemaParts()) {
     std::string_view name = part.fileName;
+    if (name.ends_with("_connector.xsd")) {
+      continue; // a CRM connector's part (connectors/), not a driver type
+    }
     types.emplace_back(name.substr(0, name.rfind('.')));
   }
   return types;
