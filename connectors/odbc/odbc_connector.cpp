@@ -396,14 +396,13 @@ void OdbcConnector::workItemEnded(const EndedWorkItem& ended) noexcept {
 // customer and times) and made durable before the CRM is tried.
 bool OdbcConnector::takeEnded() {
   std::unique_lock lock(mutex_);
-  bool any = false;
   while (!ended_.empty()) {
     EndedWorkItem ended = ended_.front();
     lock.unlock();
     auto details = service_->workItem(ended.workItemId);
     if (!details.ok()) {
       // The store cannot answer now; keep the item in memory and try again on the next round.
-      return any;
+      return false;
     }
     try {
       if (outbox_->add(ended.workItemId, activityValues(ended, details->stored))) {
@@ -411,13 +410,12 @@ bool OdbcConnector::takeEnded() {
       }
     } catch (const std::exception& e) {
       std::cerr << "odbc " << options_.name << ": " << e.what() << '\n';
-      return any;
+      return false;
     }
-    any = true;
     lock.lock();
     ended_.pop_front();
   }
-  return any;
+  return true;
 }
 
 bool OdbcConnector::drainOne() {
@@ -446,19 +444,17 @@ void OdbcConnector::activityLoop() {
   std::unique_lock lock(mutex_);
   while (running_) {
     lock.unlock();
-    takeEnded();
+    const bool taken = takeEnded();
     bool wrote = false;
     bool failed = false;
-    {
-      std::unique_lock breaker(mutex_);
-      bool open = breakerOpen(activityBreaker_);
-      breaker.unlock();
-      if (!open) {
-        try {
-          wrote = drainOne();
-        } catch (const std::exception&) {
-          failed = true;
-        }
+    lock.lock();
+    const bool open = breakerOpen(activityBreaker_);
+    lock.unlock();
+    if (!open) {
+      try {
+        wrote = drainOne();
+      } catch (const std::exception&) {
+        failed = true;
       }
     }
     lock.lock();
@@ -468,10 +464,14 @@ void OdbcConnector::activityLoop() {
       breakerSucceeded(activityBreaker_);
       continue;
     }
-    // Nothing written: wait for a new ended item, the end of the backoff, or stop.
+    // Nothing written: wait for a new ended item (unless the last could not be taken: then a
+    // second), the end of the backoff, or stop.
     auto until = breakerOpen(activityBreaker_) ? activityBreaker_.openUntil
                                                : steady_clock::now() + seconds(1);
-    wake_.wait_until(lock, until, [&] { return !running_ || !ended_.empty(); });
+    if (!taken) {
+      until = std::min(until, steady_clock::now() + seconds(1));
+    }
+    wake_.wait_until(lock, until, [&] { return !running_ || (taken && !ended_.empty()); });
   }
 }
 
@@ -626,8 +626,9 @@ OdbcConnector::Stats OdbcConnector::stats() const {
   stats.rosterUpdates = rosterUpdates_.load();
   stats.rosterFailures = rosterFailures_.load();
   if (outbox_) {
-    std::lock_guard lock(mutex_);
-    stats.outboxDepth = outbox_->size() + ended_.size();
+    stats.outboxDepth = outbox_->size();
+    std::lock_guard lock(mutex_); // not around the outbox: the core may wait for this lock
+    stats.outboxDepth += ended_.size();
   }
   return stats;
 }

@@ -93,6 +93,7 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   /// Runs the lookup and history statements for `item`; returns the changes as a ready item.
   std::optional<std::string> lookupNow(WorkItem& item);
   void activityLoop();
+  /// Moves ended items into the outbox; false when one could not be (store or outbox failing).
   bool takeEnded();
   bool drainOne();
   void rosterLoop();
