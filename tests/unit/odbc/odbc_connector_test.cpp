@@ -226,6 +226,25 @@ TEST_F(OdbcConnectorTest, WithTheDatabaseAwayItemsAreRoutedUnenrichedAndMarkedSo
   EXPECT_EQ(connector_->stats().lookupFailures, 3u);
 }
 
+TEST_F(OdbcConnectorTest, ASlowDatabaseDoesNotHoldItemsBack) {
+  CommunicationServer& server = start(config());
+  ASSERT_TRUE(server.setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  // Another client holds the CRM file locked: the lookup waits on it longer than lookupTimeout.
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(crm_.c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::string id = arrive("joana.ferreira@example.com");
+  StoredWorkItem slow = stored(id);
+  EXPECT_EQ(attribute(slow.item, "crmEnriched"), "false");
+  EXPECT_NE(slow.item.state, WorkItemState::New);
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  // Once the database answers again, so do lookups (after the connector's backoff).
+  EXPECT_TRUE(eventually([&] {
+    return attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched") == "true";
+  }));
+}
+
 TEST_F(OdbcConnectorTest, AnEndedItemBecomesAnActivityInTheCrm) {
   CommunicationServer& server = start(config());
   ASSERT_TRUE(server.setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
