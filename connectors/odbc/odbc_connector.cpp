@@ -286,6 +286,12 @@ std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
   std::future<std::optional<std::string>> answer = lookup->done.get_future();
   if (answer.wait_for(options_.lookupTimeout) != std::future_status::ready) {
     lookup->abandoned = true;
+    {
+      // A database that does not answer is treated as one that failed: the next arrivals skip
+      // it for the backoff instead of each waiting lookupTimeout.
+      std::lock_guard lock(mutex_);
+      breakerFailed(lookupBreaker_);
+    }
     return unenriched("no answer within " + std::to_string(options_.lookupTimeout.count()) + "ms");
   }
   std::optional<std::string> result = answer.get();
@@ -323,7 +329,8 @@ void OdbcConnector::lookupWorker() {
     lock.lock();
     if (failed) {
       breakerFailed(lookupBreaker_);
-    } else {
+    } else if (!lookup->abandoned) {
+      // An answer that came too late says the database is slow, not that it is back.
       breakerSucceeded(lookupBreaker_);
     }
     lookup->done.set_value(result);
