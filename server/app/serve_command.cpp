@@ -4,6 +4,7 @@
 #include "adapters/email/maildir_source.h"
 #include "adapters/email/pop3_source.h"
 #include "adapters/external/external_registration.h"
+#include "connectors/odbc/odbc_connector.h"
 #include "connectors/rest/webhook_dispatcher.h"
 #include "connectors/rest/webhook_routes.h"
 #include "switchboard/agent_push.h"
@@ -70,9 +71,29 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     core.queues = config.queues;
     core.rules = config.rules;
     core.agents = config.agents;
+    // CRM connectors: each sees every item that ends; the first with lookups enriches arrivals.
+    // Declared before the server, so that they outlive it.
+    std::vector<std::unique_ptr<odbc::OdbcConnector>> connectors;
     CommunicationServer server(core, *store);
     server.registerMetrics(metrics);
+    for (const ConnectorConfig& connectorConfig : config.connectors) {
+      if (!connectorConfig.enabled || connectorConfig.type != "odbc") {
+        continue;
+      }
+      odbc::OdbcOptions odbcOptions = odbc::readOdbcOptions(connectorConfig);
+      bool enriches = !odbcOptions.lookups.empty();
+      auto& connector =
+          connectors.emplace_back(std::make_unique<odbc::OdbcConnector>(std::move(odbcOptions)));
+      connector->registerMetrics(metrics);
+      server.addEndObserver(*connector);
+      if (enriches) {
+        server.setEnricher(connector.get());
+      }
+    }
     server.start();
+    for (auto& connector : connectors) {
+      connector->start(server);
+    }
 
     ApiOptions api;
     auto tlsOf = [](const ListenerConfig& listener) -> std::optional<ApiTls> {
@@ -185,9 +206,15 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     for (auto& hook : hooks) {
       hook->stop();
     }
+    for (auto& connector : connectors) {
+      connector->stop();
+    }
     server.stop();
     logger.info("server.stopped", {});
     return 0;
+  } catch (const ConfigError& e) {
+    err << e.what() << '\n';
+    return 1;
   } catch (const SettingError& e) {
     err << e.what() << '\n';
     return 1;

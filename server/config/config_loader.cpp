@@ -137,6 +137,8 @@ class Loader {
         loadRules(section);
       } else if (section.name == "webhooks") {
         loadWebhooks(section);
+      } else if (section.name == "connectors") {
+        loadConnectors(section);
       }
     }
     checkReferences();
@@ -335,6 +337,17 @@ class Loader {
       driver.name = names.add(element, "name");
       driver.enabled = element.boolean("enabled");
       driver.settings = element;
+    }
+  }
+
+  void loadConnectors(const ConfigElement& connectors) {
+    Ids names("connector");
+    for (const ConfigElement& element : connectors.children) {
+      ConnectorConfig& connector = config_.connectors.emplace_back();
+      connector.type = element.name;
+      connector.name = names.add(element, "name");
+      connector.enabled = element.boolean("enabled");
+      connector.settings = element;
     }
   }
 

@@ -90,8 +90,8 @@ std::vector<std::string> knownDriverTypes() {
   std::vector<std::string> types;
   for (const SchemaPart& part : configSchemaParts()) {
     std::string_view name = part.fileName;
-    // A part that declares no driver element (types the drivers share, like smtp.xsd) names no
-    // driver type.
+    // A part that declares no driver element (types the drivers share, like smtp.xsd, and the CRM
+    // connectors' parts) names no driver type.
     if (part.text().find("substitutionGroup=\"driver\"") == std::string_view::npos) {
       continue;
     }

@@ -22,7 +22,8 @@ struct SchemaPart {
 /// Every driver schema part this program was built with (generated).
 std::span<const SchemaPart> configSchemaParts();
 
-/// The element names of the driver types this program knows ("maildir"), from the part names.
+/// The element names of the driver types this program knows ("maildir"), from the part names
+/// (connector parts, named *_connector.xsd, are left out).
 std::vector<std::string> knownDriverTypes();
 
 /// A grammar pool holding the configuration schema with every part, locked against changes.

@@ -278,6 +278,23 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
         }
       }
     }
+    if (change.state == WorkItemState::Completed || change.state == WorkItemState::Abandoned) {
+      EndedWorkItem ended;
+      ended.workItemId = change.workItemId;
+      ended.state = change.state;
+      ended.time = change.entry.time;
+      ended.agentId = change.agentId;
+      ended.queueId = change.queueId;
+      ended.cause = change.entry.cause;
+      if (auto notes = endNotes_.find(change.workItemId); notes != endNotes_.end()) {
+        ended.disposition = notes->second.first;
+        ended.notes = notes->second.second;
+        endNotes_.erase(notes);
+      }
+      for (WorkItemEndObserver* observer : endObservers_) {
+        observer->workItemEnded(ended);
+      }
+    }
     if (change.state == WorkItemState::Completed || change.state == WorkItemState::Abandoned ||
         change.state == WorkItemState::Failed) {
       count(std::string(toString(change.state)));
@@ -342,6 +359,16 @@ void CommunicationServer::publish(const Message& message) {
 void CommunicationServer::addListener(MessageListener listener) {
   Lock lock(mutex_);
   listeners_.push_back(std::move(listener));
+}
+
+void CommunicationServer::setEnricher(WorkItemEnricher* enricher) {
+  Lock lock(mutex_);
+  enricher_ = enricher;
+}
+
+void CommunicationServer::addEndObserver(WorkItemEndObserver& observer) {
+  Lock lock(mutex_);
+  endObservers_.push_back(&observer);
 }
 
 void CommunicationServer::attachDriver(const std::string& name, ChannelDriver& driver) {
@@ -467,8 +494,26 @@ ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrive
   }
   WorkItem committed = item;
   committed.id = outcome.workItemId;
+  // The CRM is asked outside the lock: a slow database delays this arrival only. The enricher
+  // is set before start() and never changes while items arrive.
+  std::optional<std::string> enriched;
+  if (enricher_ != nullptr) {
+    enriched = enricher_->enrich(committed);
+  }
   auto spec = routing::itemFromMessage(committed);
   Lock lock(mutex_);
+  if (enriched) {
+    // Queued before the routing steps, so that the stored record (and recovery) has what the
+    // CRM added.
+    WorkItemChange change;
+    change.workItemId = outcome.workItemId;
+    change.state = WorkItemState::New;
+    change.entry = {clock_(), WorkItemState::New, enriched->substr(0, 512), "crm"};
+    change.record = committed;
+    change.record->created = arrival.receivedAt;
+    change.record->history.clear();
+    store_.recordChange(change);
+  }
   auto routed = spec.ok() ? timed([&] { return engine_.submit(*spec, arrival.receivedAt); })
                           : routing::Outcome(spec.error());
   if (!routed.ok()) {

@@ -227,8 +227,16 @@ ServiceResult<StoredWorkItem> CommunicationServer::complete(const CompleteReques
     }
   }
   std::string actor = request.agentId.value_or("api");
+  if (request.disposition || request.notes) {
+    Lock lock(mutex_);
+    endNotes_[request.workItemId] = {request.disposition, request.notes};
+  }
   auto result = route(request.workItemId, actor,
                       [&] { return engine_.complete(request.workItemId, clock_()); });
+  if (!result.ok()) {
+    Lock lock(mutex_);
+    endNotes_.erase(request.workItemId);
+  }
   if (result.ok() && (request.disposition || request.notes)) {
     WorkItemChange note;
     note.workItemId = request.workItemId;

@@ -10,6 +10,7 @@
 // (accept, complete ...) waits until its changes are durable before it answers.
 
 #include "switchboard/channel_driver.h"
+#include "switchboard/crm_hooks.h"
 #include "switchboard/message_codec.h"
 #include "switchboard/metrics.h"
 #include "switchboard/routing/routing_engine.h"
@@ -69,6 +70,10 @@ class CommunicationServer final : public Service, public MessageSink {
   void attachDriver(const std::string& name, ChannelDriver& driver);
   void detachDriver(const std::string& name);
   void addListener(MessageListener listener);
+  /// CRM hooks (crm_hooks.h). Set before start(); the objects must outlive the server. A null
+  /// enricher turns enrichment off.
+  void setEnricher(WorkItemEnricher* enricher);
+  void addEndObserver(WorkItemEndObserver& observer);
 
   /// Fires the engine's due timers now (what the timer thread does).
   void tick();
@@ -188,6 +193,11 @@ class CommunicationServer final : public Service, public MessageSink {
   std::map<std::string, std::string> threadKeys_; ///< source key or reply id -> work item
   std::deque<std::string> threadKeyOrder_;        ///< oldest first, to bound threadKeys_
   std::vector<MessageListener> listeners_;
+  WorkItemEnricher* enricher_ = nullptr;
+  std::vector<WorkItemEndObserver*> endObservers_;
+  /// Disposition and notes of a complete in progress, for the end observers.
+  std::map<std::string, std::pair<std::optional<std::string>, std::optional<std::string>>>
+      endNotes_;
   Instruments instruments_;
   std::uint64_t messageSequence_ = 0;
   bool started_ = false;

@@ -149,6 +149,16 @@ struct DriverConfig {
 /// elements are not carried over; a driver that has some reads `settings` itself.
 DriverSection toDriverSection(const DriverConfig& driver);
 
+/// One CRM connector's section (<connectors>), handed to the connector as it was written: the
+/// connector reads `settings` with the typed readers. `settings` is the whole element, with the
+/// schema's defaults filled in.
+struct ConnectorConfig {
+  std::string type; ///< the element's name: the connector type, e.g. "odbc"
+  std::string name; ///< unique among the connectors
+  bool enabled = true;
+  ConfigElement settings;
+};
+
 struct TlsConfig {
   std::filesystem::path certificate; ///< PEM file, absolute; checked readable at load
   std::filesystem::path key;         ///< PEM file, absolute; checked readable at load
@@ -231,6 +241,7 @@ struct Config {
   std::vector<routing::QueueSpec> queues;
   std::vector<routing::RuleSpec> rules;
   std::vector<WebhookConfig> webhooks;
+  std::vector<ConnectorConfig> connectors;
 };
 
 /// Loads and checks the configuration file `file`. Throws ConfigError for any problem: the file

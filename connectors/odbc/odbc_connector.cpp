@@ -1,0 +1,491 @@
+#include "odbc_connector.h"
+
+#include "column_names.h"
+
+#include "switchboard/timestamp.h"
+
+#include <algorithm>
+#include <cctype>
+#include <future>
+#include <iostream>
+
+namespace switchboard::odbc {
+namespace {
+
+using namespace std::chrono;
+
+void setAttribute(std::vector<Attribute>& attributes, const std::string& name,
+                  const std::string& value) {
+  for (Attribute& attribute : attributes) {
+    if (attribute.name == name) {
+      attribute.value = value;
+      return;
+    }
+  }
+  attributes.push_back({name, value});
+}
+
+// Writes one result row into the item: the customer's fields by their column names, everything
+// else as item attributes named after the column. Returns "name=value" parts for the history.
+std::vector<std::string> applyRow(const Rows& rows, WorkItem& item) {
+  std::vector<std::string> described;
+  if (rows.rows.empty()) {
+    return described;
+  }
+  const auto& row = rows.rows.front();
+  Customer& customer = item.customer ? *item.customer : item.customer.emplace();
+  for (std::size_t c = 0; c < rows.columns.size() && c < row.size(); ++c) {
+    if (!row[c] || row[c]->empty()) {
+      continue;
+    }
+    const std::string& value = *row[c];
+    const std::string key = canonical(rows.columns[c]);
+    if (key == "customerref") {
+      customer.ref = value;
+    } else if (key == "customername") {
+      customer.name = value;
+    } else if (key == "language") {
+      customer.language = value;
+    } else if (key == "tier") {
+      customer.tier = value;
+    } else if (key == "previousagent" || key == "lastagentid" || key == "lastagent") {
+      customer.lastAgentId = value;
+    } else {
+      setAttribute(item.attributes, rows.columns[c], value);
+    }
+    described.push_back(rows.columns[c] + "=" + value);
+  }
+  return described;
+}
+
+const Address* customerAddress(const WorkItem& item, const std::string& kind) {
+  if (!item.customer) {
+    return nullptr;
+  }
+  for (const Address& address : item.customer->addresses) {
+    if (address.kind == kind) {
+      return &address;
+    }
+  }
+  return nullptr;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& part : parts) {
+    out += (out.empty() ? "" : ", ") + part;
+  }
+  return out;
+}
+
+std::optional<std::string> time(const std::optional<Timestamp>& value) {
+  if (!value) {
+    return std::nullopt;
+  }
+  return formatTimestamp(*value);
+}
+
+// The values an activity statement may bind, from the ended item as stored.
+Values activityValues(const EndedWorkItem& ended, const StoredWorkItem& stored) {
+  const WorkItem& item = stored.item;
+  Values values;
+  values["workItemId"] = ended.workItemId;
+  values["medium"] = item.medium;
+  values["state"] = std::string(toString(ended.state));
+  values["agentId"] = ended.agentId ? ended.agentId : item.agentId;
+  values["queueId"] = ended.queueId ? ended.queueId : item.queueId;
+  values["customerRef"] = item.customer ? item.customer->ref : std::nullopt;
+  values["address"] = item.customer && !item.customer->addresses.empty()
+                          ? std::optional<std::string>(item.customer->addresses.front().value)
+                          : std::nullopt;
+  values["subject"] = item.subject;
+  values["disposition"] = ended.disposition;
+  values["notes"] = ended.notes;
+  std::optional<Timestamp> created = item.created;
+  if (!created && !item.history.empty()) {
+    created = item.history.front().time;
+  }
+  values["created"] = time(created);
+  std::optional<Timestamp> accepted;
+  for (const HistoryEntry& step : item.history) {
+    if (step.state == WorkItemState::Accepted) {
+      accepted = step.time;
+    }
+  }
+  values["accepted"] = time(accepted);
+  values["ended"] = formatTimestamp(ended.time);
+  // Where the CRM finds the body or transcript: the work item in Switchboard's REST API.
+  values["reference"] = "/v1/work-items/" + ended.workItemId;
+  values["thread"] = item.thread;
+  values["source"] = stored.source;
+  values["cause"] = ended.cause;
+  return values;
+}
+
+} // namespace
+
+struct OdbcConnector::Lookup {
+  WorkItem item;
+  std::promise<std::optional<std::string>> done;
+  std::atomic<bool> abandoned{false};
+};
+
+OdbcConnector::OdbcConnector(OdbcOptions options)
+    : options_(std::move(options)), lookupPool_(options_.connection.reveal(), options_.poolSize,
+                                                options_.connectTimeout, options_.queryTimeout),
+      activityPool_(options_.connection.reveal(), 1, options_.connectTimeout,
+                    options_.queryTimeout),
+      rosterPool_(options_.connection.reveal(), 1, options_.connectTimeout, options_.queryTimeout) {
+}
+
+OdbcConnector::~OdbcConnector() {
+  halt();
+}
+
+void OdbcConnector::registerMetrics(MetricsRegistry& metrics) {
+  auto& lookups = metrics.counterFamily(
+      "switchboard_crm_lookups_total",
+      "Work items the CRM connector looked up, by connector and outcome: enriched, or "
+      "unenriched (the CRM database was down, slow or failed; routed without it).",
+      {"connector", "outcome"});
+  instruments_.enriched = &lookups.with({options_.name, "enriched"});
+  instruments_.unenriched = &lookups.with({options_.name, "unenriched"});
+  auto& activities = metrics.counterFamily(
+      "switchboard_crm_activities_total",
+      "Activity records by connector and outcome: written to the CRM database, or failed "
+      "attempts (retried from the outbox).",
+      {"connector", "outcome"});
+  instruments_.written = &activities.with({options_.name, "written"});
+  instruments_.writeFailures = &activities.with({options_.name, "failed"});
+  metrics.addCollector("switchboard_crm_outbox_activities",
+                       "Activity records waiting in the connector's outbox for the CRM database.",
+                       MetricType::Gauge, {"connector"}, [this] {
+                         return std::vector<CollectedSample>{
+                             {{options_.name}, static_cast<double>(stats().outboxDepth)}};
+                       });
+}
+
+void OdbcConnector::count(std::atomic<std::uint64_t>& counter, Counter* metric) {
+  counter.fetch_add(1, std::memory_order_relaxed);
+  if (metric != nullptr) {
+    metric->inc();
+  }
+}
+
+void OdbcConnector::start(Service& service) {
+  std::unique_lock lock(mutex_);
+  if (running_) {
+    return;
+  }
+  service_ = &service;
+  if (!options_.activity.empty()) {
+    outbox_ = std::make_unique<ActivityOutbox>(options_.outbox);
+  }
+  running_ = true;
+  lock.unlock();
+  if (!options_.agents.empty()) {
+    try {
+      syncRoster();
+    } catch (const std::exception& e) {
+      rosterFailures_.fetch_add(1);
+      std::cerr << "odbc " << options_.name << ": roster not read at start: " << e.what() << '\n';
+    }
+  }
+  try {
+    if (!options_.lookups.empty()) {
+      for (std::size_t i = 0; i < options_.poolSize; ++i) {
+        threads_.emplace_back([this] { lookupWorker(); });
+      }
+    }
+    if (outbox_) {
+      threads_.emplace_back([this] { activityLoop(); });
+    }
+    if (!options_.agents.empty() && options_.rosterInterval.count() > 0) {
+      threads_.emplace_back([this] { rosterLoop(); });
+    }
+  } catch (...) {
+    halt();
+    throw;
+  }
+}
+
+void OdbcConnector::stop() {
+  halt();
+  if (outbox_ && service_ != nullptr) {
+    // Items that ended while the server was stopping go to the outbox for the next start.
+    takeEnded();
+  }
+}
+
+void OdbcConnector::halt() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_ && threads_.empty()) {
+      return;
+    }
+    running_ = false;
+  }
+  wake_.notify_all();
+  lookupReady_.notify_all();
+  for (std::thread& thread : threads_) {
+    thread.join();
+  }
+  threads_.clear();
+  std::lock_guard lock(mutex_);
+  for (auto& lookup : lookups_) {
+    lookup->done.set_value(std::nullopt);
+  }
+  lookups_.clear();
+}
+
+// ------------------------------------------------------------------------------------ breaker
+
+bool OdbcConnector::breakerOpen(Breaker& breaker) {
+  return steady_clock::now() < breaker.openUntil;
+}
+
+void OdbcConnector::breakerFailed(Breaker& breaker) {
+  breaker.backoff = breaker.backoff.count() == 0
+                        ? options_.retryBackoff
+                        : std::min(breaker.backoff * 2, options_.maxBackoff);
+  breaker.openUntil = steady_clock::now() + breaker.backoff;
+}
+
+void OdbcConnector::breakerSucceeded(Breaker& breaker) {
+  breaker.backoff = milliseconds(0);
+  breaker.openUntil = {};
+}
+
+// ----------------------------------------------------------------------------------- enrichment
+
+std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
+  auto unenriched = [&](const std::string& why) -> std::optional<std::string> {
+    count(lookupFailures_, instruments_.unenriched);
+    setAttribute(item.attributes, kEnrichedAttribute, "false");
+    return "crm: " + why + "; routed without enrichment";
+  };
+  lookupCount_.fetch_add(1, std::memory_order_relaxed);
+  auto lookup = std::make_shared<Lookup>();
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_ || options_.lookups.empty()) {
+      return std::nullopt;
+    }
+    if (breakerOpen(lookupBreaker_)) {
+      return unenriched("database unavailable");
+    }
+    // Lookups that wait for a worker are the ones a slow database would make arrivals wait for
+    // on top of their own: beyond a few per worker, do not queue more.
+    if (lookups_.size() >= options_.poolSize * 4) {
+      return unenriched("too many lookups waiting");
+    }
+    lookup->item = item;
+    lookups_.push_back(lookup);
+  }
+  lookupReady_.notify_one();
+  std::future<std::optional<std::string>> answer = lookup->done.get_future();
+  if (answer.wait_for(options_.lookupTimeout) != std::future_status::ready) {
+    lookup->abandoned = true;
+    {
+      // A database that does not answer is treated as one that failed: the next arrivals skip
+      // it for the backoff instead of each waiting lookupTimeout.
+      std::lock_guard lock(mutex_);
+      breakerFailed(lookupBreaker_);
+    }
+    return unenriched("no answer within " + std::to_string(options_.lookupTimeout.count()) + "ms");
+  }
+  std::optional<std::string> result = answer.get();
+  if (!result) {
+    return unenriched("lookup failed");
+  }
+  item = std::move(lookup->item);
+  if (instruments_.enriched != nullptr) {
+    instruments_.enriched->inc();
+  }
+  return result;
+}
+
+void OdbcConnector::lookupWorker() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    lookupReady_.wait(lock, [&] { return !running_ || !lookups_.empty(); });
+    if (!running_) {
+      return;
+    }
+    std::shared_ptr<Lookup> lookup = lookups_.front();
+    lookups_.pop_front();
+    if (lookup->abandoned) {
+      lookup->done.set_value(std::nullopt);
+      continue;
+    }
+    lock.unlock();
+    std::optional<std::string> result;
+    bool failed = false;
+    try {
+      result = lookupNow(lookup->item);
+    } catch (const std::exception&) {
+      failed = true;
+    }
+    lock.lock();
+    if (failed) {
+      breakerFailed(lookupBreaker_);
+    } else if (!lookup->abandoned) {
+      // An answer that came too late says the database is slow, not that it is back.
+      breakerSucceeded(lookupBreaker_);
+    }
+    lookup->done.set_value(result);
+  }
+}
+
+std::optional<std::string> OdbcConnector::lookupNow(WorkItem& item) {
+  const LookupStatement* statement = nullptr;
+  const Address* address = nullptr;
+  for (const LookupStatement& candidate : options_.lookups) {
+    if ((address = customerAddress(item, candidate.addressKind)) != nullptr) {
+      statement = &candidate;
+      break;
+    }
+  }
+  setAttribute(item.attributes, kEnrichedAttribute, "true");
+  if (statement == nullptr) {
+    return std::string("crm: no address to look up");
+  }
+  Values values;
+  values["address"] = address->value;
+  values["addressKind"] = address->kind;
+  values["medium"] = item.medium;
+  values["contactPoint"] =
+      item.contactPoint ? std::optional<std::string>(item.contactPoint->value) : std::nullopt;
+  values["subject"] = item.subject;
+  values["workItemId"] = item.id;
+  Rows found = lookupPool_.run(statement->sql, values);
+  if (found.rows.empty()) {
+    return "crm: no customer for " + address->kind + " " + address->value;
+  }
+  std::vector<std::string> described = applyRow(found, item);
+  if (!options_.history.empty() && item.customer && item.customer->ref) {
+    values["customerRef"] = item.customer->ref;
+    std::vector<std::string> more = applyRow(lookupPool_.run(options_.history, values), item);
+    described.insert(described.end(), more.begin(), more.end());
+  }
+  return "crm: " + joined(described);
+}
+
+// ----------------------------------------------------------------------------------- activities
+
+void OdbcConnector::workItemEnded(const EndedWorkItem& ended) noexcept {
+  try {
+    {
+      std::lock_guard lock(mutex_);
+      if (!outbox_ || !running_) {
+        return;
+      }
+      ended_.push_back(ended);
+    }
+    wake_.notify_all();
+  } catch (...) {
+    // Out of memory while queueing: the activity is lost, the server goes on.
+  }
+}
+
+// Moves ended items into the outbox: each is read back from the store (its medium, subject,
+// customer and times) and made durable before the CRM is tried.
+bool OdbcConnector::takeEnded() {
+  std::unique_lock lock(mutex_);
+  while (!ended_.empty()) {
+    EndedWorkItem ended = ended_.front();
+    lock.unlock();
+    auto details = service_->workItem(ended.workItemId);
+    if (!details.ok()) {
+      // The store cannot answer now; keep the item in memory and try again on the next round.
+      return false;
+    }
+    try {
+      if (outbox_->add(ended.workItemId, activityValues(ended, details->stored))) {
+        count(activitiesQueued_, nullptr);
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "odbc " << options_.name << ": " << e.what() << '\n';
+      return false;
+    }
+    lock.lock();
+    ended_.pop_front();
+  }
+  return true;
+}
+
+bool OdbcConnector::drainOne() {
+  std::optional<QueuedActivity> next = outbox_->front();
+  if (!next) {
+    return false;
+  }
+  try {
+    activityPool_.run(options_.activity, next->values);
+  } catch (const DatabaseError& e) {
+    count(activityFailures_, instruments_.writeFailures);
+    outbox_->failed(next->sequence, e.what());
+    if (next->attempts == 0) {
+      // Once per activity: the outbox keeps the latest reason (last_error) for the rest.
+      std::cerr << "odbc " << options_.name << ": activity of " << next->workItemId
+                << " not written yet, will retry: " << e.what() << '\n';
+    }
+    throw;
+  }
+  outbox_->remove(next->sequence);
+  count(activitiesWritten_, instruments_.written);
+  return true;
+}
+
+void OdbcConnector::activityLoop() {
+  std::unique_lock lock(mutex_);
+  while (running_) {
+    lock.unlock();
+    const bool taken = takeEnded();
+    bool wrote = false;
+    bool failed = false;
+    lock.lock();
+    const bool open = breakerOpen(activityBreaker_);
+    lock.unlock();
+    if (!open) {
+      try {
+        wrote = drainOne();
+      } catch (const std::exception&) {
+        failed = true;
+      }
+    }
+    lock.lock();
+    if (failed) {
+      breakerFailed(activityBreaker_);
+    } else if (wrote) {
+      breakerSucceeded(activityBreaker_);
+      continue;
+    }
+    // Nothing written: wait for a new ended item (unless the last could not be taken: then a
+    // second), the end of the backoff, or stop.
+    auto until = breakerOpen(activityBreaker_) ? activityBreaker_.openUntil
+                                               : steady_clock::now() + seconds(1);
+    if (!taken) {
+      until = std::min(until, steady_clock::now() + seconds(1));
+    }
+    wake_.wait_until(lock, until, [&] { return !running_ || (taken && !ended_.empty()); });
+  }
+}
+
+OdbcConnector::Stats OdbcConnector::stats() const {
+  Stats stats;
+  stats.lookups = lookupCount_.load();
+  stats.lookupFailures = lookupFailures_.load();
+  stats.activitiesQueued = activitiesQueued_.load();
+  stats.activitiesWritten = activitiesWritten_.load();
+  stats.activityFailures = activityFailures_.load();
+  stats.rosterUpdates = rosterUpdates_.load();
+  stats.rosterFailures = rosterFailures_.load();
+  if (outbox_) {
+    stats.outboxDepth = outbox_->size();
+    std::lock_guard lock(mutex_); // not around the outbox: the core may wait for this lock
+    stats.outboxDepth += ended_.size();
+  }
+  return stats;
+}
+
+} // namespace switchboard::odbc

@@ -1,0 +1,138 @@
+#pragma once
+
+// The CRM database connector over ODBC. It plugs into the communication server in three ways:
+// - as its WorkItemEnricher: a new item's customer is looked up by address (and their history
+//   read) before routing; what comes back becomes the customer's reference, name, language, tier
+//   and previous agent, and item attributes. When the CRM does not answer within lookupTimeout,
+//   or is known to be down, the item is routed at once without it, with crmEnriched=false;
+// - as a WorkItemEndObserver: an item that ends becomes an activity record, first written to the
+//   connector's durable outbox, then to the CRM database, strictly in order, retried with backoff
+//   while the database is away;
+// - as a roster source: every rosterInterval it reads agents and skills and upserts those that
+//   changed through the Service, so routing sees them without a restart.
+//
+// Threads: `poolSize` lookup workers, one activity writer, one roster reader. Each has its own
+// connections, so a slow activity or roster statement never holds up a lookup.
+
+#include "activity_outbox.h"
+#include "odbc_options.h"
+#include "odbc_pool.h"
+
+#include "switchboard/crm_hooks.h"
+#include "switchboard/metrics.h"
+#include "switchboard/service.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace switchboard::odbc {
+
+/// Attribute set on every item the connector saw: "true" when the CRM answered the lookup
+/// (whether or not it knew the customer), "false" when the item was routed without it.
+inline constexpr const char* kEnrichedAttribute = "crmEnriched";
+
+class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver {
+ public:
+  struct Stats {
+    std::uint64_t lookups = 0;          ///< items the connector was asked about
+    std::uint64_t lookupFailures = 0;   ///< routed without enrichment: down, slow, or failed
+    std::uint64_t activitiesQueued = 0; ///< written to the outbox
+    std::uint64_t activitiesWritten = 0;
+    std::uint64_t activityFailures = 0; ///< attempts the CRM refused or missed
+    std::uint64_t rosterUpdates = 0;    ///< agents upserted from the CRM
+    std::uint64_t rosterFailures = 0;
+    std::size_t outboxDepth =
+        0; ///< activities not yet in the CRM: in the outbox or on their way to it
+  };
+
+  explicit OdbcConnector(OdbcOptions options);
+  ~OdbcConnector() override;
+  OdbcConnector(const OdbcConnector&) = delete;
+  OdbcConnector& operator=(const OdbcConnector&) = delete;
+
+  /// Registers switchboard_crm_* figures in `metrics` (labelled with the connector's name). Call
+  /// before start(); `metrics` must outlive the connector.
+  void registerMetrics(MetricsRegistry& metrics);
+
+  /// Opens the outbox, starts the threads and, when a roster is configured, reads it once (a
+  /// CRM that is down then is not an error: the roster thread tries again). `service` receives
+  /// roster upserts and answers the activity writer's reads of ended items; it must outlive the
+  /// connector. Throws std::runtime_error (outbox unusable); nothing is left running then.
+  void start(Service& service);
+  /// Stops the threads and moves items that ended meanwhile into the outbox; queued activities
+  /// stay there for the next start. Call while the server is still alive. Idempotent.
+  void stop();
+
+  // WorkItemEnricher
+  std::optional<std::string> enrich(WorkItem& item) override;
+  // WorkItemEndObserver
+  void workItemEnded(const EndedWorkItem& ended) noexcept override;
+
+  /// Reads agents and skills now and upserts the changed ones. Returns how many were upserted.
+  /// Throws DatabaseError.
+  std::size_t syncRoster();
+
+  Stats stats() const;
+
+ private:
+  struct Lookup;
+  struct Breaker {
+    std::chrono::steady_clock::time_point openUntil{};
+    std::chrono::milliseconds backoff{0};
+  };
+
+  /// Stops and joins the threads; answers waiting lookups with nothing.
+  void halt();
+  void lookupWorker();
+  /// Runs the lookup and history statements for `item`; returns the changes as a ready item.
+  std::optional<std::string> lookupNow(WorkItem& item);
+  void activityLoop();
+  /// Moves ended items into the outbox; false when one could not be (store or outbox failing).
+  bool takeEnded();
+  bool drainOne();
+  void rosterLoop();
+  bool breakerOpen(Breaker& breaker);
+  void breakerFailed(Breaker& breaker);
+  void breakerSucceeded(Breaker& breaker);
+  void count(std::atomic<std::uint64_t>& counter, Counter* metric);
+
+  OdbcOptions options_;
+  Service* service_ = nullptr;
+  std::unique_ptr<ActivityOutbox> outbox_;
+  OdbcPool lookupPool_;
+  OdbcPool activityPool_;
+  OdbcPool rosterPool_;
+
+  mutable std::mutex mutex_;            ///< guards everything below
+  std::condition_variable wake_;        ///< activity and roster threads
+  std::condition_variable lookupReady_; ///< lookup workers: one is woken per lookup
+  bool running_ = false;
+  std::deque<std::shared_ptr<Lookup>> lookups_;
+  std::deque<EndedWorkItem> ended_;
+  Breaker lookupBreaker_;
+  Breaker activityBreaker_;
+  std::map<std::string, Agent> roster_; ///< what the last pass upserted, by agent id
+
+  std::vector<std::thread> threads_;
+  std::atomic<std::uint64_t> lookupCount_{0};
+  std::atomic<std::uint64_t> lookupFailures_{0};
+  std::atomic<std::uint64_t> activitiesQueued_{0};
+  std::atomic<std::uint64_t> activitiesWritten_{0};
+  std::atomic<std::uint64_t> activityFailures_{0};
+  std::atomic<std::uint64_t> rosterUpdates_{0};
+  std::atomic<std::uint64_t> rosterFailures_{0};
+  struct Instruments {
+    Counter* enriched = nullptr;
+    Counter* unenriched = nullptr;
+    Counter* written = nullptr;
+    Counter* writeFailures = nullptr;
+  } instruments_;
+};
+
+} // namespace switchboard::odbc

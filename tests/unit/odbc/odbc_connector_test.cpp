@@ -1,0 +1,321 @@
+// The ODBC connector against the real SQLite3 ODBC driver and the sample CRM (samples/crm/), in
+// front of a real communication server (with an in-memory store).
+
+#include "connectors/odbc/odbc_connector.h"
+
+#include "switchboard/communication_server.h"
+#include "switchboard/config.h"
+#include "tests/support/memory_store.h"
+#include "tests/unit/odbc/odbc_test_support.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <thread>
+
+namespace switchboard::odbc {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+
+// Runs SQL on the CRM file directly (not through the connector); returns the first column of
+// every row.
+std::vector<std::string> sql(const std::filesystem::path& file, const std::string& text) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {
+    throw std::runtime_error("cannot open " + file.string());
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::vector<std::string> out;
+  char* error = nullptr;
+  int rc = sqlite3_exec(
+      db, text.c_str(),
+      [](void* sink, int, char** values, char**) {
+        static_cast<std::vector<std::string>*>(sink)->push_back(values[0] ? values[0] : "NULL");
+        return 0;
+      },
+      &out, &error);
+  std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) {
+    throw std::runtime_error("sqlite: " + message);
+  }
+  return out;
+}
+
+template <class Condition>
+bool eventually(Condition condition) {
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    if (condition()) {
+      return true;
+    }
+  }
+  return condition();
+}
+
+class OdbcConnectorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    static testing::TempFolder drivers;
+    testing::usePrivateOdbcDrivers(drivers.path());
+  }
+
+  OdbcConnectorTest() {
+    crm_ = folder_.path() / "crm.db";
+    sql(crm_, testing::readFile(std::string(SWITCHBOARD_SOURCE_DIR) + "/samples/crm/sqlite.sql"));
+  }
+
+  ~OdbcConnectorTest() override {
+    if (connector_) {
+      connector_->stop();
+    }
+    if (server_) {
+      server_->stop();
+    }
+  }
+
+  // The sample section, with `replace` applied to its text, in a configuration of our own.
+  Config config(const std::string& from = "", const std::string& to = "") {
+    std::string section =
+        testing::readFile(std::string(SWITCHBOARD_SOURCE_DIR) + "/samples/crm/odbc-sqlite.xml");
+    if (!from.empty()) {
+      section.replace(section.find(from), from.size(), to);
+    }
+    std::string document = R"(<?xml version="1.0" encoding="UTF-8"?>
+<switchboard xmlns="urn:switchboard:config:v1" version="1.0">
+  <server id="sb-test"><listener port="0"/></server>
+  <store><sqlite path="unused.db"/></store>
+  <security>
+    <apiKey name="crm" secret="test-secret-0123456789"/>
+    <agentTokens secret="test-token-secret-0123456789abcdef0123"/>
+  </security>
+  <routing defaultQueue="general"/>
+  <queues>
+    <queue id="vip" ordering="previousAgent longestIdle" stickyMaxWait="1m"/>
+    <queue id="general" ordering="longestIdle"/>
+    <queue id="french">
+      <target>agent.skills.french >= 5</target>
+    </queue>
+  </queues>
+  <rules>
+    <rule name="french" queue="french"><when>item.topic == "french"</when></rule>
+    <rule name="gold" queue="vip"><when>item.tier == "gold"</when></rule>
+  </rules>
+  <connectors>
+)" + section + R"(
+  </connectors>
+</switchboard>
+)";
+    return loadConfigFromString(document, folder_.path() / "switchboard.xml");
+  }
+
+  CommunicationServer& start(const Config& loaded) {
+    CoreOptions core;
+    core.serverId = "sb-test";
+    core.engine = loaded.engine;
+    core.queues = loaded.queues;
+    core.rules = loaded.rules;
+    core.runTimers = false;
+    server_ = std::make_unique<CommunicationServer>(core, store_);
+    connector_ = std::make_unique<OdbcConnector>(readOdbcOptions(loaded.connectors.at(0)));
+    server_->setEnricher(connector_.get());
+    server_->addEndObserver(*connector_);
+    server_->start();
+    connector_->start(*server_);
+    return *server_;
+  }
+
+  std::string arrive(const std::string& address, const std::string& topic = "") {
+    WorkItem item;
+    item.medium = "email";
+    item.subject = "Hello";
+    Customer customer;
+    customer.addresses.push_back({"email", address, std::nullopt});
+    item.customer = customer;
+    if (!topic.empty()) {
+      item.attributes.push_back({"topic", topic});
+    }
+    auto outcome = server_->createWorkItem(item, "api");
+    EXPECT_TRUE(outcome.ok());
+    return outcome.ok() ? outcome->workItemId : "";
+  }
+
+  StoredWorkItem stored(const std::string& id) { return server_->workItem(id)->stored; }
+
+  static Agent zoe() {
+    Agent agent;
+    agent.id = "a-zoe";
+    agent.capacity = {{"email", 5, std::nullopt}};
+    return agent;
+  }
+
+  static std::string attribute(const WorkItem& item, const std::string& name) {
+    for (const Attribute& attribute : item.attributes) {
+      if (attribute.name == name) {
+        return attribute.value;
+      }
+    }
+    return "(none)";
+  }
+
+  testing::TempFolder folder_;
+  std::filesystem::path crm_;
+  testing::MemoryStore store_;
+  std::unique_ptr<CommunicationServer> server_;
+  std::unique_ptr<OdbcConnector> connector_;
+};
+
+TEST_F(OdbcConnectorTest, TheRosterComesFromTheCrmAtStart) {
+  CommunicationServer& server = start(config());
+  auto ana = server.agent("a-ana");
+  ASSERT_TRUE(ana.ok());
+  EXPECT_EQ(ana->name, "Ana Sousa");
+  EXPECT_EQ(ana->site, "lisbon");
+  EXPECT_THAT(ana->skills, Contains(Skill{"billing", 8}));
+  EXPECT_THAT(ana->attributes, Contains(Attribute{"team", "billing-lisbon"}));
+  EXPECT_EQ(server.agents().size(), 6u);
+}
+
+TEST_F(OdbcConnectorTest, AKnownCustomerIsEnrichedAndOfferedToTheirPreviousAgent) {
+  CommunicationServer& server = start(config());
+  // Bruno has waited longest; without the CRM's previous agent he would get the item.
+  ASSERT_TRUE(server.setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  ASSERT_TRUE(server.setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+
+  std::string id = arrive("Joana.Ferreira@example.com");
+  StoredWorkItem item = stored(id);
+  ASSERT_TRUE(item.item.customer.has_value());
+  EXPECT_EQ(item.item.customer->ref, "c-1001");
+  EXPECT_EQ(item.item.customer->name, "Joana Ferreira");
+  EXPECT_EQ(item.item.customer->tier, "gold");
+  EXPECT_EQ(item.item.customer->lastAgentId, "a-ana");
+  EXPECT_EQ(attribute(item.item, "crmEnriched"), "true");
+  EXPECT_EQ(attribute(item.item, "openCases"), "1");
+  EXPECT_EQ(attribute(item.item, "account"), "acc-1001");
+  EXPECT_EQ(item.item.queueId, "vip"); // the rule on item.tier, which only the CRM knows
+  EXPECT_EQ(item.item.state, WorkItemState::Offered);
+  EXPECT_EQ(item.item.agentId, "a-ana");
+}
+
+TEST_F(OdbcConnectorTest, AnUnknownAddressIsAnsweredAndRoutedAsItIs) {
+  start(config());
+  std::string id = arrive("nobody@example.org");
+  StoredWorkItem item = stored(id);
+  EXPECT_EQ(attribute(item.item, "crmEnriched"), "true");
+  EXPECT_FALSE(item.item.customer->ref.has_value());
+  EXPECT_EQ(item.item.queueId, "general");
+}
+
+TEST_F(OdbcConnectorTest, WithTheDatabaseAwayItemsAreRoutedUnenrichedAndMarkedSo) {
+  CommunicationServer& server =
+      start(config("Database=${configDir}/crm.db", "Database=${configDir}/missing/crm.db"));
+  ASSERT_TRUE(server.upsertAgent(zoe()).ok());
+  ASSERT_TRUE(server.setAgentState("a-zoe", AgentState::Ready, std::nullopt).ok());
+  for (int i = 0; i < 3; ++i) {
+    std::string id = arrive("joana.ferreira@example.com");
+    StoredWorkItem item = stored(id);
+    EXPECT_EQ(attribute(item.item, "crmEnriched"), "false");
+    EXPECT_EQ(item.item.queueId, "general");
+    EXPECT_NE(item.item.state, WorkItemState::New); // routed, not held back
+  }
+  EXPECT_EQ(connector_->stats().lookupFailures, 3u);
+}
+
+TEST_F(OdbcConnectorTest, ASlowDatabaseDoesNotHoldItemsBack) {
+  CommunicationServer& server = start(config());
+  ASSERT_TRUE(server.setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  // Another client holds the CRM file locked: the lookup waits on it longer than lookupTimeout.
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(crm_.c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::string id = arrive("joana.ferreira@example.com");
+  StoredWorkItem slow = stored(id);
+  EXPECT_EQ(attribute(slow.item, "crmEnriched"), "false");
+  EXPECT_NE(slow.item.state, WorkItemState::New);
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  // Once the database answers again, so do lookups (after the connector's backoff).
+  EXPECT_TRUE(eventually([&] {
+    return attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched") == "true";
+  }));
+}
+
+TEST_F(OdbcConnectorTest, AnEndedItemBecomesAnActivityInTheCrm) {
+  CommunicationServer& server = start(config());
+  ASSERT_TRUE(server.setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+  std::string id = arrive("joana.ferreira@example.com");
+  ASSERT_TRUE(server.accept(id, "a-ana").ok());
+  CompleteRequest complete;
+  complete.workItemId = id;
+  complete.agentId = "a-ana";
+  complete.disposition = "resolved";
+  complete.notes = "refund issued";
+  ASSERT_TRUE(server.complete(complete).ok());
+  ASSERT_TRUE(eventually([&] {
+    return !sql(crm_, "SELECT work_item_id FROM activities WHERE work_item_id = '" + id + "'")
+                .empty();
+  }));
+  auto row = sql(crm_, "SELECT contact_id || '|' || medium || '|' || state || '|' || agent_id || "
+                       "'|' || disposition || '|' || notes || '|' || reference || '|' || "
+                       "(accepted_at IS NOT NULL) FROM activities");
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0],
+            "c-1001|email|completed|a-ana|resolved|refund issued|/v1/work-items/" + id + "|1");
+}
+
+TEST_F(OdbcConnectorTest, ActivitiesWaitInTheOutboxUntilTheDatabaseIsBack) {
+  // First run: the CRM cannot be reached, so the activity stays queued in the outbox file.
+  CommunicationServer& server =
+      start(config("Database=${configDir}/crm.db", "Database=${configDir}/missing/crm.db"));
+  ASSERT_TRUE(server.upsertAgent(zoe()).ok());
+  ASSERT_TRUE(server.setAgentState("a-zoe", AgentState::Ready, std::nullopt).ok());
+  std::string id = arrive("joana.ferreira@example.com");
+  ASSERT_TRUE(server.accept(id, "a-zoe").ok());
+  CompleteRequest complete;
+  complete.workItemId = id;
+  complete.agentId = "a-zoe";
+  complete.disposition = "resolved";
+  ASSERT_TRUE(server.complete(complete).ok());
+  ASSERT_TRUE(eventually([&] { return connector_->stats().activityFailures > 0; }));
+  EXPECT_EQ(connector_->stats().outboxDepth, 1u);
+  connector_->stop();
+  connector_.reset();
+
+  // Second run, same outbox, the CRM reachable: the queued activity is written.
+  connector_ = std::make_unique<OdbcConnector>(readOdbcOptions(config().connectors.at(0)));
+  connector_->start(server);
+  ASSERT_TRUE(eventually([&] { return connector_->stats().outboxDepth == 0; }));
+  EXPECT_EQ(sql(crm_, "SELECT work_item_id FROM activities"), std::vector<std::string>{id});
+}
+
+TEST_F(OdbcConnectorTest, ARosterChangeInTheCrmReachesItemsStillWaiting) {
+  CommunicationServer& server = start(config());
+  ASSERT_TRUE(server.setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  std::string id = arrive("mark.davies@example.co.uk", "french");
+  EXPECT_EQ(stored(id).item.state, WorkItemState::Queued); // nobody speaks French yet
+
+  sql(crm_, "INSERT INTO agent_skills VALUES ('a-bruno', 'french', 6);"
+            "INSERT INTO agents VALUES ('a-gil', 'Gil Matos', 'porto', 1, 'email:5', 'new');");
+  EXPECT_EQ(connector_->syncRoster(), 2u); // Bruno changed, Gil is new; the rest are as they were
+  EXPECT_EQ(stored(id).item.state, WorkItemState::Offered);
+  EXPECT_EQ(stored(id).item.agentId, "a-bruno");
+  EXPECT_TRUE(server.agent("a-gil").ok());
+}
+
+TEST_F(OdbcConnectorTest, AnUnknownPlaceholderStopsTheLoadWithItsPlace) {
+  try {
+    readOdbcOptions(config("lower(:address)", "lower(:adress)").connectors.at(0));
+    FAIL() << "accepted :adress";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("switchboard.xml:"));
+    EXPECT_THAT(e.what(), HasSubstr("lookup: unknown placeholder ':adress'"));
+  }
+}
+
+} // namespace
+} // namespace switchboard::odbc
