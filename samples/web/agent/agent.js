@@ -127,17 +127,17 @@
   };
 
   /**
-   * Why the item came to this agent: the offer's own reason when the server gives one, else
-   * what the routing decision (the item's trace, docs/routing.md) says, else the queue.
+   * Why the item came to this agent, read from the routing decision (docs/routing.md): the
+   * item's trace, or else the offer's reason (the same trace on one line); at least the queue.
    */
   function routingReason(id, item) {
     const offer = offers.get(id);
-    const given = (offer && offer.reason) || reasons.get(id);
-    if (given) return given;
+    // The offer's reason is the routing decision's trace on one line: read like the item's trace.
+    const given = (offer && offer.reason) || reasons.get(id) || '';
     const queue = (offer && offer.queue) || item.queue || '?';
     const topic = (item.attributes || {}).topic;
     const parts = [`${topic ? `topic ${topic} → ` : ''}queue ${queue}`];
-    const trace = (details.get(id) || {}).trace || '';
+    const trace = (details.get(id) || {}).trace || given;
     const first = trace.split('\n')[0];
     if (/\(previous agent\)/.test(first)) {
       parts.push(ORDER_LABELS.previousAgent);
