@@ -16,6 +16,9 @@
 #include <xercesc/util/XMLException.hpp>
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
+#include <xercesc/validators/datatype/DatatypeValidatorFactory.hpp>
+#include <xercesc/validators/datatype/InvalidDatatypeValueException.hpp>
+#include <xercesc/validators/schema/SchemaGrammar.hpp>
 
 #include <mutex>
 #include <stdexcept>
@@ -68,6 +71,45 @@ struct Parser {
 
 } // namespace
 
+namespace {
+
+// Xerces compiles the regular expression of a pattern facet the first time a value is checked
+// against it, without a lock, on the grammar that every parser of the pool shares: two threads
+// validating at once right after start could see a half-built expression and refuse a valid
+// value. Checking one value against every validator builds them all, on the one
+// thread that owns the grammar before any parser exists.
+void compilePatterns(DVHashTable* validators) {
+  if (validators == nullptr) {
+    return;
+  }
+  static const XMLCh kEmpty[] = {0};
+  RefHashTableOfEnumerator<DatatypeValidator> each(validators, false);
+  while (each.hasMoreElements()) {
+    DatatypeValidator& validator = each.nextElement();
+    switch (validator.getType()) {
+    case DatatypeValidator::ID:
+    case DatatypeValidator::IDREF:
+    case DatatypeValidator::ENTITY:
+    case DatatypeValidator::NOTATION:
+    case DatatypeValidator::QName:
+    case DatatypeValidator::List:
+    case DatatypeValidator::Union:
+    case DatatypeValidator::AnySimpleType:
+    case DatatypeValidator::UnKnown:
+      continue; // they check against the document (its ids, entities, prefixes) or hold others
+    default:
+      break;
+    }
+    try {
+      validator.validate(kEmpty);
+    } catch (const XMLException&) {
+      // Most types refuse the empty value: only building the expressions mattered.
+    }
+  }
+}
+
+} // namespace
+
 struct MessageCodec::Impl {
   explicit Impl(const CodecLimits& codecLimits) : limits(codecLimits) {
     std::unique_ptr<SAX2XMLReader> loader(
@@ -79,9 +121,17 @@ struct MessageCodec::Impl {
     std::string_view xsd = embedded::messageSchema();
     MemBufInputSource source(reinterpret_cast<const XMLByte*>(xsd.data()), xsd.size(),
                              "message.xsd");
-    if (loader->loadGrammar(source, Grammar::SchemaGrammarType, true) == nullptr) {
+    Grammar* grammar = loader->loadGrammar(source, Grammar::SchemaGrammarType, true);
+    if (grammar == nullptr) {
       throw std::runtime_error("message schema does not load");
     }
+    {
+      static std::mutex builtIns;
+      std::lock_guard lock(builtIns);
+      compilePatterns(DatatypeValidatorFactory::getBuiltInRegistry());
+    }
+    compilePatterns(
+        static_cast<SchemaGrammar*>(grammar)->getDatatypeRegistry()->getUserDefinedRegistry());
     pool->lockPool();
   }
 
