@@ -139,8 +139,7 @@ TEST(Pop3Source, MailsBecomeOneWorkItemEachAndAreDeletedAfterCommit) {
     return dovecot.mailCount("support") == 1 && dovecot.mailCount("sales") == 0;
   })) << dovecot.log();
   // The poison mail stays whether or not it was read yet: wait for its dead letter.
-  ASSERT_TRUE(eventually([&] { return testing::deadLetters(server).size() == 1; }))
-      << server.log();
+  ASSERT_TRUE(eventually([&] { return testing::deadLetters(server).size() == 1; })) << server.log();
   deliverQuestions(dovecot, "sales", 31, 33);
   ASSERT_TRUE(eventually([&] { return eachQuestionOnce(server, 1, 33); }, kLong)) << server.log();
   EXPECT_EQ(testing::deadLetters(server).size(), 1u);
