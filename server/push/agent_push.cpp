@@ -614,7 +614,7 @@ void Hub::maintenanceLoop() {
     }
     std::int64_t now = steadyMillis();
     for (auto& [agent, item] : lapsedOffers) {
-      postLocked([this, agent, item] { reroute(agent, item); });
+      postLocked([this, agentId = agent, itemId = item] { reroute(agentId, itemId); });
     }
     lapsedOffers.clear();
     bool ping = now - lastPing >= options.heartbeat.count();
