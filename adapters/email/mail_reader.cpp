@@ -1,4 +1,5 @@
 #include "mail_reader.h"
+#include "mail_text.h"
 
 #include "mime_charset.h"
 #include "mime_decode.h"
@@ -11,35 +12,15 @@
 namespace switchboard::email {
 namespace {
 
+using text::isSpace;
+using text::lowerAscii;
+using text::trim;
+
 // Refusals: the mail cannot be read at all. Caught in readMail and turned into its reason.
 class Unreadable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && isSpace(text.front())) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && isSpace(text.back())) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-std::string lowerAscii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

@@ -1,4 +1,5 @@
 #include "mime_charset.h"
+#include "mail_text.h"
 
 #include <array>
 #include <cerrno>
@@ -9,35 +10,10 @@
 namespace switchboard::email {
 namespace {
 
+using text::appendCodePoint;
+using text::lowerAscii;
+
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-
-std::string lowerAscii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-void appendCodePoint(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Windows-1252 bytes 0x80-0x9F; 0 marks the five bytes the code page leaves undefined.
 constexpr std::array<std::uint16_t, 32> kCp1252High{

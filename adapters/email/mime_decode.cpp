@@ -1,4 +1,5 @@
 #include "mime_decode.h"
+#include "mail_text.h"
 
 #include "mime_charset.h"
 
@@ -8,6 +9,10 @@
 
 namespace switchboard::email {
 namespace {
+
+using text::isSpace;
+using text::lowerAscii;
+using text::trim;
 
 // Mailers break the 75-character limit with long file names; this is far beyond any of them.
 constexpr std::size_t kMaxEncodedWord = 4096;
@@ -37,30 +42,6 @@ int hexValue(char c) {
     return c - 'a' + 10;
   }
   return -1;
-}
-
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && isSpace(text.front())) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && isSpace(text.back())) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-std::string lowerAscii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
 }
 
 // Text outside encoded words: 8-bit bytes are most often raw UTF-8, else Windows text.

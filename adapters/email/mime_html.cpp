@@ -1,4 +1,5 @@
 #include "mime_html.h"
+#include "mail_text.h"
 
 #include <algorithm>
 #include <array>
@@ -9,6 +10,9 @@
 
 namespace switchboard::email {
 namespace {
+
+using text::appendCodePoint;
+using text::lowerAscii;
 
 struct Entity {
   std::string_view name;
@@ -34,39 +38,12 @@ constexpr std::array<Entity, 74> kEntities{{
     {"uuml", 0xFC},    {"ucirc", 0xFB},   {"icirc", 0xEE},   {"ugrave", 0xF9},
 }};
 
-void appendCodePoint(std::string& out, std::uint32_t cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    cp = 0xFFFD;
-  }
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 bool isSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
 }
 
 char lowerChar(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowerAscii(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), lowerChar);
-  return out;
 }
 
 // Decodes the entities in `text`.
