@@ -197,6 +197,7 @@ SmtpResult SmtpClient::send(const std::string& envelopeFrom,
     result.committed = true;
     std::string response;
     int status = session->sendCommand(".", response);
+    result.answered = true;
     result.reply = trimmed(response);
     if (positive(status)) {
       result.kind = SmtpResult::Kind::Sent;

@@ -27,6 +27,9 @@ struct SmtpResult {
   /// Whether the final "." was sent (the relay may have taken the mail even when its answer
   /// was lost).
   bool committed = false;
+  /// Whether the relay's answer to the final "." was read: a committed mail without an answer
+  /// is the one case whose outcome is unknown.
+  bool answered = false;
 };
 
 class SmtpClient {

@@ -82,7 +82,7 @@ SmtpOptions smtpOptionsOf(const ConfigElement& smtp, const std::string& driverNa
   if (options.maxRetryDelay < options.retryDelay) {
     smtp.fail("maxRetryDelay", "must not be shorter than retryDelay");
   }
-  options.uncertain = smtp.optionalString("uncertain").value_or("resend") == "hold"
+  options.uncertain = smtp.optionalString("uncertain").value_or("hold") == "hold"
                           ? UncertainPolicy::Hold
                           : UncertainPolicy::Resend;
 

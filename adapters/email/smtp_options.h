@@ -59,7 +59,7 @@ struct SmtpOptions {
   std::chrono::milliseconds retryHorizon{std::chrono::hours(48)};
   std::chrono::milliseconds retryDelay{std::chrono::seconds(30)};
   std::chrono::milliseconds maxRetryDelay{std::chrono::hours(1)};
-  UncertainPolicy uncertain = UncertainPolicy::Resend;
+  UncertainPolicy uncertain = UncertainPolicy::Hold;
   std::chrono::milliseconds keepSent{std::chrono::hours(24 * 30)};
   std::optional<AutoAcknowledge> autoAcknowledge;
 };

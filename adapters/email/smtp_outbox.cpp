@@ -234,7 +234,8 @@ void SmtpOutbox::sendOne(const std::string& key) {
     return;
   }
   // A transient failure after the final "." left without an answer: the relay may have the mail.
-  if (result.committed) {
+  // A 4xx answer to the "." is a refusal like any other, retried.
+  if (result.committed && !result.answered) {
     ++figures_.uncertain;
     if (instruments_.uncertain != nullptr) {
       instruments_.uncertain->inc();

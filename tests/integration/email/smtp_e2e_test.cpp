@@ -253,7 +253,7 @@ CrashRun sendWhileKilling(ServerProcess& server, std::uint16_t port) {
 
 TEST(SmtpEndToEnd, KilledWhileSendingEachReplyIsDeliveredAndOnlyTheUncertainTwice) {
   std::uint16_t port = testing::freePort();
-  ServerProcess server(config(port));
+  ServerProcess server(config(port, R"(uncertain="resend")"));
   CrashRun run = sendWhileKilling(server, port);
   const std::size_t expected = 24;
   const std::vector<std::string>& mails = run.mails;

@@ -310,6 +310,7 @@ TEST_F(SmtpOutboxTest, GivesUpAfterTheLimitAndReportsTheReason) {
 }
 
 TEST_F(SmtpOutboxTest, AMailWhoseFinalDotWasSentBeforeACrashIsSentAgainOnce) {
+  options_.uncertain = UncertainPolicy::Resend;
   {
     auto box = outbox();
     box->deliver(sendReply("r-1"));

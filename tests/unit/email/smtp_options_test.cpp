@@ -56,16 +56,16 @@ TEST(SmtpOptions, ReadsTheSettingsWithTheirDefaults) {
   EXPECT_EQ(options->outbox, std::filesystem::path("/etc/switchboard/outbox-email-1.db"));
   EXPECT_EQ(options->maxAttempts, 10u);
   EXPECT_EQ(options->retryHorizon, std::chrono::hours(48));
-  EXPECT_EQ(options->uncertain, UncertainPolicy::Resend);
+  EXPECT_EQ(options->uncertain, UncertainPolicy::Hold) << "never twice, unless asked";
   ASSERT_TRUE(options->autoAcknowledge);
   EXPECT_EQ(options->autoAcknowledge->text, "Thanks, {name}.");
   EXPECT_EQ(options->autoAcknowledge->interval, std::chrono::hours(1));
 
-  auto implicit = read(R"(<smtp host="h" tls="implicit" from="a@x.example" uncertain="hold"
+  auto implicit = read(R"(<smtp host="h" tls="implicit" from="a@x.example" uncertain="resend"
         outbox="var/out.db"/>)");
   EXPECT_EQ(implicit->server.port, 465);
   EXPECT_EQ(implicit->server.auth, SmtpAuth::None);
-  EXPECT_EQ(implicit->uncertain, UncertainPolicy::Hold);
+  EXPECT_EQ(implicit->uncertain, UncertainPolicy::Resend);
   EXPECT_EQ(implicit->outbox, std::filesystem::path("/etc/switchboard/var/out.db"));
   EXPECT_FALSE(implicit->autoAcknowledge);
 }
