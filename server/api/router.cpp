@@ -54,6 +54,24 @@ void Router::add(std::string method, std::string pattern, Access access, BodyKin
   routes_.push_back(std::move(route));
 }
 
+namespace {
+
+// Every '%' starts an escape of two hex digits: what Poco::URI::decode reads without throwing.
+bool wellEscaped(std::string_view segment) {
+  auto hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  for (std::size_t at = segment.find('%'); at != std::string_view::npos;
+       at = segment.find('%', at + 1)) {
+    if (at + 2 >= segment.size() || !hex(segment[at + 1]) || !hex(segment[at + 2])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
 bool Router::matches(const Route& route, const std::vector<std::string_view>& segments,
                      PathParams* params) {
   if (route.segments.size() != segments.size()) {
@@ -62,7 +80,7 @@ bool Router::matches(const Route& route, const std::vector<std::string_view>& se
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const auto& expected = route.segments[i];
     if (isParameter(expected)) {
-      if (segments[i].empty()) {
+      if (segments[i].empty() || !wellEscaped(segments[i])) {
         return false;
       }
     } else if (expected != segments[i]) {

@@ -35,6 +35,16 @@ TEST_F(RouterTest, DecodesParameters) {
   EXPECT_EQ(match.params[0].second, "a b/c");
 }
 
+TEST_F(RouterTest, AParameterWithABrokenEscapeMatchesNoRoute) {
+  for (const char* path :
+       {"/v1/items/%zz", "/v1/items/a%2", "/v1/items/%", "/v1/items/%zz/accept"}) {
+    EXPECT_EQ(router.match("GET", path).outcome, RouteMatch::Outcome::NoRoute) << path;
+  }
+  auto ok = router.match("GET", "/v1/items/a%2Fb");
+  ASSERT_EQ(ok.outcome, RouteMatch::Outcome::Found);
+  EXPECT_EQ(ok.params[0].second, "a/b");
+}
+
 TEST_F(RouterTest, TellsNoRouteFromWrongMethod) {
   EXPECT_EQ(router.match("GET", "/v1/other").outcome, RouteMatch::Outcome::NoRoute);
   EXPECT_EQ(router.match("GET", "/v1/items/").outcome, RouteMatch::Outcome::NoRoute);
