@@ -103,8 +103,9 @@ std::string uidSet(const std::vector<std::uint32_t>& uids) {
   return set;
 }
 
-ImapSource::ImapSource(ImapOptions options, MessageSink& sink, AttachmentStore& attachments)
-    : options_(std::move(options)), intake_(options_.intake, sink, attachments) {
+ImapSource::ImapSource(ImapOptions options, MessageSink& sink, AttachmentStore& attachments,
+                       MetricsRegistry* metrics)
+    : options_(std::move(options)), intake_(options_.intake, sink, attachments, metrics) {
   for (const MailboxAccount& account : options_.mailboxes) {
     mailboxes_.push_back(Mailbox{account, nullptr});
   }
@@ -115,6 +116,7 @@ ImapSource::~ImapSource() {
 }
 
 void ImapSource::start() {
+  intake_.start();
   {
     std::lock_guard lock(mutex_);
     stopping_ = false;
@@ -134,6 +136,7 @@ void ImapSource::stop() {
   for (Mailbox& mailbox : mailboxes_) {
     mailbox.connection.reset();
   }
+  intake_.stop();
 }
 
 bool ImapSource::stopping() {
@@ -340,31 +343,14 @@ void ImapSource::acknowledge(ImapConnection& imap, const std::vector<std::uint32
 }
 
 std::string ImapSource::deliver(std::string_view document) {
-  return intake_.refuseCommand(document, "the IMAP source only receives mail");
+  return intake_.deliver(document);
 }
 
 void registerImapDriver(DriverRegistry& registry) {
   registry.add("imap", [](const DriverContext& context) {
     const ConfigElement& element = elementOf(context);
     ImapOptions options;
-    options.intake.driverName = context.section.name;
-    options.intake.serverId = context.serverId;
-    options.intake.logName = "imap";
-    if (element.find("maxMessageBytes") != nullptr) {
-      options.intake.maxMessageBytes = element.byteSize("maxMessageBytes");
-    }
-    if (element.find("submitThreads") != nullptr) {
-      options.intake.submitThreads =
-          static_cast<std::size_t>(element.integer("submitThreads", 1, 64));
-    }
-    options.server = mailServerOf(element, 143, 993);
-    options.mailboxes = mailboxesOf(element, true);
-    if (element.find("pollInterval") != nullptr) {
-      options.pollInterval = element.duration("pollInterval");
-    }
-    if (element.find("fetchBatch") != nullptr) {
-      options.fetchBatch = static_cast<std::size_t>(element.integer("fetchBatch", 1, 10000));
-    }
+    readMailboxSource(context, options, "imap", 143, 993, true);
     std::string after = element.optionalString("afterCommit").value_or("seen");
     if (after == "move") {
       options.afterCommit = ImapAfterCommit::Move;
@@ -388,7 +374,8 @@ void registerImapDriver(DriverRegistry& registry) {
                      "must not hold quotes, backslashes or line breaks");
       }
     }
-    return std::make_unique<ImapSource>(std::move(options), context.sink, context.attachments);
+    return std::make_unique<ImapSource>(std::move(options), context.sink, context.attachments,
+                                        context.metrics);
   });
 }
 

@@ -25,29 +25,27 @@ enum class ImapAfterCommit {
   Move, ///< move to ImapOptions::moveTo; every mail left in the folder is fetched
 };
 
-struct ImapOptions {
-  IntakeOptions intake;
-  MailServer server;
-  std::vector<MailboxAccount> mailboxes;
-  std::chrono::milliseconds pollInterval{5000};
+struct ImapOptions : MailboxSourceOptions {
   ImapAfterCommit afterCommit = ImapAfterCommit::Seen;
   std::string moveTo; ///< the folder for ImapAfterCommit::Move
   /// Where mails that became dead letters go; empty: treated like the others.
   std::string rejectedFolder;
-  std::size_t fetchBatch = 250;              ///< mails per UID FETCH
-  std::uint64_t fetchBatchBytes = 32u << 20; ///< and at most about this many bytes
 };
 
 class ImapSource final : public ChannelDriver {
  public:
-  ImapSource(ImapOptions options, MessageSink& sink, AttachmentStore& attachments);
+  /// `metrics` (may be null) receives the outbox's figures when `options.intake.smtp` is set.
+  /// Throws OutboxError when the outbox cannot be opened.
+  ImapSource(ImapOptions options, MessageSink& sink, AttachmentStore& attachments,
+             MetricsRegistry* metrics = nullptr);
   ~ImapSource() override;
 
-  /// Starts the polling thread. Connection problems do not stop the start: they are logged and
-  /// tried again at every poll.
+  /// Starts the outbox (with <smtp>) and the polling thread. Connection problems do not stop the
+  /// start: they are logged and tried again at every poll.
   void start() override;
   void stop() override;
-  /// The IMAP source only receives; every command gets status error, code "unsupported".
+  /// With <smtp>, sendReply goes to the outbox; without it, and for every other command, status
+  /// error, code "unsupported" (MailIntake::deliver).
   std::string deliver(std::string_view document) override;
 
   /// Takes what waits in every mailbox now; returns how many mails were acknowledged. A
@@ -55,6 +53,8 @@ class ImapSource final : public ChannelDriver {
   std::size_t pollOnce();
 
   const IntakeCounters& counters() const { return intake_.counters(); }
+  /// The outbox, when <smtp> is configured.
+  SmtpOutbox* outbox() { return intake_.outbox(); }
 
  private:
   struct Mailbox {

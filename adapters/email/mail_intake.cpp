@@ -1,5 +1,7 @@
 #include "mail_intake.h"
 
+#include "mail_text.h"
+
 #include <algorithm>
 #include <iostream>
 #include <thread>
@@ -7,27 +9,10 @@
 namespace switchboard::email {
 namespace {
 
+using text::cutUtf8;
+
 // The schema's limit for one-line labels.
 constexpr std::size_t kMaxLabel = 512;
-
-Address label(Address address) {
-  address.value = cutUtf8(std::move(address.value), kMaxLabel);
-  if (address.name) {
-    address.name = cutUtf8(std::move(*address.name), kMaxLabel);
-  }
-  return address;
-}
-
-std::optional<std::string> messageIdOf(const Mail& mail) {
-  if (!mail.messageId) {
-    return std::nullopt;
-  }
-  std::string_view id = *mail.messageId;
-  if (id.size() >= 2 && id.front() == '<' && id.back() == '>') {
-    id = id.substr(1, id.size() - 2);
-  }
-  return std::string(id);
-}
 
 // The status of a server's answer that is plainly "ok" or "duplicate", read without validating
 // the whole document again (the answer repeats the work item, so validating it would cost as
@@ -54,20 +39,26 @@ Timestamp now() {
 
 } // namespace
 
-std::string cutUtf8(std::string text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text;
+MailIntake::MailIntake(IntakeOptions options, MessageSink& sink, AttachmentStore& attachments,
+                       MetricsRegistry* metrics)
+    : options_(std::move(options)), sink_(sink), attachments_(attachments) {
+  if (options_.smtp) {
+    outbox_ = std::make_unique<SmtpOutbox>(*options_.smtp, options_.driverName, options_.serverId,
+                                           sink_, attachments_, metrics);
   }
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  text.resize(end);
-  return text;
 }
 
-MailIntake::MailIntake(IntakeOptions options, MessageSink& sink, AttachmentStore& attachments)
-    : options_(std::move(options)), sink_(sink), attachments_(attachments) {}
+void MailIntake::start() {
+  if (outbox_) {
+    outbox_->start();
+  }
+}
+
+void MailIntake::stop() {
+  if (outbox_) {
+    outbox_->stop();
+  }
+}
 
 std::vector<IntakeOutcome> MailIntake::take(std::span<const FetchedMail> mails) {
   std::vector<IntakeOutcome> outcomes(mails.size(), IntakeOutcome::Retry);
@@ -128,7 +119,11 @@ IntakeOutcome MailIntake::takeOne(const FetchedMail& fetched) {
     } else {
       Message message = envelope(Notification{WorkItemArrived{}});
       message.workItems.push_back(workItemOf(*mail, fetched));
-      std::optional<Response> response = submit(message);
+      // The item's id is read from the answer only when an acknowledgement may need it: the
+      // quick reading of the status is what keeps ingest fast.
+      bool acknowledges = outbox_ && options_.smtp->autoAcknowledge;
+      std::string workItemId;
+      std::optional<Response> response = submit(message, acknowledges ? &workItemId : nullptr);
       if (!response) {
         outcome = IntakeOutcome::Retry;
       } else if (response->status == ResponseStatus::Error) {
@@ -136,12 +131,19 @@ IntakeOutcome MailIntake::takeOne(const FetchedMail& fetched) {
                          "refused by the server: " +
                              (response->error ? response->error->code + ": " + response->error->text
                                               : std::string("no reason given")));
-      } else if (response->status == ResponseStatus::Duplicate) {
-        ++counters_.duplicates;
-        outcome = IntakeOutcome::Duplicate;
       } else {
-        ++counters_.submitted;
-        outcome = IntakeOutcome::Committed;
+        if (response->status == ResponseStatus::Duplicate) {
+          ++counters_.duplicates;
+          outcome = IntakeOutcome::Duplicate;
+        } else {
+          ++counters_.submitted;
+          outcome = IntakeOutcome::Committed;
+        }
+        // Also after "duplicate": a crash may have fallen between the commit and the
+        // acknowledgement upstream; the outbox queues at most one per work item.
+        if (!workItemId.empty()) {
+          outbox_->acknowledge(workItemId, *mail, fetched.bytes);
+        }
       }
     }
   } catch (const std::exception& e) {
@@ -170,46 +172,11 @@ IntakeOutcome MailIntake::reject(const FetchedMail& mail, const std::string& rea
 }
 
 WorkItem MailIntake::workItemOf(const Mail& mail, const FetchedMail& fetched) const {
-  WorkItem item;
-  item.medium = std::string(media::kEmail);
-  item.sourceKey = fetched.sourceKey;
-  Customer customer;
-  customer.addresses.push_back(label(*mail.from));
-  if (mail.from->name) {
-    customer.name = cutUtf8(*mail.from->name, kMaxLabel);
-  }
-  item.customer = std::move(customer);
-  if (!mail.to.empty()) {
-    item.contactPoint = label(mail.to.front());
-  } else if (fetched.contactPoint) {
-    item.contactPoint = Address{"email", *fetched.contactPoint, std::nullopt};
-  }
-  item.subject = mail.subject;
-  if (mail.text) {
-    item.body = Body{"text/plain", *mail.text};
-  } else if (mail.html) {
-    item.body = Body{"text/html", *mail.html};
-  }
-  for (const MailPart& part : mail.attachments) {
-    Attachment attachment = attachments_.put(part.bytes, part.name, part.type);
-    if (attachment.name) {
-      attachment.name = cutUtf8(*attachment.name, kMaxLabel);
-    }
-    item.attachments.push_back(std::move(attachment));
-  }
-  if (std::optional<std::string> id = messageIdOf(mail)) {
-    item.attributes.push_back({"email.messageId", *id});
-  }
-  if (mail.inReplyTo) {
-    item.attributes.push_back({"email.inReplyTo", *mail.inReplyTo});
-  }
-  if (!mail.references.empty()) {
-    std::string joined;
-    for (const std::string& reference : mail.references) {
-      joined += (joined.empty() ? "" : " ") + reference;
-    }
-    item.attributes.push_back({"email.references", joined});
-  }
+  MailItemOptions options = options_.item;
+  options.contactPoint = fetched.contactPoint;
+  options.sourceKey = fetched.sourceKey;
+  WorkItem item = mailWorkItem(mail, fetched.bytes, attachments_, options);
+  // Where an operator finds the mail on its server.
   item.attributes.push_back({"email.mailbox", cutUtf8(fetched.reference, kMaxLabel)});
   return item;
 }
@@ -225,7 +192,7 @@ Message MailIntake::envelope(Payload payload) {
   return message;
 }
 
-std::optional<Response> MailIntake::submit(const Message& message) {
+std::optional<Response> MailIntake::submit(const Message& message, std::string* workItemId) {
   std::string answer;
   try {
     answer = sink_.submit(codec_.encode(message));
@@ -243,8 +210,10 @@ std::optional<Response> MailIntake::submit(const Message& message) {
               << ": server cannot take mail now: " << e.what() << '\n';
     return std::nullopt;
   }
-  if (std::optional<ResponseStatus> status = quickStatus(answer)) {
-    return Response{std::string(kindOf(message)), *status, std::nullopt};
+  if (workItemId == nullptr) {
+    if (std::optional<ResponseStatus> status = quickStatus(answer)) {
+      return Response{std::string(kindOf(message)), *status, std::nullopt};
+    }
   }
   auto decoded = codec_.decode(answer);
   if (!decoded.ok() || !std::holds_alternative<Response>(decoded->payload)) {
@@ -252,7 +221,18 @@ std::optional<Response> MailIntake::submit(const Message& message) {
               << ": unreadable answer from the server\n";
     return std::nullopt;
   }
+  if (workItemId != nullptr && !decoded->workItems.empty() && decoded->workItems.front().id) {
+    *workItemId = *decoded->workItems.front().id;
+  }
   return std::get<Response>(decoded->payload);
+}
+
+std::string MailIntake::deliver(std::string_view document) {
+  if (outbox_) {
+    return outbox_->deliver(document);
+  }
+  return refuseCommand(document, "driver " + options_.driverName +
+                                     " only receives mail: it has no <smtp> for replies");
 }
 
 std::string MailIntake::refuseCommand(std::string_view document, std::string_view why) {
@@ -268,6 +248,41 @@ std::string MailIntake::refuseCommand(std::string_view document, std::string_vie
   }
   response.payload = answer;
   return codec_.encode(response);
+}
+
+void readMailboxSource(const DriverContext& context, MailboxSourceOptions& options,
+                       std::string logName, std::uint16_t defaultPort, std::uint16_t implicitPort,
+                       bool withFolder) {
+  const ConfigElement& element = elementOf(context);
+  IntakeOptions& intake = options.intake;
+  intake.driverName = context.section.name;
+  intake.serverId = context.serverId;
+  intake.logName = std::move(logName);
+  if (element.find("maxMessageBytes") != nullptr) {
+    intake.maxMessageBytes = element.byteSize("maxMessageBytes");
+  }
+  if (element.find("submitThreads") != nullptr) {
+    intake.submitThreads = static_cast<std::size_t>(element.integer("submitThreads", 1, 64));
+  }
+  if (element.find("maxAttachmentBytes") != nullptr) {
+    intake.item.maxAttachmentBytes = element.byteSize("maxAttachmentBytes");
+  }
+  if (auto threading = element.optionalString("threading")) {
+    auto mode = threadingFromString(*threading);
+    if (!mode) {
+      element.fail("threading", "'" + *threading + "' is not join, link or off");
+    }
+    intake.item.threading = *mode;
+  }
+  intake.smtp = smtpOptionsOfDriver(&element, context.section.name);
+  options.server = mailServerOf(element, defaultPort, implicitPort);
+  options.mailboxes = mailboxesOf(element, withFolder);
+  if (element.find("pollInterval") != nullptr) {
+    options.pollInterval = element.duration("pollInterval");
+  }
+  if (element.find("fetchBatch") != nullptr) {
+    options.fetchBatch = static_cast<std::size_t>(element.integer("fetchBatch", 1, 10000));
+  }
 }
 
 } // namespace switchboard::email

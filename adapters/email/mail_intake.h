@@ -1,17 +1,24 @@
 #pragma once
 
 // What the mailbox sources (POP3, IMAP) share once a mail is fetched: read its MIME, build the
-// workItemArrived, submit it and learn whether it is committed; or, for a mail that cannot be a
-// work item, report it with contactRejected so that the server keeps a dead letter. A source
-// acknowledges upstream (POP3 DELE, IMAP \Seen or move) only for outcomes other than Retry.
+// workItemArrived with mailWorkItem() (the builder every email source uses), submit it and learn
+// whether it is committed; or, for a mail that cannot be a work item, report it with
+// contactRejected so that the server keeps a dead letter. A source acknowledges upstream (POP3
+// DELE, IMAP \Seen or move) only for outcomes other than Retry. With an <smtp> child the intake
+// also holds the driver's outbox: it carries out sendReply and acknowledges new mail.
 
+#include "mail_account.h"
 #include "mail_reader.h"
+#include "mime_work_item.h"
+#include "smtp_outbox.h"
 #include "switchboard/attachment_store.h"
 #include "switchboard/channel_driver.h"
 #include "switchboard/message_codec.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,7 +36,31 @@ struct IntakeOptions {
   std::size_t submitThreads = 32;
   /// Which prefix the source's log lines carry ("imap", "pop3").
   std::string logName = "mail";
+  /// How a mail becomes a work item (attachment limits, threading). The contact point and the
+  /// source key are each mail's own (FetchedMail) and set per mail.
+  MailItemOptions item;
+  /// Outbound mail (replies, acknowledgements); without it every command is "unsupported".
+  std::optional<SmtpOptions> smtp;
 };
+
+/// What every mailbox source is configured with; ImapOptions and Pop3Options add their own.
+struct MailboxSourceOptions {
+  IntakeOptions intake;
+  MailServer server;
+  std::vector<MailboxAccount> mailboxes;
+  std::chrono::milliseconds pollInterval{5000};
+  std::size_t fetchBatch = 250;              ///< mails per round trip (IMAP) or session (POP3)
+  std::uint64_t fetchBatchBytes = 32u << 20; ///< and at most about this many bytes
+};
+
+/// Reads the settings an <imap> or <pop3> element shares into `options` (docs/configuration.md):
+/// maxMessageBytes, submitThreads, maxAttachmentBytes, threading, the mail server (port
+/// defaulting to `defaultPort`, or `implicitPort` with implicit TLS), the <mailbox> children
+/// (with a folder when `withFolder`), pollInterval, fetchBatch and the <smtp> child. What the
+/// element leaves out keeps the value `options` held. Throws ConfigError naming the attribute.
+void readMailboxSource(const DriverContext& context, MailboxSourceOptions& options,
+                       std::string logName, std::uint16_t defaultPort, std::uint16_t implicitPort,
+                       bool withFolder);
 
 /// One mail as a mailbox source fetched it.
 struct FetchedMail {
@@ -62,8 +93,16 @@ struct IntakeCounters {
 
 class MailIntake {
  public:
-  /// `sink` and `attachments` must outlive the intake.
-  MailIntake(IntakeOptions options, MessageSink& sink, AttachmentStore& attachments);
+  /// `sink` and `attachments` must outlive the intake; `metrics` (may be null) receives the
+  /// outbox's figures when `options.smtp` is set. Throws OutboxError when the outbox cannot be
+  /// opened.
+  MailIntake(IntakeOptions options, MessageSink& sink, AttachmentStore& attachments,
+             MetricsRegistry* metrics = nullptr);
+
+  /// Starts the outbox's sender, when there is an outbox (recovering what a crash interrupted).
+  void start();
+  /// Stops the outbox's sender; an attempt under way finishes first. Safe to call twice.
+  void stop();
 
   /// Takes each mail and returns its outcome, in the order given. Up to submitThreads mails are
   /// in flight at once. After the first Retry the mails not yet started are not tried (they get
@@ -71,8 +110,14 @@ class MailIntake {
   std::vector<IntakeOutcome> take(std::span<const FetchedMail> mails);
   IntakeOutcome takeOne(const FetchedMail& mail);
 
+  /// Carries out a command for the source: with an outbox, SmtpOutbox::deliver (sendReply);
+  /// without one, refuseCommand().
+  std::string deliver(std::string_view document);
   /// The answer to any command delivered to a receive-only source: status error, "unsupported".
   std::string refuseCommand(std::string_view document, std::string_view why);
+
+  /// The outbox, when `smtp` is configured.
+  SmtpOutbox* outbox() { return outbox_.get(); }
 
   const IntakeCounters& counters() const { return counters_; }
   const IntakeOptions& options() const { return options_; }
@@ -81,17 +126,17 @@ class MailIntake {
   IntakeOutcome reject(const FetchedMail& mail, const std::string& reason);
   WorkItem workItemOf(const Mail& mail, const FetchedMail& fetched) const;
   Message envelope(Payload payload);
-  std::optional<Response> submit(const Message& message);
+  /// Submits `message`; the response, or nothing when the server could not take it now. With
+  /// `workItemId`, the id of the work item the answer names is read too.
+  std::optional<Response> submit(const Message& message, std::string* workItemId = nullptr);
 
   IntakeOptions options_;
   MessageSink& sink_;
   AttachmentStore& attachments_;
   MessageCodec codec_;
   IntakeCounters counters_;
+  std::unique_ptr<SmtpOutbox> outbox_;
   std::atomic<std::uint64_t> sequence_{0};
 };
-
-/// `text` cut to at most `limit` bytes without splitting a UTF-8 sequence.
-std::string cutUtf8(std::string text, std::size_t limit);
 
 } // namespace switchboard::email

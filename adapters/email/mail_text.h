@@ -1,7 +1,7 @@
 #pragma once
 
-// Small text helpers that the mail reader's parts share: ASCII white space and case, and
-// writing a code point as UTF-8.
+// Small text helpers that the mail reader's parts share: ASCII white space and case, writing a
+// code point as UTF-8, and cutting UTF-8 text to a length.
 
 #include <cstdint>
 #include <string>
@@ -56,6 +56,19 @@ inline void appendCodePoint(std::string& out, std::uint32_t cp) {
     out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
+}
+
+/// `text` cut to at most `limit` bytes without splitting a UTF-8 sequence.
+inline std::string cutUtf8(std::string text, std::size_t limit) {
+  if (text.size() <= limit) {
+    return text;
+  }
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  text.resize(end);
+  return text;
 }
 
 } // namespace switchboard::email::text

@@ -1,11 +1,14 @@
 #include "mime_work_item.h"
 
+#include "mail_text.h"
 #include "mime_charset.h"
 
 #include <algorithm>
 
 namespace switchboard::email {
 namespace {
+
+using text::cutUtf8;
 
 // The schema's limits for one-line labels and source keys.
 constexpr std::size_t kMaxLabel = 512;
@@ -14,19 +17,6 @@ constexpr std::size_t kMaxSourceKey = 1000;
 constexpr std::size_t kMaxAttribute = 4000;
 constexpr std::size_t kMaxThreadKeys = 20;
 
-// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
-std::string cut(std::string text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text;
-  }
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  text.resize(end);
-  return text;
-}
-
 // A label is one line: line breaks in a display name would not survive as an XML attribute.
 std::string oneLine(std::string text) {
   for (char& c : text) {
@@ -34,7 +24,7 @@ std::string oneLine(std::string text) {
       c = ' ';
     }
   }
-  return cut(std::move(text), kMaxLabel);
+  return cutUtf8(std::move(text), kMaxLabel);
 }
 
 Address label(Address address) {
@@ -67,7 +57,7 @@ bool usableKey(const std::string& key) {
 }
 
 void add(WorkItem& item, std::string name, std::string value) {
-  item.attributes.push_back({std::move(name), cut(repairUtf8(value), kMaxAttribute)});
+  item.attributes.push_back({std::move(name), cutUtf8(repairUtf8(value), kMaxAttribute)});
 }
 
 } // namespace
@@ -99,7 +89,7 @@ WorkItem mailWorkItem(const Mail& mail, std::string_view bytes, AttachmentStore&
                       const MailItemOptions& options) {
   WorkItem item;
   item.medium = std::string(media::kEmail);
-  item.sourceKey = mailSourceKey(mail, bytes);
+  item.sourceKey = options.sourceKey ? *options.sourceKey : mailSourceKey(mail, bytes);
   Customer customer;
   customer.addresses.push_back(label(*mail.from));
   if (customer.addresses.front().name) {
@@ -124,7 +114,7 @@ WorkItem mailWorkItem(const Mail& mail, std::string_view bytes, AttachmentStore&
     std::string shown = part.name.value_or(part.type);
     if (part.bytes.size() > options.maxAttachmentBytes ||
         kept + part.bytes.size() > options.maxAttachmentsTotal) {
-      defects.push_back("attachment '" + cut(shown, 128) + "' of " +
+      defects.push_back("attachment '" + cutUtf8(shown, 128) + "' of " +
                         std::to_string(part.bytes.size()) + " bytes not kept: over the limit");
       continue;
     }

@@ -33,6 +33,9 @@ struct MailItemOptions {
   /// Attachments of one mail beyond this total are not kept either.
   std::uint64_t maxAttachmentsTotal = 50u << 20;
   Threading threading = Threading::Join;
+  /// The idempotency key when the source has one of its own (IMAP mailbox, UIDVALIDITY and UID;
+  /// POP3 mailbox and UIDL); without it, mailSourceKey().
+  std::optional<std::string> sourceKey;
 };
 
 /// A mail's idempotency key: its Message-ID without angle brackets, or "sha256:" and the digest

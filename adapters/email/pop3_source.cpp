@@ -139,8 +139,9 @@ class Pop3Session {
 
 } // namespace
 
-Pop3Source::Pop3Source(Pop3Options options, MessageSink& sink, AttachmentStore& attachments)
-    : options_(std::move(options)), intake_(options_.intake, sink, attachments) {
+Pop3Source::Pop3Source(Pop3Options options, MessageSink& sink, AttachmentStore& attachments,
+                       MetricsRegistry* metrics)
+    : options_(std::move(options)), intake_(options_.intake, sink, attachments, metrics) {
   memory_ = std::make_unique<Pop3UidlMemory>(options_.stateFile);
 }
 
@@ -149,6 +150,7 @@ Pop3Source::~Pop3Source() {
 }
 
 void Pop3Source::start() {
+  intake_.start();
   {
     std::lock_guard lock(mutex_);
     stopping_ = false;
@@ -165,6 +167,7 @@ void Pop3Source::stop() {
   if (thread_.joinable()) {
     thread_.join();
   }
+  intake_.stop();
 }
 
 bool Pop3Source::stopping() {
@@ -276,38 +279,22 @@ std::pair<std::size_t, bool> Pop3Source::session(const MailboxAccount& account) 
 }
 
 std::string Pop3Source::deliver(std::string_view document) {
-  return intake_.refuseCommand(document, "the POP3 source only receives mail");
+  return intake_.deliver(document);
 }
 
 void registerPop3Driver(DriverRegistry& registry) {
   registry.add("pop3", [](const DriverContext& context) {
     const ConfigElement& element = elementOf(context);
     Pop3Options options;
-    options.intake.driverName = context.section.name;
-    options.intake.serverId = context.serverId;
-    options.intake.logName = "pop3";
-    if (element.find("maxMessageBytes") != nullptr) {
-      options.intake.maxMessageBytes = element.byteSize("maxMessageBytes");
-    }
-    if (element.find("submitThreads") != nullptr) {
-      options.intake.submitThreads =
-          static_cast<std::size_t>(element.integer("submitThreads", 1, 64));
-    }
-    options.server = mailServerOf(element, 110, 995);
-    options.mailboxes = mailboxesOf(element, false);
-    if (element.find("pollInterval") != nullptr) {
-      options.pollInterval = element.duration("pollInterval");
-    }
-    if (element.find("fetchBatch") != nullptr) {
-      options.fetchBatch = static_cast<std::size_t>(element.integer("fetchBatch", 1, 10000));
-    }
+    readMailboxSource(context, options, "pop3", 110, 995, false);
     if (element.find("leaveOnServer") != nullptr) {
       options.leaveOnServer = element.boolean("leaveOnServer");
     }
     options.stateFile = element.find("stateFile") != nullptr
                             ? element.path("stateFile")
                             : element.file.parent_path() / (context.section.name + ".uidl.db");
-    return std::make_unique<Pop3Source>(std::move(options), context.sink, context.attachments);
+    return std::make_unique<Pop3Source>(std::move(options), context.sink, context.attachments,
+                                        context.metrics);
   });
 }
 

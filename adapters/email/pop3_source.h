@@ -19,30 +19,31 @@
 
 namespace switchboard::email {
 
-struct Pop3Options {
-  IntakeOptions intake;
-  MailServer server;
-  std::vector<MailboxAccount> mailboxes;
-  std::chrono::milliseconds pollInterval{30000};
+struct Pop3Options : MailboxSourceOptions {
+  Pop3Options() {
+    pollInterval = std::chrono::seconds(30);
+    fetchBatch = 100; // mails per session (deletions become final at its end)
+  }
   /// Leave mails on the server and remember their UIDLs, instead of deleting them.
   bool leaveOnServer = false;
   /// The UIDL memory: mails left on the server, and dead letters' mails, which always stay.
   std::filesystem::path stateFile;
-  std::size_t fetchBatch = 100;              ///< mails per session (deletions become final)
-  std::uint64_t fetchBatchBytes = 32u << 20; ///< and at most about this many bytes
 };
 
 class Pop3Source final : public ChannelDriver {
  public:
-  /// Throws std::runtime_error when the state file cannot be opened.
-  Pop3Source(Pop3Options options, MessageSink& sink, AttachmentStore& attachments);
+  /// Throws std::runtime_error when the state file cannot be opened, OutboxError when the
+  /// outbox (with <smtp>) cannot. `metrics` (may be null) receives the outbox's figures.
+  Pop3Source(Pop3Options options, MessageSink& sink, AttachmentStore& attachments,
+             MetricsRegistry* metrics = nullptr);
   ~Pop3Source() override;
 
-  /// Starts the polling thread. Connection problems do not stop the start: they are logged and
-  /// tried again at every poll.
+  /// Starts the outbox (with <smtp>) and the polling thread. Connection problems do not stop the
+  /// start: they are logged and tried again at every poll.
   void start() override;
   void stop() override;
-  /// The POP3 source only receives; every command gets status error, code "unsupported".
+  /// With <smtp>, sendReply goes to the outbox; without it, and for every other command, status
+  /// error, code "unsupported" (MailIntake::deliver).
   std::string deliver(std::string_view document) override;
 
   /// Takes what waits in every mailbox now; returns how many mails were acknowledged (deleted
@@ -50,6 +51,8 @@ class Pop3Source final : public ChannelDriver {
   std::size_t pollOnce();
 
   const IntakeCounters& counters() const { return intake_.counters(); }
+  /// The outbox, when <smtp> is configured.
+  SmtpOutbox* outbox() { return intake_.outbox(); }
 
  private:
   /// Runs one session on `account`: takes up to one batch. Returns the mails acknowledged and

@@ -506,6 +506,7 @@ void SmtpOutbox::acknowledge(const std::string& workItemId, const Mail& mail,
     bool ours = customer == lower(options_.from) ||
                 std::any_of(options_.alsoFrom.begin(), options_.alsoFrom.end(),
                             [&](const std::string& a) { return lower(a) == customer; });
+    std::lock_guard serial(acknowledging_);
     Millis at = nowMillis();
     const std::string key = "ack\n" + workItemId;
     if (ours || store_->find(key) ||

@@ -115,6 +115,8 @@ class SmtpOutbox {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool pending_ = false; ///< a mail was queued since the sender last looked
+  /// Makes "not acknowledged yet, then queued" one step when several threads take mail.
+  std::mutex acknowledging_;
   std::thread thread_;
 };
 
