@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -284,6 +285,76 @@ TEST_F(MailIntakeTest, AServerThatCannotTakeMailLeavesEveryMailToBeTriedAgain) {
   sink_.unavailable = false;
   outcomes = intake.take(mails);
   EXPECT_THAT(outcomes, ElementsAre(IntakeOutcome::Committed, IntakeOutcome::Committed));
+}
+
+std::string attributeOf(const WorkItem& item, const std::string& name) {
+  for (const Attribute& attribute : item.attributes) {
+    if (attribute.name == name) {
+      return attribute.value;
+    }
+  }
+  return "(absent)";
+}
+
+TEST_F(MailIntakeTest, MailBecomesAWorkItemThroughTheBuilderEverySourceShares) {
+  options_.item.maxAttachmentBytes = 16;
+  MailIntake intake(options_, sink_, attachments_);
+  std::vector<FetchedMail> mails{
+      fetched(1, "From: Joana <j@example.com>\r\nTo: apoio@mares-telecom.example\r\nSubject: "
+                 "Out of office\r\nMessage-ID: <oof@example.com>\r\nAuto-Submitted: "
+                 "auto-replied\r\n\r\nAway.\r\n"),
+      fetched(2, "From: j@example.com\r\nSubject: Re: [#wi-000042] Fatura\r\nMessage-ID: "
+                 "<r@example.com>\r\nIn-Reply-To: <q@example.com>\r\n\r\nStill wrong.\r\n"),
+      fetched(3, "From: j@example.com\r\nSubject: HTML\r\nContent-Type: text/html\r\n\r\n"
+                 "<p>Hello <b>there</b></p><script>x()</script>\r\n"),
+      fetched(4, "From: j@example.com\r\nSubject: Big\r\nContent-Type: multipart/mixed; "
+                 "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee "
+                 "attached.\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n" +
+                     std::string(40, 'x') + "\r\n--b--\r\n")};
+  std::vector<IntakeOutcome> outcomes = intake.take(mails);
+  ASSERT_EQ(std::count(outcomes.begin(), outcomes.end(), IntakeOutcome::Committed), 4);
+  std::map<std::string, WorkItem> bySubject;
+  for (const WorkItem& item : sink_.items) {
+    bySubject[item.subject.value_or("")] = item;
+  }
+  // Automatic mail is kept, marked and not routed; the mailbox's key stays the idempotency key.
+  const WorkItem& oof = bySubject.at("Out of office");
+  EXPECT_EQ(oof.sourceKey, "imap:support@127.0.0.1/INBOX;7:1");
+  EXPECT_EQ(attributeOf(oof, "email.kind"), "autoReply");
+  EXPECT_THAT(attributeOf(oof, "noRoute"), HasSubstr("autoReply"));
+  EXPECT_EQ(attributeOf(oof, "contactKey"), "oof@example.com");
+  EXPECT_EQ(attributeOf(oof, "email.mailbox"),
+            "imap://support@127.0.0.1/INBOX;UIDVALIDITY=7;UID=1");
+  EXPECT_EQ(oof.contactPoint->value, "apoio@mares-telecom.example");
+  // A reply names what it answers, by header and by the item reference in its subject.
+  const WorkItem& reply = bySubject.at("Re: [#wi-000042] Fatura");
+  EXPECT_EQ(attributeOf(reply, "inReplyTo"), "q@example.com");
+  EXPECT_EQ(attributeOf(reply, "workItemRef"), "wi-000042");
+  EXPECT_EQ(attributeOf(reply, "email.kind"), "(absent)");
+  // HTML-only mail reaches the agent as text, the HTML kept beside it.
+  const WorkItem& html = bySubject.at("HTML");
+  ASSERT_TRUE(html.body);
+  EXPECT_EQ(html.body->type, "text/plain");
+  EXPECT_THAT(html.body->text, HasSubstr("Hello there"));
+  EXPECT_THAT(html.body->text, ::testing::Not(HasSubstr("x()")));
+  ASSERT_EQ(html.attachments.size(), 1u);
+  EXPECT_EQ(html.attachments[0].name, "message.html");
+  // An attachment over the limit is left out and named.
+  const WorkItem& big = bySubject.at("Big");
+  EXPECT_TRUE(big.attachments.empty());
+  EXPECT_THAT(attributeOf(big, "email.defects"), HasSubstr("'a.pdf' of 40 bytes not kept"));
+}
+
+TEST_F(MailIntakeTest, WithThreadingOffAReplyIsNotLinked) {
+  options_.item.threading = Threading::Off;
+  MailIntake intake(options_, sink_, attachments_);
+  std::vector<FetchedMail> mails{
+      fetched(1, "From: j@example.com\r\nSubject: Re: [#wi-000042] Fatura\r\nMessage-ID: "
+                 "<r@example.com>\r\nIn-Reply-To: <q@example.com>\r\n\r\nStill wrong.\r\n")};
+  ASSERT_THAT(intake.take(mails), ElementsAre(IntakeOutcome::Committed));
+  EXPECT_EQ(attributeOf(sink_.items.at(0), "inReplyTo"), "(absent)");
+  EXPECT_EQ(attributeOf(sink_.items.at(0), "workItemRef"), "(absent)");
+  EXPECT_EQ(attributeOf(sink_.items.at(0), "email.inReplyTo"), "<q@example.com>");
 }
 
 TEST_F(MailIntakeTest, CommandsAreRefusedAsUnsupported) {
