@@ -227,6 +227,7 @@ std::size_t ImapSource::pollMailbox(Mailbox& mailbox) {
         FetchedMail mail;
         mail.sourceKey = keyPrefix + std::to_string(uid);
         mail.reference = where + ";UID=" + std::to_string(uid);
+        mail.mailbox = mail.reference;
         mail.size = size;
         mail.contactPoint = account.contactPoint;
         if (size <= options_.intake.maxMessageBytes) {

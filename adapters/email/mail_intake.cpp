@@ -72,16 +72,25 @@ std::vector<IntakeOutcome> MailIntake::take(std::span<const FetchedMail> mails) 
     }
     return outcomes;
   }
-  // The first mail goes alone: Xerces builds parts of a pattern facet's matcher on its first
-  // use, unguarded, so a server's first validations must not run side by side (a valid
-  // timestamp was refused that way). After that, validation is read-only.
-  outcomes[0] = takeOne(mails[0]);
-  if (outcomes[0] == IntakeOutcome::Retry) {
-    return outcomes;
+  // The first mails go alone until one work item is through: Xerces builds parts of a pattern
+  // facet's matcher on its first use, unguarded, so a server's first validations must not run
+  // side by side (a valid timestamp, and a valid address kind, were refused that way). A dead
+  // letter does not use the work item's types, so it does not count. After that, validation is
+  // read-only.
+  std::size_t first = 0;
+  while (first < mails.size()) {
+    IntakeOutcome outcome = outcomes[first] = takeOne(mails[first]);
+    ++first;
+    if (outcome == IntakeOutcome::Retry) {
+      return outcomes;
+    }
+    if (outcome == IntakeOutcome::Committed || outcome == IntakeOutcome::Duplicate) {
+      break;
+    }
   }
   // Each submission blocks until its transaction commits; several in flight let the store
   // commit them together instead of syncing once per mail.
-  std::atomic<std::size_t> next{1};
+  std::atomic<std::size_t> next{first};
   std::atomic<bool> halted{false};
   auto work = [&] {
     for (std::size_t i; !halted && (i = next++) < mails.size();) {
@@ -105,17 +114,27 @@ std::vector<IntakeOutcome> MailIntake::take(std::span<const FetchedMail> mails) 
 
 IntakeOutcome MailIntake::takeOne(const FetchedMail& fetched) {
   IntakeOutcome outcome = IntakeOutcome::Retry;
+  // The key a dead letter carries, once it is known.
+  auto keyOr = [&](auto own) -> std::optional<std::string> {
+    if (!fetched.sourceKey.empty()) {
+      return fetched.sourceKey;
+    }
+    return own();
+  };
   try {
     if (fetched.size > options_.maxMessageBytes ||
         fetched.bytes.size() > options_.maxMessageBytes) {
-      outcome = reject(
-          fetched, "message of " +
-                       std::to_string(std::max<std::uint64_t>(fetched.size, fetched.bytes.size())) +
-                       " bytes is over the limit of " + std::to_string(options_.maxMessageBytes));
+      outcome =
+          reject(fetched,
+                 "message of " +
+                     std::to_string(std::max<std::uint64_t>(fetched.size, fetched.bytes.size())) +
+                     " bytes is over the limit of " + std::to_string(options_.maxMessageBytes),
+                 keyOr([] { return std::optional<std::string>(); }));
     } else if (auto mail = readMail(fetched.bytes); !mail.ok()) {
-      outcome = reject(fetched, mail.error());
+      outcome = reject(fetched, mail.error(), keyOr([&] { return sha256Digest(fetched.bytes); }));
     } else if (!mail->from) {
-      outcome = reject(fetched, "the mail has no sender address");
+      outcome = reject(fetched, "the mail has no sender address",
+                       keyOr([&] { return mailSourceKey(*mail, fetched.bytes); }));
     } else {
       Message message = envelope(Notification{WorkItemArrived{}});
       message.workItems.push_back(workItemOf(*mail, fetched));
@@ -127,10 +146,12 @@ IntakeOutcome MailIntake::takeOne(const FetchedMail& fetched) {
       if (!response) {
         outcome = IntakeOutcome::Retry;
       } else if (response->status == ResponseStatus::Error) {
+        // The server refused the document itself: a dead letter with the server's reason.
         outcome = reject(fetched,
                          "refused by the server: " +
                              (response->error ? response->error->code + ": " + response->error->text
-                                              : std::string("no reason given")));
+                                              : std::string("no reason given")),
+                         message.workItems.front().sourceKey);
       } else {
         if (response->status == ResponseStatus::Duplicate) {
           ++counters_.duplicates;
@@ -158,10 +179,11 @@ IntakeOutcome MailIntake::takeOne(const FetchedMail& fetched) {
   return outcome;
 }
 
-IntakeOutcome MailIntake::reject(const FetchedMail& mail, const std::string& reason) {
+IntakeOutcome MailIntake::reject(const FetchedMail& mail, const std::string& reason,
+                                 std::optional<std::string> sourceKey) {
   ContactRejected rejected;
   rejected.reason = cutUtf8(reason, kMaxLabel);
-  rejected.sourceKey = mail.sourceKey;
+  rejected.sourceKey = std::move(sourceKey);
   rejected.reference = cutUtf8(mail.reference, kMaxLabel);
   rejected.size = static_cast<std::int64_t>(std::max<std::uint64_t>(mail.size, mail.bytes.size()));
   if (!submit(envelope(Notification{std::move(rejected)}))) {
@@ -174,10 +196,13 @@ IntakeOutcome MailIntake::reject(const FetchedMail& mail, const std::string& rea
 WorkItem MailIntake::workItemOf(const Mail& mail, const FetchedMail& fetched) const {
   MailItemOptions options = options_.item;
   options.contactPoint = fetched.contactPoint;
-  options.sourceKey = fetched.sourceKey;
+  if (!fetched.sourceKey.empty()) {
+    options.sourceKey = fetched.sourceKey;
+  }
   WorkItem item = mailWorkItem(mail, fetched.bytes, attachments_, options);
-  // Where an operator finds the mail on its server.
-  item.attributes.push_back({"email.mailbox", cutUtf8(fetched.reference, kMaxLabel)});
+  if (fetched.mailbox) {
+    item.attributes.push_back({"email.mailbox", cutUtf8(*fetched.mailbox, kMaxLabel)});
+  }
   return item;
 }
 

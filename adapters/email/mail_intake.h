@@ -1,8 +1,8 @@
 #pragma once
 
-// What the mailbox sources (POP3, IMAP) share once a mail is fetched: read its MIME, build the
-// workItemArrived with mailWorkItem() (the builder every email source uses), submit it and learn
-// whether it is committed; or, for a mail that cannot be a work item, report it with
+// What the email sources (POP3, IMAP, Maildir) share once a mail is fetched: read its MIME, build
+// the workItemArrived with mailWorkItem() (the builder every email source uses), submit it and
+// learn whether it is committed; or, for a mail that cannot be a work item, report it with
 // contactRejected so that the server keeps a dead letter. A source acknowledges upstream (POP3
 // DELE, IMAP \Seen or move) only for outcomes other than Retry. With an <smtp> child the intake
 // also holds the driver's outbox: it carries out sendReply and acknowledges new mail.
@@ -65,10 +65,13 @@ void readMailboxSource(const DriverContext& context, MailboxSourceOptions& optio
 /// One mail as a mailbox source fetched it.
 struct FetchedMail {
   /// The mailbox's own key for the mail (IMAP UIDVALIDITY and UID, POP3 UIDL), unique per driver:
-  /// the server makes one work item per key however often the mail is submitted.
+  /// the server makes one work item per key however often the mail is submitted. Empty: the
+  /// mail's own key (mailSourceKey(): its Message-ID, else the digest of its bytes; Maildir).
   std::string sourceKey;
-  /// Where an operator finds the mail on its server; kept with a dead letter.
+  /// Where an operator finds the mail; kept with a dead letter.
   std::string reference;
+  /// The mail's address on its mail server, kept as the work item's attribute email.mailbox.
+  std::optional<std::string> mailbox;
   /// The size the mail server reported; over the limit, `bytes` are not fetched at all.
   std::uint64_t size = 0;
   std::string bytes;
@@ -123,7 +126,8 @@ class MailIntake {
   const IntakeOptions& options() const { return options_; }
 
  private:
-  IntakeOutcome reject(const FetchedMail& mail, const std::string& reason);
+  IntakeOutcome reject(const FetchedMail& mail, const std::string& reason,
+                       std::optional<std::string> sourceKey);
   WorkItem workItemOf(const Mail& mail, const FetchedMail& fetched) const;
   Message envelope(Payload payload);
   /// Submits `message`; the response, or nothing when the server could not take it now. With

@@ -5,14 +5,8 @@
 // moves the file to cur/ only once the server has committed the item. A mail that cannot be
 // read is reported (contactRejected) and moved to rejected/, so it never blocks the rest.
 
-#include "mail_reader.h"
-#include "mime_work_item.h"
-#include "smtp_outbox.h"
-#include "switchboard/attachment_store.h"
-#include "switchboard/channel_driver.h"
-#include "switchboard/message_codec.h"
+#include "mail_intake.h"
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -35,13 +29,8 @@ struct MaildirOptions {
   std::optional<SmtpOptions> smtp;
 };
 
-/// Figures for metrics and tests.
-struct MaildirCounters {
-  std::atomic<std::uint64_t> submitted{0};
-  std::atomic<std::uint64_t> duplicates{0};
-  std::atomic<std::uint64_t> rejected{0};
-  std::atomic<std::uint64_t> retries{0}; ///< submissions the server could not take yet
-};
+/// Figures for metrics and tests (retries: submissions the server could not take yet).
+using MaildirCounters = IntakeCounters;
 
 class MaildirSource final : public ChannelDriver {
  public:
@@ -63,29 +52,17 @@ class MaildirSource final : public ChannelDriver {
   /// first one the server cannot take yet (it is tried again on the next poll).
   std::size_t pollOnce();
 
-  const MaildirCounters& counters() const { return counters_; }
+  const MaildirCounters& counters() const { return intake_.counters(); }
   /// The outbox, when `smtp` is configured.
-  SmtpOutbox* outbox() { return outbox_.get(); }
+  SmtpOutbox* outbox() { return intake_.outbox(); }
 
  private:
-  enum class Outcome { Done, Retry };
-
-  Outcome take(const std::filesystem::path& file);
-  Outcome reject(const std::filesystem::path& file, const std::string& reason,
-                 std::optional<std::string> sourceKey, std::uint64_t size);
-  WorkItem workItemOf(const Mail& mail, std::string_view bytes) const;
-  Message envelope(Payload payload);
-  /// Submits `message`; the response, or nothing when the server could not take it now.
-  std::optional<Response> submit(const Message& message, std::string* workItemId = nullptr);
+  /// Takes one mail of new/; false when the server cannot take it now (it stays in new/).
+  bool take(const std::filesystem::path& file);
   void run();
 
   MaildirOptions options_;
-  MessageSink& sink_;
-  AttachmentStore& attachments_;
-  MessageCodec codec_;
-  MaildirCounters counters_;
-  std::unique_ptr<SmtpOutbox> outbox_;
-  std::atomic<std::uint64_t> sequence_{0};
+  MailIntake intake_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

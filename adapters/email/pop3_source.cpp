@@ -239,6 +239,7 @@ std::pair<std::size_t, bool> Pop3Source::session(const MailboxAccount& account) 
     FetchedMail mail;
     mail.sourceKey = "pop3:" + account.user + "@" + options_.server.host + "/" + uidl;
     mail.reference = "pop3://" + account.user + "@" + options_.server.host + "/;UIDL=" + uidl;
+    mail.mailbox = mail.reference;
     mail.size = sizes.contains(number) ? sizes[number] : 0;
     mail.contactPoint = account.contactPoint;
     if (mail.size <= options_.intake.maxMessageBytes) {

@@ -216,6 +216,7 @@ class MailIntakeTest : public ::testing::Test {
     FetchedMail mail;
     mail.sourceKey = "imap:support@127.0.0.1/INBOX;7:" + std::to_string(n);
     mail.reference = "imap://support@127.0.0.1/INBOX;UIDVALIDITY=7;UID=" + std::to_string(n);
+    mail.mailbox = mail.reference;
     mail.size = bytes.size();
     mail.bytes = std::move(bytes);
     mail.contactPoint = "apoio@mares-telecom.example";
