@@ -34,7 +34,7 @@ struct IntakeOptions {
   /// How many mails of one batch are submitted at once, so that their commits share the store's
   /// transactions (group commit). 1 submits one after the other.
   std::size_t submitThreads = 32;
-  /// Which prefix the source's log lines carry ("imap", "pop3").
+  /// Which prefix the source's log lines carry ("imap", "pop3", "maildir").
   std::string logName = "mail";
   /// How a mail becomes a work item (attachment limits, threading). The contact point and the
   /// source key are each mail's own (FetchedMail) and set per mail.
@@ -62,7 +62,7 @@ void readMailboxSource(const DriverContext& context, MailboxSourceOptions& optio
                        std::string logName, std::uint16_t defaultPort, std::uint16_t implicitPort,
                        bool withFolder);
 
-/// One mail as a mailbox source fetched it.
+/// One mail as a source fetched it (or read it from its Maildir).
 struct FetchedMail {
   /// The mailbox's own key for the mail (IMAP UIDVALIDITY and UID, POP3 UIDL), unique per driver:
   /// the server makes one work item per key however often the mail is submitted. Empty: the
