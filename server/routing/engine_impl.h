@@ -90,7 +90,58 @@ struct RoutingEngine::Impl {
   void backfill(AgentIndex agent, std::int64_t now);
   void releaseOffer(ItemIndex item);
   void releaseAccepted(ItemRecord& item, std::int64_t now);
-  IndexKey indexKey(AgentIndex agent, const QueueRecord& queue) const;
+  /// Key `n` of the agent in the queue's ready index (n < queue.keyCount, not a scan ordering).
+  std::int64_t indexKeyPart(AgentIndex index, const QueueRecord& queue, std::size_t n) const {
+    const KeyInputs& inputs = agentKeys[index];
+    switch (queue.keyOrder[n]) {
+    case OrderKey::LongestIdle:
+      return inputs.idleSince;
+    case OrderKey::Seniority:
+      return -inputs.seniority;
+    case OrderKey::FewestContacts:
+      return inputs.contactsToday;
+    case OrderKey::RoundRobin:
+      return static_cast<std::int64_t>(
+          index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index] : 0);
+    case OrderKey::HighestSkill:
+      return -skillLevel(agents[index], queue.skill);
+    case OrderKey::PreviousAgent:
+    case OrderKey::WeightedRandom:
+      break;
+    }
+    return 0;
+  }
+  /// The agent's key in the queue's ready index (defined here so that refiling and walks inline
+  /// it).
+  IndexKey indexKey(AgentIndex index, const QueueRecord& queue) const {
+    IndexKey key;
+    key.agent = index;
+    if (queue.scanOrdering) {
+      return key;
+    }
+    for (std::size_t n = 0; n < queue.keyCount; ++n) {
+      key.keys[n] = indexKeyPart(index, queue, n);
+    }
+    return key;
+  }
+  /// indexKey(key.agent, queue) == key, key by key without building the whole key: walks ask
+  /// it of every entry they pass.
+  bool keyCurrent(const IndexKey& key, const QueueRecord& queue) const {
+    std::size_t n = 0;
+    if (!queue.scanOrdering) {
+      for (; n < queue.keyCount; ++n) {
+        if (key.keys[n] != indexKeyPart(key.agent, queue, n)) {
+          return false;
+        }
+      }
+    }
+    for (; n < kMaxOrderKeys; ++n) {
+      if (key.keys[n] != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
   /// The ready index of the queue that files the agent of `membership`.
   static ReadyIndex& readyOf(const Membership& membership) {
     return (membership.stages & 1U) != 0 ? membership.queueRecord->ready
@@ -98,7 +149,7 @@ struct RoutingEngine::Impl {
   }
   /// Whether a ready-index entry of `queue` still carries its agent's key.
   auto currentKey(const QueueRecord& queue) const {
-    return [this, &queue](const IndexKey& key) { return indexKey(key.agent, queue) == key; };
+    return [this, &queue](const IndexKey& key) { return keyCurrent(key, queue); };
   }
 
   // items

@@ -88,39 +88,6 @@ bool RoutingEngine::Impl::takes(const ItemRecord& item, AgentIndex agent, std::i
   return !dynamicExclusion(agents[agent], agent, item, stage, now);
 }
 
-IndexKey RoutingEngine::Impl::indexKey(AgentIndex index, const QueueRecord& queue) const {
-  IndexKey key;
-  key.agent = index;
-  if (queue.scanOrdering) {
-    return key;
-  }
-  const KeyInputs& inputs = agentKeys[index];
-  for (std::size_t n = 0; n < queue.keyCount; ++n) {
-    switch (queue.keyOrder[n]) {
-    case OrderKey::LongestIdle:
-      key.keys[n] = inputs.idleSince;
-      break;
-    case OrderKey::Seniority:
-      key.keys[n] = -inputs.seniority;
-      break;
-    case OrderKey::FewestContacts:
-      key.keys[n] = inputs.contactsToday;
-      break;
-    case OrderKey::RoundRobin:
-      key.keys[n] = static_cast<std::int64_t>(
-          index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index] : 0);
-      break;
-    case OrderKey::HighestSkill:
-      key.keys[n] = -skillLevel(agents[index], queue.skill);
-      break;
-    case OrderKey::PreviousAgent:
-    case OrderKey::WeightedRandom:
-      break;
-    }
-  }
-  return key;
-}
-
 FullKey RoutingEngine::Impl::fullKey(AgentIndex index, const ItemRecord& item,
                                      const QueueRecord& queue) const {
   FullKey key{};

@@ -148,18 +148,25 @@ class ReadyIndex {
         std::size_t i = chunk.head;
         bool done = false;
         for (; i < entries.size(); ++i) {
-          const Entry entry = entries[i];
+          const Entry& entry = entries[i];
           if ((*versions_)[entry.key.agent] != entry.version) {
             continue;
           }
+          // Until a stale entry is met, kept == i and live entries stay where they are.
           if ((entry.stages & stages) == 0) {
-            entries[kept++] = entry; // another stage's: its key is not worth a read here
+            if (kept != i) {
+              entries[kept] = entry; // another stage's: its key is not worth a read here
+            }
+            ++kept;
             continue;
           }
           if (!current(entry.key)) {
             continue;
           }
-          entries[kept++] = entry;
+          if (kept != i) {
+            entries[kept] = entry;
+          }
+          ++kept;
           if (visit(entry.key.agent)) {
             ++i;
             done = true;
