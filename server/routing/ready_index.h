@@ -252,6 +252,16 @@ class ReadyIndex {
   /// Buckets are indexed by first key minus the smallest first key seen (keys bucketed on span
   /// a few dozen values); without buckets there is one.
   Bucket& bucketFor(std::int64_t firstKey) {
+    // Nearly always the bucket exists already: that check is all an insert pays inline.
+    const std::int64_t key = layout_ == Layout::Bucketed ? firstKey : 0;
+    if (key >= base_ && key - base_ < static_cast<std::int64_t>(buckets_.size())) [[likely]] {
+      return buckets_[static_cast<std::size_t>(key - base_)];
+    }
+    return addBucket(firstKey);
+  }
+
+  /// bucketFor() when the key's bucket does not exist yet.
+  [[gnu::noinline]] Bucket& addBucket(std::int64_t firstKey) {
     if (layout_ == Layout::Bucketed && !buckets_.empty() &&
         std::max(base_ + static_cast<std::int64_t>(buckets_.size()) - 1, firstKey) -
                 std::min(base_, firstKey) >=
