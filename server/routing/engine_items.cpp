@@ -69,20 +69,19 @@ AgentIndex RoutingEngine::Impl::findAgent(std::string_view id) const {
 
 AgentIndex RoutingEngine::Impl::lastAgentOf(std::string_view customer) const {
   const std::uint32_t k = customerIndex.find(
-      customer, [this](std::uint32_t c) -> std::string_view { return customers[c]; });
-  return k == IdTable::kNotFound ? kNone : customerAgents[k];
+      customer, [this](std::uint32_t c) -> std::string_view { return customers[c].id; });
+  return k == IdTable::kNotFound ? kNone : customers[k].lastAgent;
 }
 
 void RoutingEngine::Impl::rememberAgent(std::string_view customer, AgentIndex agent) {
   const std::uint32_t k = customerIndex.find(
-      customer, [this](std::uint32_t c) -> std::string_view { return customers[c]; });
+      customer, [this](std::uint32_t c) -> std::string_view { return customers[c].id; });
   if (k != IdTable::kNotFound) {
-    customerAgents[k] = agent;
+    customers[k].lastAgent = agent;
     return;
   }
   customerIndex.insert(customer, static_cast<std::uint32_t>(customers.size()));
-  customers.emplace_back(customer);
-  customerAgents.push_back(agent);
+  customers.push_back({std::string(customer), agent});
 }
 
 QueueIndex RoutingEngine::Impl::findQueue(std::string_view id) const {
