@@ -92,7 +92,7 @@ struct RoutingEngine::Impl {
   void releaseAccepted(ItemRecord& item, std::int64_t now);
   /// Key `n` of the agent in the queue's ready index (n < queue.keyCount, not a scan ordering).
   std::int64_t indexKeyPart(AgentIndex index, const QueueRecord& queue, std::size_t n) const {
-    const KeyInputs& inputs = agentKeys[index];
+    const AgentHot& inputs = agentHot[index];
     switch (queue.keyOrder[n]) {
     case OrderKey::LongestIdle:
       return inputs.idleSince;
@@ -205,22 +205,11 @@ struct RoutingEngine::Impl {
   std::pmr::unsynchronized_pool_resource pool;
 
   std::vector<AgentRecord> agents;
-  /// Per agent, beside the records so that walks read them from cache: the version its
-  /// ready-index entries must carry (see ReadyIndex), its room mask (a copy of
-  /// AgentRecord::room) and its id (interned, so the view is stable).
-  std::vector<std::uint32_t> agentVersions;
-  std::vector<std::uint8_t> agentRoom;
+  /// Per agent, beside the records so that walks read them from cache: version, room mask,
+  /// queueAgents() flags (kRoutableFlag, kBusyFlag) and ordering-key inputs (see AgentHot).
+  std::vector<AgentHot> agentHot;
+  /// Per agent, its id (interned, so the view is stable), for actions and traces.
   std::vector<std::string_view> agentIds;
-  /// Per agent, what its ready-index keys read, as of its last refreshAgent(): walks check
-  /// every entry's key, and this array stays in cache where the records do not.
-  struct KeyInputs {
-    std::int64_t idleSince = 0;
-    std::int32_t contactsToday = 0;
-    std::int32_t seniority = 0;
-  };
-  std::vector<KeyInputs> agentKeys;
-  /// Per agent, for queueAgents(): kRoutableFlag, kBusyFlag.
-  std::vector<std::uint8_t> agentFlags;
   static constexpr std::uint8_t kRoutableFlag = 1;
   static constexpr std::uint8_t kBusyFlag = 2;
   IdTable agentById;

@@ -194,7 +194,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
     }
   } else if (queue.scanOrdering) {
     auto visit = [&](AgentIndex index) {
-      if ((agentRoom[index] >> item.medium & 1U) != 0 && inLateStage(index) &&
+      if ((agentHot[index].room >> item.medium & 1U) != 0 && inLateStage(index) &&
           !dynamicExclusion(agents[index], index, item, stage, now)) {
         consider(index);
       }
@@ -226,7 +226,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         // Filed agents are ready and not wrapping up, so no room is the first reason that can
         // apply; the copy of the room mask spares a look at the agent's record.
         std::optional<Exclusion> exclusion;
-        if ((agentRoom[index] >> item.medium & 1U) == 0) {
+        if ((agentHot[index].room >> item.medium & 1U) == 0) {
           exclusion = Exclusion::NoCapacity;
         } else {
           exclusion = dynamicExclusion(agents[index], index, item, stage, now);

@@ -46,6 +46,9 @@ class ReadyIndex {
 
   ReadyIndex(Layout layout, const std::vector<std::uint32_t>* versions)
       : layout_(layout), versions_(versions) {}
+  /// Versions read from the engine's per-agent records (AgentHot::version).
+  ReadyIndex(Layout layout, const std::vector<AgentHot>* agents)
+      : layout_(layout), agents_(agents) {}
 
   /// Files `key.agent` at `version`, its current one, for the stages in `stages`.
   void insert(const IndexKey& key, std::uint32_t version, std::uint32_t stages = kAllStages) {
@@ -119,7 +122,7 @@ class ReadyIndex {
       size_ = 0;
       for (Bucket& bucket : buckets_) {
         rechunk(bucket, false, [&](const Entry& e) {
-          return (*versions_)[e.key.agent] == e.version && (!keys || current(e.key));
+          return versionOf(e.key.agent) == e.version && (!keys || current(e.key));
         });
       }
       stale_ = 0;
@@ -149,7 +152,7 @@ class ReadyIndex {
         bool done = false;
         for (; i < entries.size(); ++i) {
           const Entry& entry = entries[i];
-          if ((*versions_)[entry.key.agent] != entry.version) {
+          if (versionOf(entry.key.agent) != entry.version) {
             continue;
           }
           // Until a stale entry is met, kept == i and live entries stay where they are.
@@ -320,7 +323,12 @@ class ReadyIndex {
   }
 
   Layout layout_;
-  const std::vector<std::uint32_t>* versions_;
+  std::uint32_t versionOf(AgentIndex agent) const {
+    return agents_ != nullptr ? (*agents_)[agent].version : (*versions_)[agent];
+  }
+
+  const std::vector<std::uint32_t>* versions_ = nullptr;
+  const std::vector<AgentHot>* agents_ = nullptr;
   mutable std::vector<Bucket> buckets_; ///< buckets_[k]: first key base_ + k
   std::int64_t base_ = 0;
   mutable std::size_t size_ = 0;  ///< entries filed and not dropped, stale ones included

@@ -66,7 +66,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
       if (auto membership = d.membershipOf(a, q)) {
         if (agent.indexed) {
           Impl::readyOf(*membership)
-              .append(membership->key, d.agentVersions[a], membership->stages);
+              .append(membership->key, d.agentHot[a].version, membership->stages);
         }
         agent.memberships.push_back(*membership);
       }
@@ -110,11 +110,8 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
     d.agents.emplace_back();
     d.offeredTo.emplace_back();
     d.heldFor.emplace_back();
-    d.agentVersions.push_back(0);
-    d.agentRoom.push_back(0);
-    d.agentFlags.push_back(0);
+    d.agentHot.emplace_back();
     d.agentIds.emplace_back();
-    d.agentKeys.emplace_back();
     AgentRecord& agent = d.agents.back();
     agent.contactsToday = spec.contactsToday;
     if (spec.lastContact) {
@@ -680,8 +677,8 @@ std::optional<QueueAgents> RoutingEngine::queueAgents(std::string_view queueId) 
   const Stage& stage = *d.queues[q]->stages.front();
   QueueAgents counts;
   auto count = [&](AgentIndex a) {
-    counts.ready += (d.agentFlags[a] & Impl::kRoutableFlag) != 0 ? 1 : 0;
-    counts.busy += (d.agentFlags[a] & Impl::kBusyFlag) != 0 ? 1 : 0;
+    counts.ready += (d.agentHot[a].flags & Impl::kRoutableFlag) != 0 ? 1 : 0;
+    counts.busy += (d.agentHot[a].flags & Impl::kBusyFlag) != 0 ? 1 : 0;
   };
   if (d.options.matcher == Matcher::Indexed) {
     for (const AgentIndex a : stage.members) {
