@@ -11,6 +11,7 @@
 #include "item_record.h"
 #include "queue_record.h"
 #include "symbol_table.h"
+#include "timer_queue.h"
 
 #include "switchboard/routing/routing_engine.h"
 
@@ -164,8 +165,10 @@ struct RoutingEngine::Impl {
   void clearSticky(ItemIndex item);
   void transition(ItemIndex item, WorkItemState state, std::string_view cause, std::int64_t now,
                   AgentIndex agent = kNone);
-  void schedule(std::int64_t at, TimerKind kind, std::uint32_t target, std::uint32_t epoch,
-                std::uint32_t stage = 0);
+  /// Sets a timer at `at`, `delay` ms after the time it counts from (TimerQueue::kNoDelay when
+  /// there is no fixed delay).
+  void schedule(std::int64_t at, std::int64_t delay, TimerKind kind, std::uint32_t target,
+                std::uint32_t epoch, std::uint32_t stage = 0);
   void fire(const Timer& timer);
   ItemIndex findItem(std::string_view id) const;
   AgentIndex lastAgentOf(std::string_view customer) const;
@@ -235,7 +238,7 @@ struct RoutingEngine::Impl {
   std::vector<std::vector<ItemIndex>> offeredTo; ///< per agent: items offered and not answered
   std::vector<std::vector<ItemIndex>> heldFor;   ///< per agent: waiting items held for it
 
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
+  TimerQueue<Timer> timers;
   std::uint64_t timerSequence = 0;
   std::uint64_t itemSequence = 0;
   std::int64_t currentDay = -1;

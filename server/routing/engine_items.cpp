@@ -106,9 +106,9 @@ void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::
   actions.emplace_back(changed);
 }
 
-void RoutingEngine::Impl::schedule(std::int64_t at, TimerKind kind, std::uint32_t target,
-                                   std::uint32_t epoch, std::uint32_t stage) {
-  timers.push(Timer{at, timerSequence++, kind, target, epoch, stage});
+void RoutingEngine::Impl::schedule(std::int64_t at, std::int64_t delay, TimerKind kind,
+                                   std::uint32_t target, std::uint32_t epoch, std::uint32_t stage) {
+  timers.push(Timer{at, timerSequence++, kind, target, epoch, stage}, delay);
 }
 
 void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue, std::string_view body) {
@@ -204,14 +204,16 @@ void RoutingEngine::Impl::enqueue(ItemIndex index, QueueIndex queueIndex, std::i
   }
   fileWaiting(index, now);
   if (stage + 1 < queue.stages.size()) {
-    schedule(item.queuedAt + queue.stages[stage + 1]->startsAfter, TimerKind::Escalate, index,
-             item.epoch, stage + 1);
+    schedule(item.queuedAt + queue.stages[stage + 1]->startsAfter,
+             queue.stages[stage + 1]->startsAfter, TimerKind::Escalate, index, item.epoch,
+             stage + 1);
   }
   if (queue.maxWait > 0) {
-    schedule(item.queuedAt + queue.maxWait, TimerKind::MaxWait, index, item.epoch);
+    schedule(item.queuedAt + queue.maxWait, queue.maxWait, TimerKind::MaxWait, index, item.epoch);
   }
   if (item.sticky != kNone && item.stickyUntil > now) {
-    schedule(item.stickyUntil, TimerKind::StickyEnd, index, item.epoch);
+    schedule(item.stickyUntil, TimerQueue<Timer>::kNoDelay, TimerKind::StickyEnd, index,
+             item.epoch);
   }
 }
 
@@ -267,7 +269,7 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
   }
   transition(index, WorkItemState::Offered, "offered", now, agentIndex);
   const std::int64_t expires = now + queue.offerTimeout;
-  schedule(expires, TimerKind::OfferExpiry, index, item.epoch);
+  schedule(expires, queue.offerTimeout, TimerKind::OfferExpiry, index, item.epoch);
   actions.emplace_back(OfferMade{item.id, agentIds[agentIndex], queueIds[item.queue], fromMs(now),
                                  fromMs(expires), trace});
   ++offerCount;
@@ -367,8 +369,9 @@ void RoutingEngine::Impl::fire(const Timer& timer) {
     fileWaiting(timer.target, at);
     transition(timer.target, WorkItemState::Queued, "escalated", at);
     if (timer.stage + 1 < queue.stages.size()) {
-      schedule(item.queuedAt + queue.stages[timer.stage + 1]->startsAfter, TimerKind::Escalate,
-               timer.target, item.epoch, timer.stage + 1);
+      schedule(item.queuedAt + queue.stages[timer.stage + 1]->startsAfter,
+               queue.stages[timer.stage + 1]->startsAfter, TimerKind::Escalate, timer.target,
+               item.epoch, timer.stage + 1);
     }
     routeItem(timer.target, at);
     return;

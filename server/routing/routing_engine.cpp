@@ -436,7 +436,7 @@ Outcome RoutingEngine::complete(std::string_view itemId, Timestamp nowTime) {
   if (queue.wrapUp > 0) {
     agent.wrapping = true;
     ++agent.wrapEpoch;
-    d.schedule(now + queue.wrapUp, TimerKind::WrapUpEnd, a, agent.wrapEpoch);
+    d.schedule(now + queue.wrapUp, queue.wrapUp, TimerKind::WrapUpEnd, a, agent.wrapEpoch);
   }
   d.refreshAgent(a, now);
   d.backfill(a, now);
