@@ -219,7 +219,9 @@ struct RoutingEngine::Impl {
   std::vector<std::unique_ptr<QueueRecord>> queues;
   /// Per queue, its id (interned, so the view is stable), beside the records for the actions.
   std::vector<std::string_view> queueIds;
-  std::unordered_map<Symbol, QueueIndex> queueBySymbol;
+  /// The queue named by each interned name (kNone for names of other things): every submit
+  /// finds its queue, and symbols are small dense numbers.
+  std::vector<QueueIndex> queueBySymbol;
   std::vector<CompiledRule> rules;
   QueueIndex defaultQueue = kNone;
 

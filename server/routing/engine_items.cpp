@@ -86,8 +86,7 @@ void RoutingEngine::Impl::rememberAgent(std::string_view customer, AgentIndex ag
 
 QueueIndex RoutingEngine::Impl::findQueue(std::string_view id) const {
   const Symbol symbol = symbols.find(id);
-  auto it = queueBySymbol.find(symbol);
-  return it == queueBySymbol.end() ? kNone : it->second;
+  return symbol < queueBySymbol.size() ? queueBySymbol[symbol] : kNone;
 }
 
 void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::string_view cause,
@@ -308,7 +307,8 @@ void RoutingEngine::Impl::retire(ItemIndex index) {
   clearSticky(index);
   item.live = false;
   ++item.epoch;
-  itemById.erase(item.id, [this](ItemIndex i) -> std::string_view { return items[i].id; });
+  itemById.erase(item.id, item.idHash,
+                 [this](ItemIndex i) -> std::string_view { return items[i].id; });
   retired.push_back(index);
 }
 

@@ -55,7 +55,11 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
   } else {
     q = static_cast<QueueIndex>(d.queues.size());
     d.queues.push_back(std::move(record));
-    d.queueBySymbol[d.queues[q]->idSymbol] = q;
+    const Symbol symbol = d.queues[q]->idSymbol;
+    if (symbol >= d.queueBySymbol.size()) {
+      d.queueBySymbol.resize(symbol + 1, kNone);
+    }
+    d.queueBySymbol[symbol] = q;
     d.queueIds.push_back(d.symbols.text(d.queues[q]->idSymbol));
   }
   QueueRecord& queue = *d.queues[q];
@@ -173,7 +177,9 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   if (spec.id.empty()) {
     return RoutingError{RoutingErrorCode::UnknownItem, "an item needs an id"};
   }
-  if (d.findItem(spec.id) != kNone) {
+  const std::uint32_t idHash = IdTable::hashOf(spec.id);
+  if (d.itemById.find(spec.id, idHash,
+                      [&d](ItemIndex i) -> std::string_view { return d.items[i].id; }) != kNone) {
     return RoutingError{RoutingErrorCode::DuplicateItem, "item " + quoted(spec.id) + " exists"};
   }
   queue = kNone;
@@ -201,6 +207,7 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   ItemRecord& item = d.items[index];
   item.live = true;
   item.id = spec.id;
+  item.idHash = idHash;
   item.medium = static_cast<std::uint8_t>(medium);
   item.priority = spec.priority;
   item.arrival = spec.arrival ? toMs(*spec.arrival) : now;
@@ -281,7 +288,7 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
     d.retire(index);
     return d.done();
   }
-  d.itemById.insert(spec.id, index);
+  d.itemById.insertHashed(item.idHash, index);
   // Only a sticky queue reads the previous agent: the others spare the look-ups.
   AgentIndex previous = kNone;
   if (d.queues[queue]->sticky) {
@@ -320,7 +327,7 @@ Outcome RoutingEngine::restore(const ItemSpec& spec, std::string_view agentId, T
   const ItemIndex index = created.value();
   ItemRecord& item = d.items[index];
   d.classify(item, queue, cutText(spec.body, kMaxBodyBytes));
-  d.itemById.insert(spec.id, index);
+  d.itemById.insertHashed(item.idHash, index);
   item.queue = queue;
   item.stage = 0;
   item.queuedAt = now;
