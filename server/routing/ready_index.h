@@ -65,6 +65,7 @@ class ReadyIndex {
       if (last.entries.size() - last.head >= 2 * kChunk) {
         newChunk(chunks, entry);
       } else {
+        makeRoom(last);
         last.entries.push_back(entry);
         last.last = key;
       }
@@ -75,6 +76,7 @@ class ReadyIndex {
                                [](const IndexKey& k, const Chunk& c) { return k < c.last; });
     Chunk& chunk = *it;
     auto& entries = chunk.entries;
+    makeRoom(chunk);
     const auto first = entries.begin() + static_cast<std::ptrdiff_t>(chunk.head);
     auto at = std::upper_bound(first, entries.end(), key,
                                [](const IndexKey& k, const Entry& e) { return k < e.key; });
@@ -189,11 +191,8 @@ class ReadyIndex {
         if (chunk.head == entries.size()) {
           chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(c));
         } else {
-          if (chunk.head >= kChunk / 2) {
-            entries.erase(entries.begin(),
-                          entries.begin() + static_cast<std::ptrdiff_t>(chunk.head));
-            chunk.head = 0;
-          }
+          // The gone entries before the head stay until an insert needs their room (see
+          // makeRoom): moving the rest of the chunk down here made walks write whole chunks.
           ++c;
         }
         if (done) {
@@ -243,6 +242,16 @@ class ReadyIndex {
   struct Bucket {
     std::vector<Chunk> chunks; ///< in key order, none empty
   };
+
+  /// Before an insert into `chunk`: when it is full, drops the gone entries before its head
+  /// instead of letting the vector grow.
+  static void makeRoom(Chunk& chunk) {
+    auto& entries = chunk.entries;
+    if (chunk.head > 0 && entries.size() == entries.capacity()) {
+      entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(chunk.head));
+      chunk.head = 0;
+    }
+  }
 
   /// A chunk at the end holding `entry`, with room for its largest size: it never reallocates.
   static void newChunk(std::vector<Chunk>& chunks, const Entry& entry) {
