@@ -200,7 +200,10 @@ bool CompiledExpression::test(std::uint32_t index, const EvalContext& context) c
   case NodeKind::Not:
     return !test(children_[node.first], context);
   case NodeKind::Compare: {
-    const Value right = value(children_[node.first + 1], context);
+    // Operands by reference where they are stored (constants, attributes, ids): a Value is 48
+    // bytes, and copying both sides was much of a candidate check's cost.
+    Value rightScratch;
+    const Value& right = valueRef(children_[node.first + 1], context, rightScratch);
     if (node.skillTest) {
       if (context.agent == nullptr || right.kind != ValueKind::String) {
         return false;
@@ -211,7 +214,8 @@ bool CompiledExpression::test(std::uint32_t index, const EvalContext& context) c
       }
       return skill != kNoSymbol && skillLevel(*context.agent, skill) >= 0;
     }
-    const Value left = value(children_[node.first], context);
+    Value leftScratch;
+    const Value& left = valueRef(children_[node.first], context, leftScratch);
     switch (node.op) {
     case CompareOp::Eq:
       return equalValues(left, right);
@@ -264,6 +268,58 @@ Value CompiledExpression::value(std::uint32_t index, const EvalContext& context)
     return field(node, context);
   default:
     return Value::ofBool(test(index, context));
+  }
+}
+
+const Value& CompiledExpression::valueRef(std::uint32_t index, const EvalContext& context,
+                                          Value& scratch) const {
+  const CNode& node = nodes_[index];
+  switch (node.kind) {
+  case NodeKind::Number:
+  case NodeKind::String:
+  case NodeKind::Bool:
+    return node.constant;
+  case NodeKind::Path: {
+    const AgentRecord* agent = context.agent;
+    const ItemRecord* item = context.item;
+    const Value* stored = nullptr;
+    switch (node.field) {
+    case Field::AgentId:
+      stored = agent != nullptr ? &agent->idValue : nullptr;
+      break;
+    case Field::AgentName:
+      stored = agent != nullptr ? &agent->nameValue : nullptr;
+      break;
+    case Field::AgentSite:
+      stored = agent != nullptr ? &agent->siteValue : nullptr;
+      break;
+    case Field::AgentAttribute:
+      stored = agent != nullptr ? findAttribute(agent->attributes, node.name) : nullptr;
+      break;
+    case Field::ItemId:
+      stored = item != nullptr ? &item->idValue : nullptr;
+      break;
+    case Field::ItemMedium:
+      stored = item != nullptr ? &item->mediumValue : nullptr;
+      break;
+    case Field::ItemCustomer:
+      stored = item != nullptr ? &item->customerValue : nullptr;
+      break;
+    case Field::ItemAttribute:
+      stored = item != nullptr ? findAttribute(item->attributes, node.name) : nullptr;
+      break;
+    default:
+      scratch = field(node, context);
+      return scratch;
+    }
+    if (stored == nullptr) {
+      return scratch; // missing: the default Value
+    }
+    return *stored;
+  }
+  default:
+    scratch = value(index, context);
+    return scratch;
   }
 }
 

@@ -57,6 +57,9 @@ class CompiledExpression {
   bool test(std::uint32_t index, const EvalContext& context) const;
   Value value(std::uint32_t index, const EvalContext& context) const;
   Value field(const CNode& node, const EvalContext& context) const;
+  /// value(), but a reference to the stored value where there is one (constants, ids,
+  /// attributes); otherwise the value is computed into `scratch`, which must be a default Value.
+  const Value& valueRef(std::uint32_t index, const EvalContext& context, Value& scratch) const;
 
   std::vector<CNode> nodes_;
   std::vector<std::uint32_t> children_;

@@ -21,7 +21,7 @@ void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
   if (!agent.indexed) {
     return;
   }
-  ++agentVersions[index];
+  ++agentHot[index].version;
   for (const auto& membership : agent.memberships) {
     __builtin_prefetch(&readyOf(membership));
   }
@@ -33,11 +33,14 @@ void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
 
 void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
   AgentRecord& agent = agents[index];
-  agentKeys[index] = {agent.idleSince, agent.contactsToday, agent.seniority};
+  AgentHot& hot = agentHot[index];
+  hot.idleSince = agent.idleSince;
+  hot.contactsToday = agent.contactsToday;
+  hot.seniority = agent.seniority;
   updateRoom(agent);
-  agentRoom[index] = agent.room;
+  hot.room = agent.room;
   agent.routable = agent.presence == Presence::Ready && !agent.wrapping && agent.room != 0;
-  agentFlags[index] =
+  hot.flags =
       static_cast<std::uint8_t>((agent.routable ? kRoutableFlag : 0) |
                                 (agent.offersPending + agent.itemsAccepted > 0 ? kBusyFlag : 0));
   if (options.matcher == Matcher::Indexed) {
@@ -52,7 +55,7 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
       agent.filedIdleSince = agent.idleSince;
       agent.filedContacts = agent.contactsToday;
       agent.filedTurns = agent.turns;
-      const std::uint32_t version = agentVersions[index];
+      const std::uint32_t version = hot.version;
       // Keys first, then the indexes in steps, a batch of memberships at a time (see
       // ReadyIndex::prefetchTail).
       constexpr std::size_t kBatch = 16;

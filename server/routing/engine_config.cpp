@@ -191,8 +191,8 @@ Result<bool, RoutingError> RoutingEngine::Impl::buildQueue(const QueueSpec& spec
       break;
     }
   }
-  queue.ready = ReadyIndex(layout, &agentVersions);
-  queue.lateReady = ReadyIndex(layout, &agentVersions);
+  queue.ready = ReadyIndex(layout, &agentHot);
+  queue.lateReady = ReadyIndex(layout, &agentHot);
   auto addStage = [&](std::int64_t at) -> Result<bool, RoutingError> {
     auto stage = std::make_unique<Stage>(&pool);
     stage->startsAfter = at;

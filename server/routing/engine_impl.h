@@ -11,6 +11,7 @@
 #include "item_record.h"
 #include "queue_record.h"
 #include "symbol_table.h"
+#include "timer_queue.h"
 
 #include "switchboard/routing/routing_engine.h"
 
@@ -90,7 +91,58 @@ struct RoutingEngine::Impl {
   void backfill(AgentIndex agent, std::int64_t now);
   void releaseOffer(ItemIndex item);
   void releaseAccepted(ItemRecord& item, std::int64_t now);
-  IndexKey indexKey(AgentIndex agent, const QueueRecord& queue) const;
+  /// Key `n` of the agent in the queue's ready index (n < queue.keyCount, not a scan ordering).
+  std::int64_t indexKeyPart(AgentIndex index, const QueueRecord& queue, std::size_t n) const {
+    const AgentHot& inputs = agentHot[index];
+    switch (queue.keyOrder[n]) {
+    case OrderKey::LongestIdle:
+      return inputs.idleSince;
+    case OrderKey::Seniority:
+      return -inputs.seniority;
+    case OrderKey::FewestContacts:
+      return inputs.contactsToday;
+    case OrderKey::RoundRobin:
+      return static_cast<std::int64_t>(
+          index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index] : 0);
+    case OrderKey::HighestSkill:
+      return -skillLevel(agents[index], queue.skill);
+    case OrderKey::PreviousAgent:
+    case OrderKey::WeightedRandom:
+      break;
+    }
+    return 0;
+  }
+  /// The agent's key in the queue's ready index (defined here so that refiling and walks inline
+  /// it).
+  IndexKey indexKey(AgentIndex index, const QueueRecord& queue) const {
+    IndexKey key;
+    key.agent = index;
+    if (queue.scanOrdering) {
+      return key;
+    }
+    for (std::size_t n = 0; n < queue.keyCount; ++n) {
+      key.keys[n] = indexKeyPart(index, queue, n);
+    }
+    return key;
+  }
+  /// indexKey(key.agent, queue) == key, key by key without building the whole key: walks ask
+  /// it of every entry they pass.
+  bool keyCurrent(const IndexKey& key, const QueueRecord& queue) const {
+    std::size_t n = 0;
+    if (!queue.scanOrdering) {
+      for (; n < queue.keyCount; ++n) {
+        if (key.keys[n] != indexKeyPart(key.agent, queue, n)) {
+          return false;
+        }
+      }
+    }
+    for (; n < kMaxOrderKeys; ++n) {
+      if (key.keys[n] != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
   /// The ready index of the queue that files the agent of `membership`.
   static ReadyIndex& readyOf(const Membership& membership) {
     return (membership.stages & 1U) != 0 ? membership.queueRecord->ready
@@ -98,7 +150,7 @@ struct RoutingEngine::Impl {
   }
   /// Whether a ready-index entry of `queue` still carries its agent's key.
   auto currentKey(const QueueRecord& queue) const {
-    return [this, &queue](const IndexKey& key) { return indexKey(key.agent, queue) == key; };
+    return [this, &queue](const IndexKey& key) { return keyCurrent(key, queue); };
   }
 
   // items
@@ -113,8 +165,10 @@ struct RoutingEngine::Impl {
   void clearSticky(ItemIndex item);
   void transition(ItemIndex item, WorkItemState state, std::string_view cause, std::int64_t now,
                   AgentIndex agent = kNone);
-  void schedule(std::int64_t at, TimerKind kind, std::uint32_t target, std::uint32_t epoch,
-                std::uint32_t stage = 0);
+  /// Sets a timer at `at`, `delay` ms after the time it counts from (TimerQueue::kNoDelay when
+  /// there is no fixed delay).
+  void schedule(std::int64_t at, std::int64_t delay, TimerKind kind, std::uint32_t target,
+                std::uint32_t epoch, std::uint32_t stage = 0);
   void fire(const Timer& timer);
   ItemIndex findItem(std::string_view id) const;
   AgentIndex lastAgentOf(std::string_view customer) const;
@@ -154,29 +208,20 @@ struct RoutingEngine::Impl {
   std::pmr::unsynchronized_pool_resource pool;
 
   std::vector<AgentRecord> agents;
-  /// Per agent, beside the records so that walks read them from cache: the version its
-  /// ready-index entries must carry (see ReadyIndex), its room mask (a copy of
-  /// AgentRecord::room) and its id (interned, so the view is stable).
-  std::vector<std::uint32_t> agentVersions;
-  std::vector<std::uint8_t> agentRoom;
+  /// Per agent, beside the records so that walks read them from cache: version, room mask,
+  /// queueAgents() flags (kRoutableFlag, kBusyFlag) and ordering-key inputs (see AgentHot).
+  std::vector<AgentHot> agentHot;
+  /// Per agent, its id (interned, so the view is stable), for actions and traces.
   std::vector<std::string_view> agentIds;
-  /// Per agent, what its ready-index keys read, as of its last refreshAgent(): walks check
-  /// every entry's key, and this array stays in cache where the records do not.
-  struct KeyInputs {
-    std::int64_t idleSince = 0;
-    std::int32_t contactsToday = 0;
-    std::int32_t seniority = 0;
-  };
-  std::vector<KeyInputs> agentKeys;
-  /// Per agent, for queueAgents(): kRoutableFlag, kBusyFlag.
-  std::vector<std::uint8_t> agentFlags;
   static constexpr std::uint8_t kRoutableFlag = 1;
   static constexpr std::uint8_t kBusyFlag = 2;
   IdTable agentById;
   std::vector<std::unique_ptr<QueueRecord>> queues;
   /// Per queue, its id (interned, so the view is stable), beside the records for the actions.
   std::vector<std::string_view> queueIds;
-  std::unordered_map<Symbol, QueueIndex> queueBySymbol;
+  /// The queue named by each interned name (kNone for names of other things): every submit
+  /// finds its queue, and symbols are small dense numbers.
+  std::vector<QueueIndex> queueBySymbol;
   std::vector<CompiledRule> rules;
   QueueIndex defaultQueue = kNone;
 
@@ -184,14 +229,18 @@ struct RoutingEngine::Impl {
   std::vector<ItemIndex> freeItems;
   std::vector<ItemIndex> retired; ///< freed at the start of the next call
   IdTable itemById;
-  /// The customer's last agent: customers[k] was last served by customerAgents[k].
+  /// The customer's last agent. Id and agent side by side: an accept reads and writes both, and
+  /// with 50,000 customers each array was a cache miss of its own.
+  struct CustomerRecord {
+    std::string id;
+    AgentIndex lastAgent = kNone;
+  };
   IdTable customerIndex;
-  std::vector<std::string> customers;
-  std::vector<AgentIndex> customerAgents;
+  std::vector<CustomerRecord> customers;
   std::vector<std::vector<ItemIndex>> offeredTo; ///< per agent: items offered and not answered
   std::vector<std::vector<ItemIndex>> heldFor;   ///< per agent: waiting items held for it
 
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
+  TimerQueue<Timer> timers;
   std::uint64_t timerSequence = 0;
   std::uint64_t itemSequence = 0;
   std::int64_t currentDay = -1;

@@ -69,26 +69,24 @@ AgentIndex RoutingEngine::Impl::findAgent(std::string_view id) const {
 
 AgentIndex RoutingEngine::Impl::lastAgentOf(std::string_view customer) const {
   const std::uint32_t k = customerIndex.find(
-      customer, [this](std::uint32_t c) -> std::string_view { return customers[c]; });
-  return k == IdTable::kNotFound ? kNone : customerAgents[k];
+      customer, [this](std::uint32_t c) -> std::string_view { return customers[c].id; });
+  return k == IdTable::kNotFound ? kNone : customers[k].lastAgent;
 }
 
 void RoutingEngine::Impl::rememberAgent(std::string_view customer, AgentIndex agent) {
   const std::uint32_t k = customerIndex.find(
-      customer, [this](std::uint32_t c) -> std::string_view { return customers[c]; });
+      customer, [this](std::uint32_t c) -> std::string_view { return customers[c].id; });
   if (k != IdTable::kNotFound) {
-    customerAgents[k] = agent;
+    customers[k].lastAgent = agent;
     return;
   }
   customerIndex.insert(customer, static_cast<std::uint32_t>(customers.size()));
-  customers.emplace_back(customer);
-  customerAgents.push_back(agent);
+  customers.push_back({std::string(customer), agent});
 }
 
 QueueIndex RoutingEngine::Impl::findQueue(std::string_view id) const {
   const Symbol symbol = symbols.find(id);
-  auto it = queueBySymbol.find(symbol);
-  return it == queueBySymbol.end() ? kNone : it->second;
+  return symbol < queueBySymbol.size() ? queueBySymbol[symbol] : kNone;
 }
 
 void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::string_view cause,
@@ -107,9 +105,9 @@ void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::
   actions.emplace_back(changed);
 }
 
-void RoutingEngine::Impl::schedule(std::int64_t at, TimerKind kind, std::uint32_t target,
-                                   std::uint32_t epoch, std::uint32_t stage) {
-  timers.push(Timer{at, timerSequence++, kind, target, epoch, stage});
+void RoutingEngine::Impl::schedule(std::int64_t at, std::int64_t delay, TimerKind kind,
+                                   std::uint32_t target, std::uint32_t epoch, std::uint32_t stage) {
+  timers.push(Timer{at, timerSequence++, kind, target, epoch, stage}, delay);
 }
 
 void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue, std::string_view body) {
@@ -205,14 +203,16 @@ void RoutingEngine::Impl::enqueue(ItemIndex index, QueueIndex queueIndex, std::i
   }
   fileWaiting(index, now);
   if (stage + 1 < queue.stages.size()) {
-    schedule(item.queuedAt + queue.stages[stage + 1]->startsAfter, TimerKind::Escalate, index,
-             item.epoch, stage + 1);
+    schedule(item.queuedAt + queue.stages[stage + 1]->startsAfter,
+             queue.stages[stage + 1]->startsAfter, TimerKind::Escalate, index, item.epoch,
+             stage + 1);
   }
   if (queue.maxWait > 0) {
-    schedule(item.queuedAt + queue.maxWait, TimerKind::MaxWait, index, item.epoch);
+    schedule(item.queuedAt + queue.maxWait, queue.maxWait, TimerKind::MaxWait, index, item.epoch);
   }
   if (item.sticky != kNone && item.stickyUntil > now) {
-    schedule(item.stickyUntil, TimerKind::StickyEnd, index, item.epoch);
+    schedule(item.stickyUntil, TimerQueue<Timer>::kNoDelay, TimerKind::StickyEnd, index,
+             item.epoch);
   }
 }
 
@@ -268,7 +268,7 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
   }
   transition(index, WorkItemState::Offered, "offered", now, agentIndex);
   const std::int64_t expires = now + queue.offerTimeout;
-  schedule(expires, TimerKind::OfferExpiry, index, item.epoch);
+  schedule(expires, queue.offerTimeout, TimerKind::OfferExpiry, index, item.epoch);
   actions.emplace_back(OfferMade{item.id, agentIds[agentIndex], queueIds[item.queue], fromMs(now),
                                  fromMs(expires), trace});
   ++offerCount;
@@ -307,7 +307,8 @@ void RoutingEngine::Impl::retire(ItemIndex index) {
   clearSticky(index);
   item.live = false;
   ++item.epoch;
-  itemById.erase(item.id, [this](ItemIndex i) -> std::string_view { return items[i].id; });
+  itemById.erase(item.id, item.idHash,
+                 [this](ItemIndex i) -> std::string_view { return items[i].id; });
   retired.push_back(index);
 }
 
@@ -368,8 +369,9 @@ void RoutingEngine::Impl::fire(const Timer& timer) {
     fileWaiting(timer.target, at);
     transition(timer.target, WorkItemState::Queued, "escalated", at);
     if (timer.stage + 1 < queue.stages.size()) {
-      schedule(item.queuedAt + queue.stages[timer.stage + 1]->startsAfter, TimerKind::Escalate,
-               timer.target, item.epoch, timer.stage + 1);
+      schedule(item.queuedAt + queue.stages[timer.stage + 1]->startsAfter,
+               queue.stages[timer.stage + 1]->startsAfter, TimerKind::Escalate, timer.target,
+               item.epoch, timer.stage + 1);
     }
     routeItem(timer.target, at);
     return;

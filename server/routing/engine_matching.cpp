@@ -88,39 +88,6 @@ bool RoutingEngine::Impl::takes(const ItemRecord& item, AgentIndex agent, std::i
   return !dynamicExclusion(agents[agent], agent, item, stage, now);
 }
 
-IndexKey RoutingEngine::Impl::indexKey(AgentIndex index, const QueueRecord& queue) const {
-  IndexKey key;
-  key.agent = index;
-  if (queue.scanOrdering) {
-    return key;
-  }
-  const KeyInputs& inputs = agentKeys[index];
-  for (std::size_t n = 0; n < queue.keyCount; ++n) {
-    switch (queue.keyOrder[n]) {
-    case OrderKey::LongestIdle:
-      key.keys[n] = inputs.idleSince;
-      break;
-    case OrderKey::Seniority:
-      key.keys[n] = -inputs.seniority;
-      break;
-    case OrderKey::FewestContacts:
-      key.keys[n] = inputs.contactsToday;
-      break;
-    case OrderKey::RoundRobin:
-      key.keys[n] = static_cast<std::int64_t>(
-          index < queue.roundRobinTurn.size() ? queue.roundRobinTurn[index] : 0);
-      break;
-    case OrderKey::HighestSkill:
-      key.keys[n] = -skillLevel(agents[index], queue.skill);
-      break;
-    case OrderKey::PreviousAgent:
-    case OrderKey::WeightedRandom:
-      break;
-    }
-  }
-  return key;
-}
-
 FullKey RoutingEngine::Impl::fullKey(AgentIndex index, const ItemRecord& item,
                                      const QueueRecord& queue) const {
   FullKey key{};
@@ -227,7 +194,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
     }
   } else if (queue.scanOrdering) {
     auto visit = [&](AgentIndex index) {
-      if ((agentRoom[index] >> item.medium & 1U) != 0 && inLateStage(index) &&
+      if ((agentHot[index].room >> item.medium & 1U) != 0 && inLateStage(index) &&
           !dynamicExclusion(agents[index], index, item, stage, now)) {
         consider(index);
       }
@@ -259,7 +226,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         // Filed agents are ready and not wrapping up, so no room is the first reason that can
         // apply; the copy of the room mask spares a look at the agent's record.
         std::optional<Exclusion> exclusion;
-        if ((agentRoom[index] >> item.medium & 1U) == 0) {
+        if ((agentHot[index].room >> item.medium & 1U) == 0) {
           exclusion = Exclusion::NoCapacity;
         } else {
           exclusion = dynamicExclusion(agents[index], index, item, stage, now);

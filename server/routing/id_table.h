@@ -18,10 +18,14 @@ class IdTable {
   /// The index whose id (idOf(index)) equals `id`, or kNotFound.
   template <typename IdOf>
   std::uint32_t find(std::string_view id, IdOf&& idOf) const {
+    return find(id, hashOf(id), idOf);
+  }
+  /// find() with the id's hashOf() already known (an item hashes its id once).
+  template <typename IdOf>
+  std::uint32_t find(std::string_view id, std::uint32_t hash, IdOf&& idOf) const {
     if (slots_.empty()) {
       return kNotFound;
     }
-    const std::uint32_t hash = hashOf(id);
     for (std::size_t s = hash & mask_;; s = (s + 1) & mask_) {
       const Slot& slot = slots_[s];
       if (slot.index == kNotFound) {
@@ -34,21 +38,27 @@ class IdTable {
   }
 
   /// Adds `index` under `id`, which must not be present.
-  void insert(std::string_view id, std::uint32_t index) {
+  void insert(std::string_view id, std::uint32_t index) { insertHashed(hashOf(id), index); }
+  /// insert() with the id's hashOf() already known.
+  void insertHashed(std::uint32_t hash, std::uint32_t index) {
     if ((count_ + 1) * 4 > slots_.size() * 3) {
       grow();
     }
-    place(Slot{hashOf(id), index});
+    place(Slot{hash, index});
     ++count_;
   }
 
   /// Removes the entry for `id` (a no-op when absent).
   template <typename IdOf>
   void erase(std::string_view id, IdOf&& idOf) {
+    erase(id, hashOf(id), idOf);
+  }
+  /// erase() with the id's hashOf() already known.
+  template <typename IdOf>
+  void erase(std::string_view id, std::uint32_t hash, IdOf&& idOf) {
     if (slots_.empty()) {
       return;
     }
-    const std::uint32_t hash = hashOf(id);
     std::size_t s = hash & mask_;
     for (;; s = (s + 1) & mask_) {
       if (slots_[s].index == kNotFound) {
@@ -75,12 +85,6 @@ class IdTable {
 
   std::size_t size() const { return count_; }
 
- private:
-  struct Slot {
-    std::uint32_t hash = 0;
-    std::uint32_t index = kNotFound;
-  };
-
   static std::uint32_t hashOf(std::string_view id) {
     // FNV-1a, then a multiplicative mix so that the low bits (the slot) depend on every byte.
     std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -91,6 +95,12 @@ class IdTable {
     h *= 0xbf58476d1ce4e5b9ULL;
     return static_cast<std::uint32_t>(h >> 32);
   }
+
+ private:
+  struct Slot {
+    std::uint32_t hash = 0;
+    std::uint32_t index = kNotFound;
+  };
 
   void place(Slot slot) {
     std::size_t s = slot.hash & mask_;

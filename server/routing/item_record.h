@@ -51,6 +51,7 @@ enum ItemText : std::uint8_t { kSubject, kFrom, kContactPoint, kCustomerName, kI
 struct ItemRecord {
   bool live = false;
   std::string id;
+  std::uint32_t idHash = 0;    ///< IdTable::hashOf(id): hashed once, for itemById
   std::vector<char> textStore; ///< the item's texts (see textSizes), id, customer, attributes
   std::array<std::uint16_t, kItemTexts> textSizes{}; ///< 0: the item has no such text
   Value idValue;

@@ -44,10 +44,11 @@ struct Stage {
 struct QueueRecord {
   /// The agents that can take work and meet stage 0, marked with every stage they meet
   /// (Indexed); first, for the cache.
-  ReadyIndex ready{ReadyIndex::Layout::Sorted, nullptr};
+  ReadyIndex ready{ReadyIndex::Layout::Sorted, static_cast<const std::vector<AgentHot>*>(nullptr)};
   /// The agents that can take work and meet only later stages (escalation, overflow), so that
   /// stage 0 walks never pass over them.
-  ReadyIndex lateReady{ReadyIndex::Layout::Sorted, nullptr};
+  ReadyIndex lateReady{ReadyIndex::Layout::Sorted,
+                       static_cast<const std::vector<AgentHot>*>(nullptr)};
   /// Items waiting in all stages: backfill skips the queue when there are none.
   std::uint32_t waitingCount = 0;
   std::string id;

@@ -46,6 +46,9 @@ class ReadyIndex {
 
   ReadyIndex(Layout layout, const std::vector<std::uint32_t>* versions)
       : layout_(layout), versions_(versions) {}
+  /// Versions read from the engine's per-agent records (AgentHot::version).
+  ReadyIndex(Layout layout, const std::vector<AgentHot>* agents)
+      : layout_(layout), agents_(agents) {}
 
   /// Files `key.agent` at `version`, its current one, for the stages in `stages`.
   void insert(const IndexKey& key, std::uint32_t version, std::uint32_t stages = kAllStages) {
@@ -62,6 +65,7 @@ class ReadyIndex {
       if (last.entries.size() - last.head >= 2 * kChunk) {
         newChunk(chunks, entry);
       } else {
+        makeRoom(last);
         last.entries.push_back(entry);
         last.last = key;
       }
@@ -72,6 +76,7 @@ class ReadyIndex {
                                [](const IndexKey& k, const Chunk& c) { return k < c.last; });
     Chunk& chunk = *it;
     auto& entries = chunk.entries;
+    makeRoom(chunk);
     const auto first = entries.begin() + static_cast<std::ptrdiff_t>(chunk.head);
     auto at = std::upper_bound(first, entries.end(), key,
                                [](const IndexKey& k, const Entry& e) { return k < e.key; });
@@ -119,7 +124,7 @@ class ReadyIndex {
       size_ = 0;
       for (Bucket& bucket : buckets_) {
         rechunk(bucket, false, [&](const Entry& e) {
-          return (*versions_)[e.key.agent] == e.version && (!keys || current(e.key));
+          return versionOf(e.key.agent) == e.version && (!keys || current(e.key));
         });
       }
       stale_ = 0;
@@ -148,18 +153,25 @@ class ReadyIndex {
         std::size_t i = chunk.head;
         bool done = false;
         for (; i < entries.size(); ++i) {
-          const Entry entry = entries[i];
-          if ((*versions_)[entry.key.agent] != entry.version) {
+          const Entry& entry = entries[i];
+          if (versionOf(entry.key.agent) != entry.version) {
             continue;
           }
+          // Until a stale entry is met, kept == i and live entries stay where they are.
           if ((entry.stages & stages) == 0) {
-            entries[kept++] = entry; // another stage's: its key is not worth a read here
+            if (kept != i) {
+              entries[kept] = entry; // another stage's: its key is not worth a read here
+            }
+            ++kept;
             continue;
           }
           if (!current(entry.key)) {
             continue;
           }
-          entries[kept++] = entry;
+          if (kept != i) {
+            entries[kept] = entry;
+          }
+          ++kept;
           if (visit(entry.key.agent)) {
             ++i;
             done = true;
@@ -179,11 +191,8 @@ class ReadyIndex {
         if (chunk.head == entries.size()) {
           chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(c));
         } else {
-          if (chunk.head >= kChunk / 2) {
-            entries.erase(entries.begin(),
-                          entries.begin() + static_cast<std::ptrdiff_t>(chunk.head));
-            chunk.head = 0;
-          }
+          // The gone entries before the head stay until an insert needs their room (see
+          // makeRoom): moving the rest of the chunk down here made walks write whole chunks.
           ++c;
         }
         if (done) {
@@ -215,7 +224,9 @@ class ReadyIndex {
   }
 
  private:
-  static constexpr std::size_t kChunk = 32;
+  /// 16 to 32 entries (768 B to 1.5 KB) per chunk: filing an agent with an old round-robin turn
+  /// moves half a chunk, and with 32 to 64 those moves were most of the index's cache misses.
+  static constexpr std::size_t kChunk = 16;
   static constexpr std::size_t kMaxBuckets = 64;
 
   struct Entry {
@@ -234,6 +245,16 @@ class ReadyIndex {
     std::vector<Chunk> chunks; ///< in key order, none empty
   };
 
+  /// Before an insert into `chunk`: when it is full, drops the gone entries before its head
+  /// instead of letting the vector grow.
+  static void makeRoom(Chunk& chunk) {
+    auto& entries = chunk.entries;
+    if (chunk.head > 0 && entries.size() == entries.capacity()) {
+      entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(chunk.head));
+      chunk.head = 0;
+    }
+  }
+
   /// A chunk at the end holding `entry`, with room for its largest size: it never reallocates.
   static void newChunk(std::vector<Chunk>& chunks, const Entry& entry) {
     Chunk& chunk = chunks.emplace_back();
@@ -245,6 +266,16 @@ class ReadyIndex {
   /// Buckets are indexed by first key minus the smallest first key seen (keys bucketed on span
   /// a few dozen values); without buckets there is one.
   Bucket& bucketFor(std::int64_t firstKey) {
+    // Nearly always the bucket exists already: that check is all an insert pays inline.
+    const std::int64_t key = layout_ == Layout::Bucketed ? firstKey : 0;
+    if (key >= base_ && key - base_ < static_cast<std::int64_t>(buckets_.size())) [[likely]] {
+      return buckets_[static_cast<std::size_t>(key - base_)];
+    }
+    return addBucket(firstKey);
+  }
+
+  /// bucketFor() when the key's bucket does not exist yet.
+  [[gnu::noinline]] Bucket& addBucket(std::int64_t firstKey) {
     if (layout_ == Layout::Bucketed && !buckets_.empty() &&
         std::max(base_ + static_cast<std::int64_t>(buckets_.size()) - 1, firstKey) -
                 std::min(base_, firstKey) >=
@@ -303,7 +334,12 @@ class ReadyIndex {
   }
 
   Layout layout_;
-  const std::vector<std::uint32_t>* versions_;
+  std::uint32_t versionOf(AgentIndex agent) const {
+    return agents_ != nullptr ? (*agents_)[agent].version : (*versions_)[agent];
+  }
+
+  const std::vector<std::uint32_t>* versions_ = nullptr;
+  const std::vector<AgentHot>* agents_ = nullptr;
   mutable std::vector<Bucket> buckets_; ///< buckets_[k]: first key base_ + k
   std::int64_t base_ = 0;
   mutable std::size_t size_ = 0;  ///< entries filed and not dropped, stale ones included

@@ -55,7 +55,11 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
   } else {
     q = static_cast<QueueIndex>(d.queues.size());
     d.queues.push_back(std::move(record));
-    d.queueBySymbol[d.queues[q]->idSymbol] = q;
+    const Symbol symbol = d.queues[q]->idSymbol;
+    if (symbol >= d.queueBySymbol.size()) {
+      d.queueBySymbol.resize(symbol + 1, kNone);
+    }
+    d.queueBySymbol[symbol] = q;
     d.queueIds.push_back(d.symbols.text(d.queues[q]->idSymbol));
   }
   QueueRecord& queue = *d.queues[q];
@@ -66,7 +70,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
       if (auto membership = d.membershipOf(a, q)) {
         if (agent.indexed) {
           Impl::readyOf(*membership)
-              .append(membership->key, d.agentVersions[a], membership->stages);
+              .append(membership->key, d.agentHot[a].version, membership->stages);
         }
         agent.memberships.push_back(*membership);
       }
@@ -110,11 +114,8 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
     d.agents.emplace_back();
     d.offeredTo.emplace_back();
     d.heldFor.emplace_back();
-    d.agentVersions.push_back(0);
-    d.agentRoom.push_back(0);
-    d.agentFlags.push_back(0);
+    d.agentHot.emplace_back();
     d.agentIds.emplace_back();
-    d.agentKeys.emplace_back();
     AgentRecord& agent = d.agents.back();
     agent.contactsToday = spec.contactsToday;
     if (spec.lastContact) {
@@ -176,7 +177,9 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   if (spec.id.empty()) {
     return RoutingError{RoutingErrorCode::UnknownItem, "an item needs an id"};
   }
-  if (d.findItem(spec.id) != kNone) {
+  const std::uint32_t idHash = IdTable::hashOf(spec.id);
+  if (d.itemById.find(spec.id, idHash,
+                      [&d](ItemIndex i) -> std::string_view { return d.items[i].id; }) != kNone) {
     return RoutingError{RoutingErrorCode::DuplicateItem, "item " + quoted(spec.id) + " exists"};
   }
   queue = kNone;
@@ -204,6 +207,7 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   ItemRecord& item = d.items[index];
   item.live = true;
   item.id = spec.id;
+  item.idHash = idHash;
   item.medium = static_cast<std::uint8_t>(medium);
   item.priority = spec.priority;
   item.arrival = spec.arrival ? toMs(*spec.arrival) : now;
@@ -284,7 +288,7 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
     d.retire(index);
     return d.done();
   }
-  d.itemById.insert(spec.id, index);
+  d.itemById.insertHashed(item.idHash, index);
   // Only a sticky queue reads the previous agent: the others spare the look-ups.
   AgentIndex previous = kNone;
   if (d.queues[queue]->sticky) {
@@ -323,7 +327,7 @@ Outcome RoutingEngine::restore(const ItemSpec& spec, std::string_view agentId, T
   const ItemIndex index = created.value();
   ItemRecord& item = d.items[index];
   d.classify(item, queue, cutText(spec.body, kMaxBodyBytes));
-  d.itemById.insert(spec.id, index);
+  d.itemById.insertHashed(item.idHash, index);
   item.queue = queue;
   item.stage = 0;
   item.queuedAt = now;
@@ -439,7 +443,7 @@ Outcome RoutingEngine::complete(std::string_view itemId, Timestamp nowTime) {
   if (queue.wrapUp > 0) {
     agent.wrapping = true;
     ++agent.wrapEpoch;
-    d.schedule(now + queue.wrapUp, TimerKind::WrapUpEnd, a, agent.wrapEpoch);
+    d.schedule(now + queue.wrapUp, queue.wrapUp, TimerKind::WrapUpEnd, a, agent.wrapEpoch);
   }
   d.refreshAgent(a, now);
   d.backfill(a, now);
@@ -680,8 +684,8 @@ std::optional<QueueAgents> RoutingEngine::queueAgents(std::string_view queueId) 
   const Stage& stage = *d.queues[q]->stages.front();
   QueueAgents counts;
   auto count = [&](AgentIndex a) {
-    counts.ready += (d.agentFlags[a] & Impl::kRoutableFlag) != 0 ? 1 : 0;
-    counts.busy += (d.agentFlags[a] & Impl::kBusyFlag) != 0 ? 1 : 0;
+    counts.ready += (d.agentHot[a].flags & Impl::kRoutableFlag) != 0 ? 1 : 0;
+    counts.busy += (d.agentHot[a].flags & Impl::kBusyFlag) != 0 ? 1 : 0;
   };
   if (d.options.matcher == Matcher::Indexed) {
     for (const AgentIndex a : stage.members) {
