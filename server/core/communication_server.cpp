@@ -155,7 +155,7 @@ void CommunicationServer::recover() {
     lock.lock();
     itemSources_[*stored_item.item.id] = stored_item.source;
     rememberThreadKeys(stored_item.item, *stored_item.item.id);
-    queuedSince_[*stored_item.item.id] = stored_item.item.created.value_or(now);
+    queueWaits_.noteSince(*stored_item.item.id, stored_item.item.created.value_or(now));
     if (stored_item.item.state == WorkItemState::Accepted && stored_item.item.agentId) {
       auto restored = engine_.restore(*spec, *stored_item.item.agentId, now);
       if (!restored.ok()) {
@@ -258,8 +258,10 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
     if (record.trace) {
       traces_[change.workItemId] = std::move(*record.trace);
     }
-    if (change.state == WorkItemState::Queued) {
-      queuedSince_.try_emplace(change.workItemId, change.entry.time);
+    if (change.state == WorkItemState::Queued && change.queueId) {
+      queueWaits_.enter(change.workItemId, *change.queueId, change.entry.time);
+    } else {
+      queueWaits_.leave(change.workItemId);
     }
     if (change.queueId &&
         (change.state == WorkItemState::Accepted || change.state == WorkItemState::Abandoned)) {
@@ -271,9 +273,8 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
         ++counters.abandoned;
       } else {
         ++counters.answered;
-        auto since = queuedSince_.find(change.workItemId);
-        if (since == queuedSince_.end() ||
-            change.entry.time - since->second <= options_.serviceLevelThreshold) {
+        auto since = queueWaits_.since(change.workItemId);
+        if (!since || change.entry.time - *since <= options_.serviceLevelThreshold) {
           ++counters.answeredInTime;
         }
       }
@@ -298,7 +299,7 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
     if (change.state == WorkItemState::Completed || change.state == WorkItemState::Abandoned ||
         change.state == WorkItemState::Failed) {
       count(std::string(toString(change.state)));
-      queuedSince_.erase(change.workItemId);
+      queueWaits_.forget(change.workItemId);
       itemSources_.erase(change.workItemId);
     }
     writes.push_back(store_.recordChange(change));

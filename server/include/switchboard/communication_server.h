@@ -13,6 +13,7 @@
 #include "switchboard/crm_hooks.h"
 #include "switchboard/message_codec.h"
 #include "switchboard/metrics.h"
+#include "switchboard/queue_waits.h"
 #include "switchboard/routing/routing_engine.h"
 #include "switchboard/service.h"
 #include "switchboard/store.h"
@@ -187,7 +188,7 @@ class CommunicationServer final : public Service, public MessageSink {
   std::map<std::string, Agent> profiles_;
   std::map<std::string, std::string> traces_;      ///< work item -> its last routing decision
   std::map<std::string, std::string> itemSources_; ///< live work item -> driver that brought it
-  std::map<std::string, Timestamp> queuedSince_;   ///< live work item -> entered its queue
+  QueueWaits queueWaits_; ///< live work items: since when, and in which queue they wait
   std::map<std::string, QueueCounters> counters_;
   std::map<std::string, ChannelDriver*> drivers_;
   std::map<std::string, std::string> threadKeys_; ///< source key or reply id -> work item
