@@ -467,13 +467,19 @@ void CommunicationServer::timerLoop() {
       apply(engine_.advance(now), "server");
       continue;
     }
-    // Woken early by a change that may bring a sooner timer (see wake_.notify_all callers).
+    // Woken early by a change that brings a sooner timer (timerDueSooner()).
+    timerWakesAt_ = due;
     if (due) {
       wake_.wait_until(lock, time_point<system_clock, milliseconds>(*due));
     } else {
       wake_.wait_for(lock, seconds(1));
     }
   }
+}
+
+bool CommunicationServer::timerDueSooner() const {
+  std::optional<Timestamp> due = engine_.nextDue();
+  return due && (!timerWakesAt_ || *due < *timerWakesAt_);
 }
 
 ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrived,
@@ -531,8 +537,11 @@ ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrive
   itemSources_[outcome.workItemId] = source;
   rememberThreadKeys(committed, outcome.workItemId);
   apply(*routed, "router", &committed);
+  bool wake = timerDueSooner();
   lock.unlock();
-  wake_.notify_all();
+  if (wake) {
+    wake_.notify_all();
+  }
   return outcome;
 }
 

@@ -118,8 +118,11 @@ ServiceResult<Agent> CommunicationServer::setAgentState(const std::string& id, A
   }
   Writes writes = apply(*changed, id);
   Agent result = agentLocked(id);
+  bool wake = timerDueSooner();
   lock.unlock();
-  wake_.notify_all();
+  if (wake) {
+    wake_.notify_all();
+  }
   if (auto failed = durable(writes)) {
     return *failed;
   }
@@ -190,8 +193,11 @@ CommunicationServer::route(const std::string& workItemId, const std::string& act
     return routingError(outcome.error());
   }
   Writes writes = apply(*outcome, actor);
+  bool wake = timerDueSooner();
   lock.unlock();
-  wake_.notify_all();
+  if (wake) {
+    wake_.notify_all();
+  }
   return finish(workItemId, std::move(writes));
 }
 

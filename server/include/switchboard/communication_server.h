@@ -171,6 +171,10 @@ class CommunicationServer final : public Service, public MessageSink {
   void noteReplyKey(const Notification& notification, const WorkItem& stored,
                     WorkItemChange& event);
 
+  /// Whether the timer thread must wake early for a timer sooner than it sleeps until. Called
+  /// with the lock held; the caller notifies wake_ after unlocking.
+  bool timerDueSooner() const;
+
   // Documents (message_exchange.cpp).
   Message answer(const Message& request);
   Message handle(const Message& message);
@@ -204,6 +208,9 @@ class CommunicationServer final : public Service, public MessageSink {
   bool started_ = false;
   bool stopping_ = false;
   std::condition_variable wake_;
+  /// The timer the timer thread sleeps until (nullopt: none, it polls). A change wakes it only
+  /// when it brings a timer due sooner, not on every arrival.
+  std::optional<Timestamp> timerWakesAt_;
   std::thread timer_;
 };
 
