@@ -18,22 +18,32 @@ namespace {
 
 constexpr std::size_t kMaxListLimit = 1000;
 
-ApiResponse json(const JsonObject& object, int status = 200) {
+/// A JSON answer written by `write(JsonWriter&)`.
+template <class Write>
+ApiResponse json(Write&& write, int status = 200) {
   ApiResponse response;
   response.status = status;
-  response.body = stringify(object);
+  JsonWriter writer(response.body);
+  write(writer);
   return response;
 }
 
+/// One resource as a JSON answer.
+template <class T, class... Options>
+ApiResponse resource(const T& value, Options... options) {
+  return json([&](JsonWriter& out) { writeJson(out, value, options...); });
+}
+
+/// {"key": [resource...]}
 template <class T>
-JsonObject listOf(const char* key, const std::vector<T>& values) {
-  auto object = newObject();
-  Poco::JSON::Array array;
-  for (const auto& value : values) {
-    array.add(toJson(value));
-  }
-  object->set(key, array);
-  return object;
+ApiResponse listOf(const char* key, const std::vector<T>& values) {
+  return json([&](JsonWriter& out) {
+    out.beginObject().key(key).beginArray();
+    for (const auto& value : values) {
+      writeJson(out, value);
+    }
+    out.endArray().endObject();
+  });
 }
 
 [[noreturn]] void forbidden(std::string detail) {
@@ -105,9 +115,7 @@ void allowOnlyQuery(const ApiRequest& request, std::initializer_list<std::string
 // ------------------------------------------------------------------------------ operations
 
 ApiResponse healthz(const ApiRequest&) {
-  auto object = newObject();
-  object->set("status", "ok");
-  return json(object);
+  return json([](JsonWriter& out) { out.beginObject().member("status", "ok").endObject(); });
 }
 
 ApiResponse readyz(EndpointContext& context, const ApiRequest&) {
@@ -115,9 +123,7 @@ ApiResponse readyz(EndpointContext& context, const ApiRequest&) {
     throw ApiError(ApiErrorCode::Unavailable, "the server is starting or its store is unreachable",
                    "Not ready");
   }
-  auto object = newObject();
-  object->set("status", "ready");
-  return json(object);
+  return json([](JsonWriter& out) { out.beginObject().member("status", "ready").endObject(); });
 }
 
 ApiResponse metrics(EndpointContext& context, const ApiRequest&) {
@@ -137,18 +143,18 @@ ApiResponse openApi(const ApiRequest&) {
 
 ApiResponse listAgents(EndpointContext& context, const ApiRequest& request) {
   allowOnlyQuery(request, {});
-  return json(listOf("agents", context.service.agents()));
+  return listOf("agents", context.service.agents());
 }
 
 ApiResponse getAgent(EndpointContext& context, const ApiRequest& request) {
   const auto& id = request.param("id");
   requireSelf(request, id);
-  return json(toJson(unwrap(context.service.agent(id))));
+  return resource(unwrap(context.service.agent(id)));
 }
 
 ApiResponse putAgent(EndpointContext& context, const ApiRequest& request) {
   Agent profile = agentFromJson(parseObject(request.body, false), request.param("id"));
-  return json(toJson(unwrap(context.service.upsertAgent(profile))));
+  return resource(unwrap(context.service.upsertAgent(profile)));
 }
 
 ApiResponse setAgentState(EndpointContext& context, const ApiRequest& request) {
@@ -163,7 +169,7 @@ ApiResponse setAgentState(EndpointContext& context, const ApiRequest& request) {
     reader.fail("state", "expected ready, notReady or loggedOut; " + std::string(toString(state)) +
                              " is set by the server");
   }
-  return json(toJson(unwrap(context.service.setAgentState(id, state, reason))));
+  return resource(unwrap(context.service.setAgentState(id, state, reason)));
 }
 
 ApiResponse issueToken(EndpointContext& context, const ApiRequest& request) {
@@ -176,12 +182,16 @@ ApiResponse issueToken(EndpointContext& context, const ApiRequest& request) {
   }
   unwrap(context.service.agent(id));
   auto issued = context.authenticator.issue(id, std::chrono::system_clock::now());
-  auto object = newObject();
-  object->set("token", issued.token);
-  object->set("agent", id);
-  object->set("expires", formatTimestamp(std::chrono::time_point_cast<std::chrono::milliseconds>(
-                             issued.expires)));
-  return json(object, 201);
+  auto expires = std::chrono::time_point_cast<std::chrono::milliseconds>(issued.expires);
+  return json(
+      [&](JsonWriter& out) {
+        out.beginObject()
+            .member("token", issued.token)
+            .member("agent", id)
+            .member("expires", formatTimestamp(expires))
+            .endObject();
+      },
+      201);
 }
 
 // ------------------------------------------------------------------------------ work items
@@ -208,18 +218,19 @@ ApiResponse listWorkItems(EndpointContext& context, const ApiRequest& request) {
     filter.agentId = request.principal.id;
   }
   auto items = unwrap(context.service.workItems(filter));
-  auto object = newObject();
-  Poco::JSON::Array array;
-  for (const auto& item : items) {
-    if (visibleTo(request.principal, item.item)) {
-      array.add(toJson(item, false));
+  return json([&](JsonWriter& out) {
+    out.beginObject().key("items").beginArray();
+    for (const auto& item : items) {
+      if (visibleTo(request.principal, item.item)) {
+        writeJson(out, item, false);
+      }
     }
-  }
-  object->set("items", array);
-  if (items.size() == filter.limit && !items.empty() && items.back().item.id) {
-    object->set("next", *items.back().item.id);
-  }
-  return json(object);
+    out.endArray();
+    if (items.size() == filter.limit && !items.empty() && items.back().item.id) {
+      out.member("next", *items.back().item.id);
+    }
+    out.endObject();
+  });
 }
 
 ApiResponse getWorkItem(EndpointContext& context, const ApiRequest& request) {
@@ -229,16 +240,20 @@ ApiResponse getWorkItem(EndpointContext& context, const ApiRequest& request) {
     forbidden("work item '" + id + "' is not offered to or held by agent '" + request.principal.id +
               "'");
   }
-  return json(toJson(details));
+  return resource(details);
 }
 
 ApiResponse createWorkItem(EndpointContext& context, const ApiRequest& request) {
   WorkItem item = workItemFromJson(parseObject(request.body, false));
   auto outcome = unwrap(context.service.createWorkItem(item, "api"));
-  auto object = newObject();
-  object->set("id", outcome.workItemId);
-  object->set("duplicate", outcome.duplicate);
-  auto response = json(object, outcome.duplicate ? 200 : 201);
+  auto response = json(
+      [&](JsonWriter& out) {
+        out.beginObject()
+            .member("id", outcome.workItemId)
+            .member("duplicate", outcome.duplicate)
+            .endObject();
+      },
+      outcome.duplicate ? 200 : 201);
   response.headers.emplace_back("Location", "/v1/work-items/" + outcome.workItemId);
   return response;
 }
@@ -249,7 +264,7 @@ ApiResponse accept(EndpointContext& context, const ApiRequest& request) {
   auto agent = actingAgent(request, reader, true);
   reader.done();
   requireOwnItem(context.service, request, id);
-  return json(toJson(unwrap(context.service.accept(id, *agent)), false));
+  return resource(unwrap(context.service.accept(id, *agent)), false);
 }
 
 ApiResponse decline(EndpointContext& context, const ApiRequest& request) {
@@ -259,7 +274,7 @@ ApiResponse decline(EndpointContext& context, const ApiRequest& request) {
   auto reason = reader.optString("reason");
   reader.done();
   requireOwnItem(context.service, request, id);
-  return json(toJson(unwrap(context.service.decline(id, *agent, reason)), false));
+  return resource(unwrap(context.service.decline(id, *agent, reason)), false);
 }
 
 ApiResponse transfer(EndpointContext& context, const ApiRequest& request) {
@@ -272,7 +287,7 @@ ApiResponse transfer(EndpointContext& context, const ApiRequest& request) {
   transfer.target = reader.string("target");
   transfer.reason = reader.optString("reason");
   reader.done();
-  return json(toJson(unwrap(context.service.transfer(transfer)), false));
+  return resource(unwrap(context.service.transfer(transfer)), false);
 }
 
 ApiResponse complete(EndpointContext& context, const ApiRequest& request) {
@@ -284,7 +299,7 @@ ApiResponse complete(EndpointContext& context, const ApiRequest& request) {
   complete.notes = reader.optString("notes");
   reader.done();
   requireOwnItem(context.service, request, complete.workItemId);
-  return json(toJson(unwrap(context.service.complete(complete)), false));
+  return resource(unwrap(context.service.complete(complete)), false);
 }
 
 ApiResponse reply(EndpointContext& context, const ApiRequest& request) {
@@ -308,17 +323,20 @@ ApiResponse reply(EndpointContext& context, const ApiRequest& request) {
   reader.done();
   requireOwnItem(context.service, request, reply.workItemId);
   auto stored = unwrap(context.service.reply(reply));
-  auto object = newObject();
-  object->set("replyId", reply.replyId);
-  object->set("workItem", toJson(stored, false));
-  return json(object, 202);
+  return json(
+      [&](JsonWriter& out) {
+        out.beginObject().member("replyId", reply.replyId).key("workItem");
+        writeJson(out, stored, false);
+        out.endObject();
+      },
+      202);
 }
 
 // ------------------------------------------------------------------ queues, messages, letters
 
 ApiResponse listQueues(EndpointContext& context, const ApiRequest& request) {
   allowOnlyQuery(request, {});
-  return json(listOf("queues", context.service.queues()));
+  return listOf("queues", context.service.queues());
 }
 
 ApiResponse postMessage(EndpointContext& context, const ApiRequest& request) {
@@ -334,7 +352,7 @@ ApiResponse postMessage(EndpointContext& context, const ApiRequest& request) {
 
 ApiResponse listDeadLetters(EndpointContext& context, const ApiRequest& request) {
   allowOnlyQuery(request, {"limit"});
-  return json(listOf("deadLetters", context.service.deadLetters(limitFrom(request))));
+  return listOf("deadLetters", context.service.deadLetters(limitFrom(request)));
 }
 
 } // namespace

@@ -4,114 +4,102 @@
 
 #include <Poco/JSON/JSONException.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 
-#include <sstream>
+#include <algorithm>
 
 namespace switchboard::api {
 
 namespace {
 
-void setIf(JsonObject object, const std::string& key, const std::optional<std::string>& v) {
+void timeMember(JsonWriter& json, std::string_view key, const std::optional<Timestamp>& v) {
   if (v) {
-    object->set(key, *v);
-  }
-}
-
-void setIf(JsonObject object, const std::string& key, const std::optional<int>& v) {
-  if (v) {
-    object->set(key, *v);
-  }
-}
-
-void setIf(JsonObject object, const std::string& key, const std::optional<Timestamp>& v) {
-  if (v) {
-    object->set(key, formatTimestamp(*v));
+    json.member(key, formatTimestamp(*v));
   }
 }
 
 template <class E>
-void setEnumIf(JsonObject object, const std::string& key, const std::optional<E>& v) {
+void enumMember(JsonWriter& json, std::string_view key, const std::optional<E>& v) {
   if (v) {
-    object->set(key, std::string(toString(*v)));
+    json.member(key, toString(*v));
   }
 }
 
-JsonObject attributesJson(const std::vector<Attribute>& attributes) {
-  auto object = newObject();
-  for (const auto& attribute : attributes) {
-    object->set(attribute.name, attribute.value);
+/// An attribute named twice keeps its last value, as when the item was built.
+void writeAttributes(JsonWriter& json, const std::vector<Attribute>& attributes) {
+  json.beginObject();
+  for (std::size_t i = 0; i < attributes.size(); ++i) {
+    bool later =
+        std::any_of(attributes.begin() + static_cast<std::ptrdiff_t>(i) + 1, attributes.end(),
+                    [&](const Attribute& a) { return a.name == attributes[i].name; });
+    if (!later) {
+      json.member(attributes[i].name, attributes[i].value);
+    }
   }
-  return object;
+  json.endObject();
 }
 
-JsonObject toJson(const Address& address) {
-  auto object = newObject();
-  object->set("kind", address.kind);
-  object->set("value", address.value);
-  setIf(object, "name", address.name);
-  return object;
+void writeJson(JsonWriter& json, const Address& address) {
+  json.beginObject().member("kind", address.kind).member("value", address.value);
+  json.optionalMember("name", address.name).endObject();
 }
 
-JsonObject toJson(const Body& body) {
-  auto object = newObject();
-  object->set("type", body.type.value_or("text/plain"));
-  object->set("text", body.text);
-  return object;
+void writeJson(JsonWriter& json, const Body& body) {
+  json.beginObject()
+      .member("type", body.type.value_or("text/plain"))
+      .member("text", body.text)
+      .endObject();
 }
 
-JsonObject toJson(const Customer& customer) {
-  auto object = newObject();
-  setIf(object, "ref", customer.ref);
-  setIf(object, "name", customer.name);
-  setIf(object, "language", customer.language);
-  setIf(object, "tier", customer.tier);
-  setIf(object, "lastAgent", customer.lastAgentId);
-  Poco::JSON::Array addresses;
+void writeJson(JsonWriter& json, const Customer& customer) {
+  json.beginObject()
+      .optionalMember("ref", customer.ref)
+      .optionalMember("name", customer.name)
+      .optionalMember("language", customer.language)
+      .optionalMember("tier", customer.tier)
+      .optionalMember("lastAgent", customer.lastAgentId);
+  json.key("addresses").beginArray();
   for (const auto& address : customer.addresses) {
-    addresses.add(toJson(address));
+    writeJson(json, address);
   }
-  object->set("addresses", addresses);
-  object->set("attributes", attributesJson(customer.attributes));
-  return object;
+  json.endArray();
+  json.key("attributes");
+  writeAttributes(json, customer.attributes);
+  json.endObject();
 }
 
-JsonObject toJson(const Attachment& attachment) {
-  auto object = newObject();
-  setIf(object, "name", attachment.name);
-  object->set("type", attachment.type);
-  object->set("size", static_cast<Poco::Int64>(attachment.size));
-  object->set("digest", attachment.digest);
-  setIf(object, "ref", attachment.ref);
-  return object;
+void writeJson(JsonWriter& json, const Attachment& attachment) {
+  json.beginObject()
+      .optionalMember("name", attachment.name)
+      .member("type", attachment.type)
+      .member("size", static_cast<std::int64_t>(attachment.size))
+      .member("digest", attachment.digest)
+      .optionalMember("ref", attachment.ref)
+      .endObject();
 }
 
-JsonObject toJson(const TranscriptLine& line) {
-  auto object = newObject();
-  setIf(object, "id", line.id);
-  object->set("time", formatTimestamp(line.time));
-  object->set("author", std::string(toString(line.author)));
-  setIf(object, "name", line.name);
-  object->set("text", line.text);
-  return object;
+void writeJson(JsonWriter& json, const TranscriptLine& line) {
+  json.beginObject()
+      .optionalMember("id", line.id)
+      .member("time", formatTimestamp(line.time))
+      .member("author", toString(line.author))
+      .optionalMember("name", line.name)
+      .member("text", line.text)
+      .endObject();
 }
 
-JsonObject toJson(const HistoryEntry& entry) {
-  auto object = newObject();
-  object->set("time", formatTimestamp(entry.time));
-  setEnumIf(object, "state", entry.state);
-  object->set("cause", entry.cause);
-  setIf(object, "actor", entry.actorId);
-  return object;
+void writeJson(JsonWriter& json, const HistoryEntry& entry) {
+  json.beginObject().member("time", formatTimestamp(entry.time));
+  enumMember(json, "state", entry.state);
+  json.member("cause", entry.cause).optionalMember("actor", entry.actorId).endObject();
 }
 
 template <class T>
-Poco::JSON::Array arrayOf(const std::vector<T>& values) {
-  Poco::JSON::Array array;
+void writeArray(JsonWriter& json, std::string_view key, const std::vector<T>& values) {
+  json.key(key).beginArray();
   for (const auto& value : values) {
-    array.add(toJson(value));
+    writeJson(json, value);
   }
-  return array;
+  json.endArray();
 }
 
 std::vector<Attribute> attributesFromJson(JsonReader& reader, const std::string& key) {
@@ -144,11 +132,11 @@ Customer customerFromJson(const JsonObject& object, const std::string& where) {
   return customer;
 }
 
-} // namespace
-
 JsonObject newObject() {
   return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
+
+} // namespace
 
 JsonObject parseObject(std::string_view body, bool emptyIsObject) {
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
@@ -171,12 +159,6 @@ JsonObject parseObject(std::string_view body, bool emptyIsObject) {
     throw ApiError(ApiErrorCode::BadRequest, "the body must be a JSON object", "Malformed JSON");
   }
   return parsed.extract<Poco::JSON::Object::Ptr>();
-}
-
-std::string stringify(const JsonObject& object) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::condense(object, out);
-  return std::move(out).str();
 }
 
 JsonReader::JsonReader(JsonObject object, std::string where)
@@ -279,101 +261,107 @@ void JsonReader::done() const {
 
 // ---------------------------------------------------------------------------------- writing
 
-JsonObject toJson(const Agent& agent) {
-  auto object = newObject();
-  object->set("id", agent.id);
-  setIf(object, "name", agent.name);
-  setIf(object, "site", agent.site);
-  setEnumIf(object, "state", agent.state);
-  setIf(object, "stateReason", agent.stateReason);
-  setIf(object, "stateSince", agent.stateSince);
-  setIf(object, "seniority", agent.seniority);
-  setIf(object, "lastContact", agent.lastContact);
-  setIf(object, "contactsToday", agent.contactsToday);
-  Poco::JSON::Array skills;
+void writeJson(JsonWriter& json, const Agent& agent) {
+  json.beginObject()
+      .member("id", agent.id)
+      .optionalMember("name", agent.name)
+      .optionalMember("site", agent.site);
+  enumMember(json, "state", agent.state);
+  json.optionalMember("stateReason", agent.stateReason);
+  timeMember(json, "stateSince", agent.stateSince);
+  json.optionalMember("seniority", agent.seniority);
+  timeMember(json, "lastContact", agent.lastContact);
+  json.optionalMember("contactsToday", agent.contactsToday);
+  json.key("skills").beginArray();
   for (const auto& skill : agent.skills) {
-    auto entry = newObject();
-    entry->set("name", skill.name);
-    entry->set("level", skill.level);
-    skills.add(entry);
+    json.beginObject().member("name", skill.name).member("level", skill.level).endObject();
   }
-  object->set("skills", skills);
-  Poco::JSON::Array capacity;
+  json.endArray();
+  json.key("capacity").beginArray();
   for (const auto& medium : agent.capacity) {
-    auto entry = newObject();
-    entry->set("medium", medium.medium);
-    entry->set("max", medium.max);
-    setIf(entry, "active", medium.active);
-    capacity.add(entry);
+    json.beginObject()
+        .member("medium", medium.medium)
+        .member("max", medium.max)
+        .optionalMember("active", medium.active)
+        .endObject();
   }
-  object->set("capacity", capacity);
-  object->set("attributes", attributesJson(agent.attributes));
-  return object;
+  json.endArray();
+  json.key("attributes");
+  writeAttributes(json, agent.attributes);
+  json.endObject();
 }
 
-JsonObject toJson(const StoredWorkItem& stored, bool withHistory) {
+namespace {
+
+/// The members of a work item, without the closing brace (details add their trace).
+void writeWorkItemMembers(JsonWriter& json, const StoredWorkItem& stored, bool withHistory) {
   const auto& item = stored.item;
-  auto object = newObject();
-  object->set("id", item.id.value_or(""));
-  object->set("medium", item.medium);
-  setEnumIf(object, "state", item.state);
-  object->set("priority", item.priority.value_or(50));
-  setIf(object, "queue", item.queueId);
-  setIf(object, "agent", item.agentId);
-  setIf(object, "created", item.created);
-  object->set("updated", formatTimestamp(stored.updated));
-  setIf(object, "offerExpires", stored.offerExpires);
-  object->set("source", stored.source);
-  setIf(object, "sourceKey", item.sourceKey);
-  setIf(object, "thread", item.thread);
+  json.beginObject().member("id", item.id.value_or("")).member("medium", item.medium);
+  enumMember(json, "state", item.state);
+  json.member("priority", item.priority.value_or(50))
+      .optionalMember("queue", item.queueId)
+      .optionalMember("agent", item.agentId);
+  timeMember(json, "created", item.created);
+  json.member("updated", formatTimestamp(stored.updated));
+  timeMember(json, "offerExpires", stored.offerExpires);
+  json.member("source", stored.source)
+      .optionalMember("sourceKey", item.sourceKey)
+      .optionalMember("thread", item.thread);
   if (item.customer) {
-    object->set("customer", toJson(*item.customer));
+    json.key("customer");
+    writeJson(json, *item.customer);
   }
   if (item.contactPoint) {
-    object->set("contactPoint", toJson(*item.contactPoint));
+    json.key("contactPoint");
+    writeJson(json, *item.contactPoint);
   }
-  setIf(object, "subject", item.subject);
+  json.optionalMember("subject", item.subject);
   if (item.body) {
-    object->set("body", toJson(*item.body));
+    json.key("body");
+    writeJson(json, *item.body);
   }
-  object->set("transcript", arrayOf(item.transcript));
-  object->set("attachments", arrayOf(item.attachments));
-  object->set("attributes", attributesJson(item.attributes));
+  writeArray(json, "transcript", item.transcript);
+  writeArray(json, "attachments", item.attachments);
+  json.key("attributes");
+  writeAttributes(json, item.attributes);
   if (withHistory) {
-    object->set("history", arrayOf(item.history));
+    writeArray(json, "history", item.history);
   }
-  return object;
 }
 
-JsonObject toJson(const WorkItemDetails& details) {
-  auto object = toJson(details.stored, true);
-  if (details.trace) {
-    object->set("trace", *details.trace);
-  }
-  return object;
+} // namespace
+
+void writeJson(JsonWriter& json, const StoredWorkItem& stored, bool withHistory) {
+  writeWorkItemMembers(json, stored, withHistory);
+  json.endObject();
 }
 
-JsonObject toJson(const QueueStatus& queue) {
-  auto object = newObject();
-  object->set("id", queue.id);
-  object->set("waiting", static_cast<Poco::UInt64>(queue.waiting));
-  object->set("oldestWaitMs", static_cast<Poco::Int64>(queue.oldestWait.count()));
-  object->set("agentsReady", static_cast<Poco::UInt64>(queue.agentsReady));
-  object->set("agentsBusy", static_cast<Poco::UInt64>(queue.agentsBusy));
-  object->set("serviceLevel", queue.serviceLevel);
-  object->set("answeredToday", static_cast<Poco::UInt64>(queue.answeredToday));
-  object->set("abandonedToday", static_cast<Poco::UInt64>(queue.abandonedToday));
-  return object;
+void writeJson(JsonWriter& json, const WorkItemDetails& details) {
+  writeWorkItemMembers(json, details.stored, true);
+  json.optionalMember("trace", details.trace).endObject();
 }
 
-JsonObject toJson(const DeadLetter& letter) {
-  auto object = newObject();
-  object->set("id", static_cast<Poco::Int64>(letter.id));
-  object->set("time", formatTimestamp(letter.time));
-  object->set("source", letter.source);
-  object->set("reason", letter.reason);
-  object->set("document", letter.document);
-  return object;
+void writeJson(JsonWriter& json, const QueueStatus& queue) {
+  json.beginObject()
+      .member("id", queue.id)
+      .member("waiting", queue.waiting)
+      .member("oldestWaitMs", static_cast<std::int64_t>(queue.oldestWait.count()))
+      .member("agentsReady", queue.agentsReady)
+      .member("agentsBusy", queue.agentsBusy)
+      .member("serviceLevel", queue.serviceLevel)
+      .member("answeredToday", queue.answeredToday)
+      .member("abandonedToday", queue.abandonedToday)
+      .endObject();
+}
+
+void writeJson(JsonWriter& json, const DeadLetter& letter) {
+  json.beginObject()
+      .member("id", static_cast<std::int64_t>(letter.id))
+      .member("time", formatTimestamp(letter.time))
+      .member("source", letter.source)
+      .member("reason", letter.reason)
+      .member("document", letter.document)
+      .endObject();
 }
 
 // ---------------------------------------------------------------------------------- reading

@@ -6,6 +6,7 @@
 // field.
 
 #include "api_error.h"
+#include "switchboard/json_writer.h"
 #include "switchboard/message.h"
 #include "switchboard/service.h"
 #include "switchboard/store.h"
@@ -26,10 +27,6 @@ using JsonArray = Poco::JSON::Array::Ptr;
 /// Parses a request body that must be a JSON object. Throws ApiError(BadRequest) naming what
 /// is wrong; an empty body is an empty object when `emptyIsObject`, otherwise an error.
 JsonObject parseObject(std::string_view body, bool emptyIsObject);
-/// Compact JSON text.
-std::string stringify(const JsonObject& object);
-/// An object that keeps its keys in insertion order.
-JsonObject newObject();
 
 /// Reads the fields of one object and refuses the ones nobody asked for (done()).
 class JsonReader {
@@ -59,11 +56,12 @@ class JsonReader {
 
 // ---------------------------------------------------------------------------------- writing
 
-JsonObject toJson(const Agent& agent);
-JsonObject toJson(const StoredWorkItem& stored, bool withHistory);
-JsonObject toJson(const WorkItemDetails& details);
-JsonObject toJson(const QueueStatus& queue);
-JsonObject toJson(const DeadLetter& letter);
+// Each writes one resource as a JSON object.
+void writeJson(JsonWriter& json, const Agent& agent);
+void writeJson(JsonWriter& json, const StoredWorkItem& stored, bool withHistory);
+void writeJson(JsonWriter& json, const WorkItemDetails& details);
+void writeJson(JsonWriter& json, const QueueStatus& queue);
+void writeJson(JsonWriter& json, const DeadLetter& letter);
 
 // ---------------------------------------------------------------------------------- reading
 

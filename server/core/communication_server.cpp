@@ -155,7 +155,7 @@ void CommunicationServer::recover() {
     lock.lock();
     itemSources_[*stored_item.item.id] = stored_item.source;
     rememberThreadKeys(stored_item.item, *stored_item.item.id);
-    queuedSince_[*stored_item.item.id] = stored_item.item.created.value_or(now);
+    queueWaits_.noteSince(*stored_item.item.id, stored_item.item.created.value_or(now));
     if (stored_item.item.state == WorkItemState::Accepted && stored_item.item.agentId) {
       auto restored = engine_.restore(*spec, *stored_item.item.agentId, now);
       if (!restored.ok()) {
@@ -258,8 +258,10 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
     if (record.trace) {
       traces_[change.workItemId] = std::move(*record.trace);
     }
-    if (change.state == WorkItemState::Queued) {
-      queuedSince_.try_emplace(change.workItemId, change.entry.time);
+    if (change.state == WorkItemState::Queued && change.queueId) {
+      queueWaits_.enter(change.workItemId, *change.queueId, change.entry.time);
+    } else {
+      queueWaits_.leave(change.workItemId);
     }
     if (change.queueId &&
         (change.state == WorkItemState::Accepted || change.state == WorkItemState::Abandoned)) {
@@ -271,9 +273,8 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
         ++counters.abandoned;
       } else {
         ++counters.answered;
-        auto since = queuedSince_.find(change.workItemId);
-        if (since == queuedSince_.end() ||
-            change.entry.time - since->second <= options_.serviceLevelThreshold) {
+        auto since = queueWaits_.since(change.workItemId);
+        if (!since || change.entry.time - *since <= options_.serviceLevelThreshold) {
           ++counters.answeredInTime;
         }
       }
@@ -298,7 +299,7 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
     if (change.state == WorkItemState::Completed || change.state == WorkItemState::Abandoned ||
         change.state == WorkItemState::Failed) {
       count(std::string(toString(change.state)));
-      queuedSince_.erase(change.workItemId);
+      queueWaits_.forget(change.workItemId);
       itemSources_.erase(change.workItemId);
     }
     writes.push_back(store_.recordChange(change));
@@ -466,13 +467,19 @@ void CommunicationServer::timerLoop() {
       apply(engine_.advance(now), "server");
       continue;
     }
-    // Woken early by a change that may bring a sooner timer (see wake_.notify_all callers).
+    // Woken early by a change that brings a sooner timer (timerDueSooner()).
+    timerWakesAt_ = due;
     if (due) {
       wake_.wait_until(lock, time_point<system_clock, milliseconds>(*due));
     } else {
       wake_.wait_for(lock, seconds(1));
     }
   }
+}
+
+bool CommunicationServer::timerDueSooner() const {
+  std::optional<Timestamp> due = engine_.nextDue();
+  return due && (!timerWakesAt_ || *due < *timerWakesAt_);
 }
 
 ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrived,
@@ -530,8 +537,11 @@ ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrive
   itemSources_[outcome.workItemId] = source;
   rememberThreadKeys(committed, outcome.workItemId);
   apply(*routed, "router", &committed);
+  bool wake = timerDueSooner();
   lock.unlock();
-  wake_.notify_all();
+  if (wake) {
+    wake_.notify_all();
+  }
   return outcome;
 }
 

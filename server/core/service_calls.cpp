@@ -118,8 +118,11 @@ ServiceResult<Agent> CommunicationServer::setAgentState(const std::string& id, A
   }
   Writes writes = apply(*changed, id);
   Agent result = agentLocked(id);
+  bool wake = timerDueSooner();
   lock.unlock();
-  wake_.notify_all();
+  if (wake) {
+    wake_.notify_all();
+  }
   if (auto failed = durable(writes)) {
     return *failed;
   }
@@ -190,8 +193,11 @@ CommunicationServer::route(const std::string& workItemId, const std::string& act
     return routingError(outcome.error());
   }
   Writes writes = apply(*outcome, actor);
+  bool wake = timerDueSooner();
   lock.unlock();
-  wake_.notify_all();
+  if (wake) {
+    wake_.notify_all();
+  }
   return finish(workItemId, std::move(writes));
 }
 
@@ -302,15 +308,12 @@ std::vector<QueueStatus> CommunicationServer::queues() {
   for (const routing::QueueSpec& spec : options_.queues) {
     QueueStatus status;
     status.id = spec.id;
-    std::vector<std::string> waiting = engine_.waiting(spec.id);
-    status.waiting = waiting.size();
-    for (const std::string& itemId : waiting) {
-      auto since = queuedSince_.find(itemId);
-      if (since != queuedSince_.end()) {
-        status.oldestWait =
-            std::max(status.oldestWait,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(now - since->second));
-      }
+    QueueWaits::Summary waits = queueWaits_.summary(spec.id);
+    status.waiting = waits.waiting;
+    if (waits.oldestSince) {
+      status.oldestWait =
+          std::max(std::chrono::milliseconds{0},
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now - *waits.oldestSince));
     }
     if (auto agents = engine_.queueAgents(spec.id)) {
       status.agentsReady = agents->ready;

@@ -3,6 +3,7 @@
 #include "push_hub.h"
 
 #include "hardened_reader.h"
+#include "switchboard/log.h"
 #include "switchboard/xml_text.h"
 
 #include <xercesc/framework/MemBufInputSource.hpp>
@@ -45,36 +46,8 @@ std::string utf8(const XMLCh* text) {
 }
 
 void appendJsonString(std::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (byte < 0x20) {
-        out += "\\u00";
-        out += kHex[byte >> 4];
-        out += kHex[byte & 0xf];
-      } else {
-        out += c;
-      }
-    }
-  }
+  appendJsonEscaped(text, out);
   out += '"';
 }
 

@@ -13,6 +13,7 @@
 #include "switchboard/crm_hooks.h"
 #include "switchboard/message_codec.h"
 #include "switchboard/metrics.h"
+#include "switchboard/queue_waits.h"
 #include "switchboard/routing/routing_engine.h"
 #include "switchboard/service.h"
 #include "switchboard/store.h"
@@ -170,6 +171,10 @@ class CommunicationServer final : public Service, public MessageSink {
   void noteReplyKey(const Notification& notification, const WorkItem& stored,
                     WorkItemChange& event);
 
+  /// Whether the timer thread must wake early for a timer sooner than it sleeps until. Called
+  /// with the lock held; the caller notifies wake_ after unlocking.
+  bool timerDueSooner() const;
+
   // Documents (message_exchange.cpp).
   Message answer(const Message& request);
   Message handle(const Message& message);
@@ -187,7 +192,7 @@ class CommunicationServer final : public Service, public MessageSink {
   std::map<std::string, Agent> profiles_;
   std::map<std::string, std::string> traces_;      ///< work item -> its last routing decision
   std::map<std::string, std::string> itemSources_; ///< live work item -> driver that brought it
-  std::map<std::string, Timestamp> queuedSince_;   ///< live work item -> entered its queue
+  QueueWaits queueWaits_; ///< live work items: since when, and in which queue they wait
   std::map<std::string, QueueCounters> counters_;
   std::map<std::string, ChannelDriver*> drivers_;
   std::map<std::string, std::string> threadKeys_; ///< source key or reply id -> work item
@@ -203,6 +208,9 @@ class CommunicationServer final : public Service, public MessageSink {
   bool started_ = false;
   bool stopping_ = false;
   std::condition_variable wake_;
+  /// The timer the timer thread sleeps until (nullopt: none, it polls). A change wakes it only
+  /// when it brings a timer due sooner, not on every arrival.
+  std::optional<Timestamp> timerWakesAt_;
   std::thread timer_;
 };
 
