@@ -5,6 +5,7 @@
 #include "message_encoder.h"
 #include "pattern_warmup.h"
 #include "switchboard/xml_text.h"
+#include "warmup_message.h"
 
 #include <xercesc/framework/MemBufInputSource.hpp>
 #include <xercesc/framework/XMLGrammarPoolImpl.hpp>
@@ -95,6 +96,39 @@ struct MessageCodec::Impl {
       warmPatterns(*static_cast<SchemaGrammar*>(grammar));
     }
     pool->lockPool();
+    decodeWarmupMessage();
+  }
+
+  // A second line of defence behind warmPatterns(): anything else Xerces builds on first use is
+  // built here, by one decode of a message with every part, before any other thread decodes. A
+  // codec whose depth limit is under the default would refuse the message for its depth, not its
+  // content: it warms with a parser of the default depth and drops it; any other keeps the parser
+  // for its first decode.
+  void decodeWarmupMessage() {
+    const std::string document = encodeMessage(warmupMessage());
+    const bool keep = limits.maxDepth >= CodecLimits{}.maxDepth;
+    auto parser =
+        std::make_unique<Parser>(*pool, security, keep ? limits.maxDepth : CodecLimits{}.maxDepth);
+    Message message;
+    parser->decoder.begin(message);
+    MemBufInputSource source(reinterpret_cast<const XMLByte*>(document.data()), document.size(),
+                             "warm-up message");
+    std::string refusal;
+    try {
+      parser->reader->parse(source);
+    } catch (DecodeFailure& failure) {
+      refusal = failure.error.toString();
+    } catch (const SAXParseException& e) {
+      refusal = utf8(e.getMessage());
+    } catch (const XMLException& e) {
+      refusal = utf8(e.getMessage());
+    }
+    if (!refusal.empty()) {
+      throw std::runtime_error("message codec: its own warm-up message is refused: " + refusal);
+    }
+    if (keep) {
+      idle.push_back(std::move(parser));
+    }
   }
 
   std::unique_ptr<Parser> acquire() {

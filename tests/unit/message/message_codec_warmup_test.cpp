@@ -1,6 +1,7 @@
 #include "switchboard/message_codec.h"
 
 #include "tests/support/test_data.h"
+#include "warmup_message.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -84,6 +85,35 @@ TEST(MessageCodecWarmup, ThreadsDecodingRightAfterConstructionNeverRefuseAValidM
     }
   }
   EXPECT_EQ(refused.load(), 0) << "first refusal: " << first;
+}
+
+// The codec decodes this message when it is built: it must stay valid and keep every part.
+TEST(MessageCodecWarmup, TheWarmupMessageIsValidAndCarriesEveryPart) {
+  MessageCodec codec;
+  const Message message = warmupMessage();
+  auto decoded = codec.decode(codec.encode(message));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().toString();
+  EXPECT_EQ(*decoded, message);
+  ASSERT_EQ(message.workItems.size(), 1U);
+  const WorkItem& item = message.workItems[0];
+  EXPECT_FALSE(item.customer->addresses.empty());
+  EXPECT_FALSE(item.transcript.empty());
+  EXPECT_FALSE(item.attachments.empty());
+  EXPECT_FALSE(item.attributes.empty());
+  EXPECT_FALSE(item.history.empty());
+  EXPECT_FALSE(message.agents.empty());
+  EXPECT_FALSE(message.customers.empty());
+}
+
+// Its limits apply to what it is given, not to its own warm-up message.
+TEST(MessageCodecWarmup, ACodecWithTightLimitsIsStillBuilt) {
+  CodecLimits tight;
+  tight.maxBytes = 64;
+  tight.maxDepth = 2;
+  MessageCodec codec(tight);
+  auto decoded = codec.decode(codec.encode(warmupMessage()));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().kind, DecodeError::Kind::TooLarge);
 }
 
 } // namespace
