@@ -3,7 +3,9 @@
 #include "hardened_reader.h"
 #include "message_decoder.h"
 #include "message_encoder.h"
+#include "pattern_warmup.h"
 #include "switchboard/xml_text.h"
+#include "warmup_message.h"
 
 #include <xercesc/framework/MemBufInputSource.hpp>
 #include <xercesc/framework/XMLGrammarPoolImpl.hpp>
@@ -17,7 +19,6 @@
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
 #include <xercesc/validators/datatype/DatatypeValidatorFactory.hpp>
-#include <xercesc/validators/datatype/InvalidDatatypeValueException.hpp>
 #include <xercesc/validators/schema/SchemaGrammar.hpp>
 
 #include <mutex>
@@ -71,45 +72,6 @@ struct Parser {
 
 } // namespace
 
-namespace {
-
-// Xerces compiles the regular expression of a pattern facet the first time a value is checked
-// against it, without a lock, on the grammar that every parser of the pool shares: two threads
-// validating at once right after start could see a half-built expression and refuse a valid
-// value. Checking one value against every validator builds them all, on the one
-// thread that owns the grammar before any parser exists.
-void compilePatterns(DVHashTable* validators) {
-  if (validators == nullptr) {
-    return;
-  }
-  static const XMLCh kEmpty[] = {0};
-  RefHashTableOfEnumerator<DatatypeValidator> each(validators, false);
-  while (each.hasMoreElements()) {
-    DatatypeValidator& validator = each.nextElement();
-    switch (validator.getType()) {
-    case DatatypeValidator::ID:
-    case DatatypeValidator::IDREF:
-    case DatatypeValidator::ENTITY:
-    case DatatypeValidator::NOTATION:
-    case DatatypeValidator::QName:
-    case DatatypeValidator::List:
-    case DatatypeValidator::Union:
-    case DatatypeValidator::AnySimpleType:
-    case DatatypeValidator::UnKnown:
-      continue; // they check against the document (its ids, entities, prefixes) or hold others
-    default:
-      break;
-    }
-    try {
-      validator.validate(kEmpty);
-    } catch (const XMLException&) {
-      // Most types refuse the empty value: only building the expressions mattered.
-    }
-  }
-}
-
-} // namespace
-
 struct MessageCodec::Impl {
   explicit Impl(const CodecLimits& codecLimits) : limits(codecLimits) {
     std::unique_ptr<SAX2XMLReader> loader(
@@ -126,13 +88,47 @@ struct MessageCodec::Impl {
       throw std::runtime_error("message schema does not load");
     }
     {
-      static std::mutex builtIns;
-      std::lock_guard lock(builtIns);
-      compilePatterns(DatatypeValidatorFactory::getBuiltInRegistry());
+      // The built-in types and the shared classes (\S, \d) belong to the whole process: every
+      // codec warms them, one at a time, before it decodes anything.
+      static std::mutex shared;
+      std::lock_guard lock(shared);
+      warmPatterns(DatatypeValidatorFactory::getBuiltInRegistry());
+      warmPatterns(*static_cast<SchemaGrammar*>(grammar));
     }
-    compilePatterns(
-        static_cast<SchemaGrammar*>(grammar)->getDatatypeRegistry()->getUserDefinedRegistry());
     pool->lockPool();
+    decodeWarmupMessage();
+  }
+
+  // A second line of defence behind warmPatterns(): anything else Xerces builds on first use is
+  // built here, by one decode of a message with every part, before any other thread decodes. A
+  // codec whose depth limit is under the default would refuse the message for its depth, not its
+  // content: it warms with a parser of the default depth and drops it; any other keeps the parser
+  // for its first decode.
+  void decodeWarmupMessage() {
+    const std::string document = encodeMessage(warmupMessage());
+    const bool keep = limits.maxDepth >= CodecLimits{}.maxDepth;
+    auto parser =
+        std::make_unique<Parser>(*pool, security, keep ? limits.maxDepth : CodecLimits{}.maxDepth);
+    Message message;
+    parser->decoder.begin(message);
+    MemBufInputSource source(reinterpret_cast<const XMLByte*>(document.data()), document.size(),
+                             "warm-up message");
+    std::string refusal;
+    try {
+      parser->reader->parse(source);
+    } catch (DecodeFailure& failure) {
+      refusal = failure.error.toString();
+    } catch (const SAXParseException& e) {
+      refusal = utf8(e.getMessage());
+    } catch (const XMLException& e) {
+      refusal = utf8(e.getMessage());
+    }
+    if (!refusal.empty()) {
+      throw std::runtime_error("message codec: its own warm-up message is refused: " + refusal);
+    }
+    if (keep) {
+      idle.push_back(std::move(parser));
+    }
   }
 
   std::unique_ptr<Parser> acquire() {
