@@ -11,6 +11,16 @@ void JsonWriter::separate() {
   }
 }
 
+template <class Number>
+JsonWriter& JsonWriter::digits(Number number) {
+  separate();
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+  out_.append(buffer, result.ptr);
+  needComma_ = true;
+  return *this;
+}
+
 JsonWriter& JsonWriter::open(char bracket) {
   separate();
   out_ += bracket;
@@ -53,12 +63,7 @@ JsonWriter& JsonWriter::value(double number) {
   if (!std::isfinite(number)) {
     return null();
   }
-  separate();
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
-  out_.append(buffer, result.ptr);
-  needComma_ = true;
-  return *this;
+  return digits(number);
 }
 
 JsonWriter& JsonWriter::null() {
@@ -69,21 +74,11 @@ JsonWriter& JsonWriter::null() {
 }
 
 JsonWriter& JsonWriter::integer(std::int64_t number) {
-  separate();
-  char buffer[24];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
-  out_.append(buffer, result.ptr);
-  needComma_ = true;
-  return *this;
+  return digits(number);
 }
 
 JsonWriter& JsonWriter::unsignedInteger(std::uint64_t number) {
-  separate();
-  char buffer[24];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
-  out_.append(buffer, result.ptr);
-  needComma_ = true;
-  return *this;
+  return digits(number);
 }
 
 } // namespace switchboard

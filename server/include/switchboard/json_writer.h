@@ -65,6 +65,8 @@ class JsonWriter {
   JsonWriter& close(char bracket);
   JsonWriter& integer(std::int64_t number);
   JsonWriter& unsignedInteger(std::uint64_t number);
+  template <class Number>
+  JsonWriter& digits(Number number);
   void separate();
 
   std::string& out_;

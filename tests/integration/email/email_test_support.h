@@ -15,8 +15,9 @@ namespace switchboard::testing {
 constexpr const char* kEmailTestKey = "test-integrator-key-0123456789";
 
 /// A `switchboard serve` configuration whose only driver is `driver` (an <imap> or <pop3>
-/// element). No agents: every item waits, routed, in queue "general".
-inline std::string serverConfig(const std::string& driver) {
+/// element), with the <agents> element `agents` if any. Without agents every item waits,
+/// routed, in queue "general".
+inline std::string serverConfig(const std::string& driver, const std::string& agents = "") {
   return R"(<?xml version="1.0" encoding="UTF-8"?>
 <switchboard xmlns="urn:switchboard:config:v1" version="1.0">
   <server id="sb-mail"><listener address="127.0.0.1" port="0" threads="2"/></server>
@@ -31,6 +32,8 @@ inline std::string serverConfig(const std::string& driver) {
          R"(
   </drivers>
   <routing defaultQueue="general"/>
+  )" + agents +
+         R"(
   <queues>
     <queue id="general" ordering="longestIdle" offerTimeout="1h"/>
   </queues>

@@ -30,30 +30,11 @@ constexpr auto kLong = std::chrono::seconds(60);
 
 // A server with one agent who takes up to five emails, and `driver` as its only driver.
 std::string configWithAgent(const std::string& driver) {
-  return R"(<?xml version="1.0" encoding="UTF-8"?>
-<switchboard xmlns="urn:switchboard:config:v1" version="1.0">
-  <server id="sb-mail"><listener address="127.0.0.1" port="0" threads="2"/></server>
-  <store><sqlite path="@DIR@/switchboard.db"/></store>
-  <security>
-    <apiKey name="crm" secret="test-integrator-key-0123456789"/>
-    <agentTokens secret="test-agent-token-secret-0123456789abcdef" lifetime="1h"/>
-  </security>
-  <logging level="warning" format="text"/>
-  <drivers>
-    )" + driver +
-         R"(
-  </drivers>
-  <routing defaultQueue="general"/>
-  <agents>
+  return testing::serverConfig(driver, R"(<agents>
     <agent id="a-ana" name="Ana Sousa" site="lisbon">
       <mix><limit medium="email" max="5"/></mix>
     </agent>
-  </agents>
-  <queues>
-    <queue id="general" ordering="longestIdle" offerTimeout="1h"/>
-  </queues>
-</switchboard>
-)";
+  </agents>)");
 }
 
 // An <imap> or <pop3> element reading `user`'s mailbox, with `inside` after the <mailbox>.
