@@ -1,5 +1,7 @@
 #include "smtp_outbox.h"
 
+#include "mail_text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <iostream>
@@ -22,18 +24,6 @@ std::string lower(std::string text) {
   for (char& c : text) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  return text;
-}
-
-std::string cut(std::string text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text;
-  }
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  text.resize(end);
   return text;
 }
 
@@ -213,14 +203,14 @@ void SmtpOutbox::sendOne(const std::string& key) {
       [&] { store_->beginCommit(key, nowMillis()); },
       [&](const SmtpResult& answer) {
         if (answer.kind == SmtpResult::Kind::Sent) {
-          store_->markSent(key, nowMillis(), cut(answer.reply, kMaxReason));
+          store_->markSent(key, nowMillis(), text::cutUtf8(answer.reply, kMaxReason));
           recorded = true;
         }
       });
   Millis finished = nowMillis();
   if (result.kind == SmtpResult::Kind::Sent) {
     if (!recorded) {
-      store_->markSent(key, finished, cut(result.reply, kMaxReason));
+      store_->markSent(key, finished, text::cutUtf8(result.reply, kMaxReason));
     }
     ++figures_.sent;
     if (instruments_.sent != nullptr) {
@@ -256,7 +246,7 @@ void SmtpOutbox::sendOne(const std::string& key) {
     giveUp(*entry, "gave up after " + std::to_string(attempts) + " attempts: " + result.reply);
     return;
   }
-  store_->retryLater(key, finished, next, cut(result.reply, kMaxReason));
+  store_->retryLater(key, finished, next, text::cutUtf8(result.reply, kMaxReason));
   ++figures_.retries;
   if (instruments_.retries != nullptr) {
     instruments_.retries->inc();
@@ -267,7 +257,7 @@ void SmtpOutbox::sendOne(const std::string& key) {
 }
 
 void SmtpOutbox::giveUp(const OutboxEntry& entry, const std::string& why) {
-  store_->markFailed(entry.key, nowMillis(), cut(why, kMaxReason));
+  store_->markFailed(entry.key, nowMillis(), text::cutUtf8(why, kMaxReason));
   ++figures_.failed;
   if (instruments_.failed != nullptr) {
     instruments_.failed->inc();
@@ -289,7 +279,7 @@ void SmtpOutbox::report(const std::string& key) {
       entry->state == OutboxState::Sent ? DeliveryOutcome::Sent : DeliveryOutcome::Failed;
   delivery.externalId = entry->messageId;
   if (!entry->lastError.empty()) {
-    delivery.reason = cut(entry->lastError, kMaxReason);
+    delivery.reason = text::cutUtf8(entry->lastError, kMaxReason);
   }
   Message message = envelope(Notification{std::move(delivery)});
   if (!entry->correlationId.empty()) {
