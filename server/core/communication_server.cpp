@@ -140,9 +140,15 @@ void CommunicationServer::recover() {
   std::vector<StoredWorkItem> open = store_.openWorkItems();
   lock.unlock();
   for (const StoredWorkItem& stored_item : open) {
-    // Kept without routing, but the server stopped before it could say so: say so now.
-    if (keepUnrouted(stored_item.item, {*stored_item.item.id, false}, stored_item.source,
-                     std::nullopt, now)) {
+    // Kept without routing or joined to the open item it answers, but the server stopped before
+    // it could say so: say so now. (Items are recovered oldest first, so the one it answers is
+    // back in the engine already.)
+    std::optional<ThreadTarget> target;
+    if (stored_item.item.state.value_or(WorkItemState::New) == WorkItemState::New) {
+      target = threadTargetOf(stored_item.item);
+    }
+    if (keepUnrouted(stored_item.item, {*stored_item.item.id, false}, stored_item.source, target,
+                     now)) {
       continue;
     }
     auto spec = routing::itemFromMessage(stored_item.item);

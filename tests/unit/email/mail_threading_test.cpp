@@ -330,5 +330,23 @@ TEST_F(MailThroughServer, AutomaticMailCommittedBeforeACrashIsStillNotRoutedAfte
   EXPECT_EQ(offersOf(committed.workItemId), 0u);
 }
 
+TEST_F(MailThroughServer, AReplyCommittedBeforeACrashStillJoinsItsOpenItemAfterIt) {
+  std::string first = take("01-plain-utf8.eml");
+  ASSERT_TRUE(server_->accept(first, "a-ana").ok());
+  // As if the server died between the commit of the reply and the step that joins it.
+  std::string bytes = testing::readFile(testing::sourceDir() /
+                                        "tests/data/mail/24-customer-reply-with-reference.eml");
+  auto mail = readMail(bytes);
+  ASSERT_TRUE(mail.ok());
+  ArrivalOutcome committed =
+      store_->commitArrival({"mail-1", mailWorkItem(*mail, bytes, *attachments_), systemNow()});
+  startServer();
+  StoredWorkItem joined = item(committed.workItemId);
+  EXPECT_EQ(joined.item.state, WorkItemState::Completed);
+  EXPECT_EQ(causes(joined).back(), "joined " + first);
+  EXPECT_EQ(offersOf(committed.workItemId), 0u);
+  EXPECT_EQ(causes(item(first)).back(), "message " + committed.workItemId);
+}
+
 } // namespace
 } // namespace switchboard::email
