@@ -124,9 +124,17 @@ Values activityValues(const EndedWorkItem& ended, const StoredWorkItem& stored) 
 
 } // namespace
 
+struct OdbcConnector::Fetched {
+  const LookupStatement* statement = nullptr; ///< nothing: the item has no address to look up
+  std::string addressKind;
+  std::string address;
+  Rows customer;
+  std::optional<Rows> history;
+};
+
 struct OdbcConnector::Lookup {
   WorkItem item;
-  std::promise<std::optional<std::string>> done;
+  std::promise<std::optional<Fetched>> done;
   std::atomic<bool> abandoned{false};
 };
 
@@ -259,32 +267,94 @@ void OdbcConnector::breakerSucceeded(Breaker& breaker) {
 // ----------------------------------------------------------------------------------- enrichment
 
 std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
-  auto unenriched = [&](const std::string& why) -> std::optional<std::string> {
-    count(lookupFailures_, instruments_.unenriched);
-    setAttribute(item.attributes, kEnrichedAttribute, "false");
-    return "crm: " + why + "; routed without enrichment";
-  };
   lookupCount_.fetch_add(1, std::memory_order_relaxed);
-  auto lookup = std::make_shared<Lookup>();
   {
     std::lock_guard lock(mutex_);
     if (!running_ || options_.lookups.empty()) {
       return std::nullopt;
     }
     if (breakerOpen(lookupBreaker_)) {
-      return unenriched("database unavailable");
+      return unenriched(item, "database unavailable");
+    }
+  }
+  const auto deadline = steady_clock::now() + options_.lookupTimeout;
+  // On this thread when a connection is open and idle: no hand-off, no connect that could hang;
+  // the pool's watchdog cancels the statement at the deadline.
+  const auto tick = std::clamp(options_.lookupTimeout / 10, milliseconds(5), milliseconds(50));
+  std::optional<OdbcPool::Lease> lease = cancelHonoured_.load(std::memory_order_relaxed)
+                                             ? lookupPool_.tryIdle(tick)
+                                             : std::nullopt;
+  if (lease) {
+    std::optional<Fetched> fetched;
+    bool cancelled = false;
+    try {
+      fetched = fetch(item, [&](const SqlTemplate& sql, const Values& values) {
+        return lease->run(sql, values, deadline);
+      });
+    } catch (const StatementCancelled&) {
+      cancelled = true;
+    } catch (const std::exception&) {
+      // Most likely a stale connection (the database restarted): a worker tries a fresh one
+      // within what is left of lookupTimeout.
+    }
+    lease.reset();
+    if (steady_clock::now() > deadline + options_.lookupTimeout &&
+        cancelHonoured_.exchange(false)) {
+      // The driver let a cancelled statement run on: from now on only workers wait for it, and
+      // arrivals never wait beyond lookupTimeout.
+      std::cerr << "odbc " << options_.name
+                << ": the ODBC driver did not stop a statement cancelled at lookupTimeout; "
+                   "lookups are handed to worker threads from now on\n";
+    }
+    if (fetched) {
+      {
+        std::lock_guard lock(mutex_);
+        breakerSucceeded(lookupBreaker_);
+      }
+      return enriched(*fetched, item);
+    }
+    if (cancelled) {
+      std::lock_guard lock(mutex_);
+      breakerFailed(lookupBreaker_);
+      return unenriched(item, "no answer within " + std::to_string(options_.lookupTimeout.count()) +
+                                  "ms");
+    }
+  }
+  return handOff(item, deadline);
+}
+
+std::optional<std::string> OdbcConnector::unenriched(WorkItem& item, const std::string& why) {
+  count(lookupFailures_, instruments_.unenriched);
+  setAttribute(item.attributes, kEnrichedAttribute, "false");
+  return "crm: " + why + "; routed without enrichment";
+}
+
+std::optional<std::string> OdbcConnector::enriched(const Fetched& fetched, WorkItem& item) {
+  if (instruments_.enriched != nullptr) {
+    instruments_.enriched->inc();
+  }
+  return apply(fetched, item);
+}
+
+std::optional<std::string> OdbcConnector::handOff(WorkItem& item,
+                                                  steady_clock::time_point deadline) {
+  auto lookup = std::make_shared<Lookup>();
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) {
+      return std::nullopt;
     }
     // Lookups that wait for a worker are the ones a slow database would make arrivals wait for
     // on top of their own: beyond a few per worker, do not queue more.
     if (lookups_.size() >= options_.poolSize * 4) {
-      return unenriched("too many lookups waiting");
+      return unenriched(item, "too many lookups waiting");
     }
     lookup->item = item;
     lookups_.push_back(lookup);
   }
   lookupReady_.notify_one();
-  std::future<std::optional<std::string>> answer = lookup->done.get_future();
-  if (answer.wait_for(options_.lookupTimeout) != std::future_status::ready) {
+  std::future<std::optional<Fetched>> answer = lookup->done.get_future();
+  if (answer.wait_until(deadline) != std::future_status::ready) {
     lookup->abandoned = true;
     {
       // A database that does not answer is treated as one that failed: the next arrivals skip
@@ -292,17 +362,14 @@ std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
       std::lock_guard lock(mutex_);
       breakerFailed(lookupBreaker_);
     }
-    return unenriched("no answer within " + std::to_string(options_.lookupTimeout.count()) + "ms");
+    return unenriched(item, "no answer within " + std::to_string(options_.lookupTimeout.count()) +
+                                "ms");
   }
-  std::optional<std::string> result = answer.get();
-  if (!result) {
-    return unenriched("lookup failed");
+  std::optional<Fetched> fetched = answer.get();
+  if (!fetched) {
+    return unenriched(item, "lookup failed");
   }
-  item = std::move(lookup->item);
-  if (instruments_.enriched != nullptr) {
-    instruments_.enriched->inc();
-  }
-  return result;
+  return enriched(*fetched, item);
 }
 
 void OdbcConnector::lookupWorker() {
@@ -319,37 +386,40 @@ void OdbcConnector::lookupWorker() {
       continue;
     }
     lock.unlock();
-    std::optional<std::string> result;
-    bool failed = false;
+    std::optional<Fetched> fetched;
     try {
-      result = lookupNow(lookup->item);
+      fetched = fetch(lookup->item, [&](const SqlTemplate& sql, const Values& values) {
+        return lookupPool_.run(sql, values);
+      });
     } catch (const std::exception&) {
-      failed = true;
     }
     lock.lock();
-    if (failed) {
+    if (!fetched) {
       breakerFailed(lookupBreaker_);
     } else if (!lookup->abandoned) {
       // An answer that came too late says the database is slow, not that it is back.
       breakerSucceeded(lookupBreaker_);
     }
-    lookup->done.set_value(result);
+    lookup->done.set_value(std::move(fetched));
   }
 }
 
-std::optional<std::string> OdbcConnector::lookupNow(WorkItem& item) {
-  const LookupStatement* statement = nullptr;
+OdbcConnector::Fetched
+OdbcConnector::fetch(const WorkItem& item,
+                     const std::function<Rows(const SqlTemplate&, const Values&)>& run) const {
+  Fetched fetched;
   const Address* address = nullptr;
   for (const LookupStatement& candidate : options_.lookups) {
     if ((address = customerAddress(item, candidate.addressKind)) != nullptr) {
-      statement = &candidate;
+      fetched.statement = &candidate;
       break;
     }
   }
-  setAttribute(item.attributes, kEnrichedAttribute, "true");
-  if (statement == nullptr) {
-    return std::string("crm: no address to look up");
+  if (fetched.statement == nullptr) {
+    return fetched;
   }
+  fetched.addressKind = address->kind;
+  fetched.address = address->value;
   Values values;
   values["address"] = address->value;
   values["addressKind"] = address->kind;
@@ -358,14 +428,36 @@ std::optional<std::string> OdbcConnector::lookupNow(WorkItem& item) {
       item.contactPoint ? std::optional<std::string>(item.contactPoint->value) : std::nullopt;
   values["subject"] = item.subject;
   values["workItemId"] = item.id;
-  Rows found = lookupPool_.run(statement->sql, values);
-  if (found.rows.empty()) {
-    return "crm: no customer for " + address->kind + " " + address->value;
+  fetched.customer = run(fetched.statement->sql, values);
+  if (fetched.customer.rows.empty() || options_.history.empty()) {
+    return fetched;
   }
-  std::vector<std::string> described = applyRow(found, item);
-  if (!options_.history.empty() && item.customer && item.customer->ref) {
-    values["customerRef"] = item.customer->ref;
-    std::vector<std::string> more = applyRow(lookupPool_.run(options_.history, values), item);
+  // The history is read for the customer the lookup found (or the item already named).
+  std::optional<std::string> ref = item.customer ? item.customer->ref : std::nullopt;
+  const auto& row = fetched.customer.rows.front();
+  for (std::size_t c = 0; c < fetched.customer.columns.size() && c < row.size(); ++c) {
+    if (row[c] && !row[c]->empty() && canonical(fetched.customer.columns[c]) == "customerref") {
+      ref = row[c];
+    }
+  }
+  if (ref) {
+    values["customerRef"] = ref;
+    fetched.history = run(options_.history, values);
+  }
+  return fetched;
+}
+
+std::string OdbcConnector::apply(const Fetched& fetched, WorkItem& item) {
+  setAttribute(item.attributes, kEnrichedAttribute, "true");
+  if (fetched.statement == nullptr) {
+    return "crm: no address to look up";
+  }
+  if (fetched.customer.rows.empty()) {
+    return "crm: no customer for " + fetched.addressKind + " " + fetched.address;
+  }
+  std::vector<std::string> described = applyRow(fetched.customer, item);
+  if (fetched.history) {
+    std::vector<std::string> more = applyRow(*fetched.history, item);
     described.insert(described.end(), more.begin(), more.end());
   }
   return "crm: " + joined(described);
@@ -475,6 +567,7 @@ OdbcConnector::Stats OdbcConnector::stats() const {
   Stats stats;
   stats.lookups = lookupCount_.load();
   stats.lookupFailures = lookupFailures_.load();
+  stats.lookupsOnArrivingThread = cancelHonoured_.load();
   stats.activitiesQueued = activitiesQueued_.load();
   stats.activitiesWritten = activitiesWritten_.load();
   stats.activityFailures = activityFailures_.load();

@@ -42,6 +42,8 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   struct Stats {
     std::uint64_t lookups = 0;          ///< items the connector was asked about
     std::uint64_t lookupFailures = 0;   ///< routed without enrichment: down, slow, or failed
+    bool lookupsOnArrivingThread = true; ///< false once the driver failed to stop a cancelled
+                                         ///< statement (lookups go through workers then)
     std::uint64_t activitiesQueued = 0; ///< written to the outbox
     std::uint64_t activitiesWritten = 0;
     std::uint64_t activityFailures = 0; ///< attempts the CRM refused or missed
@@ -82,6 +84,7 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
 
  private:
   struct Lookup;
+  struct Fetched;
   struct Breaker {
     std::chrono::steady_clock::time_point openUntil{};
     std::chrono::milliseconds backoff{0};
@@ -90,8 +93,16 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   /// Stops and joins the threads; answers waiting lookups with nothing.
   void halt();
   void lookupWorker();
-  /// Runs the lookup and history statements for `item`; returns the changes as a ready item.
-  std::optional<std::string> lookupNow(WorkItem& item);
+  /// Hands the lookup to a worker (which may connect) and waits for it until `deadline`.
+  std::optional<std::string> handOff(WorkItem& item, std::chrono::steady_clock::time_point deadline);
+  /// Runs the lookup and (for a customer found) history statements for `item` through `run`.
+  /// Throws what `run` throws.
+  Fetched fetch(const WorkItem& item,
+                const std::function<Rows(const SqlTemplate&, const Values&)>& run) const;
+  /// Writes what the CRM returned into `item`; returns the text of its history step.
+  static std::string apply(const Fetched& fetched, WorkItem& item);
+  std::optional<std::string> enriched(const Fetched& fetched, WorkItem& item);
+  std::optional<std::string> unenriched(WorkItem& item, const std::string& why);
   void activityLoop();
   /// Moves ended items into the outbox; false when one could not be (store or outbox failing).
   bool takeEnded();
@@ -120,6 +131,8 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   std::map<std::string, Agent> roster_; ///< what the last pass upserted, by agent id
 
   std::vector<std::thread> threads_;
+  /// Lookups run on the arriving thread while the driver stops cancelled statements in time.
+  std::atomic<bool> cancelHonoured_{true};
   std::atomic<std::uint64_t> lookupCount_{0};
   std::atomic<std::uint64_t> lookupFailures_{0};
   std::atomic<std::uint64_t> activitiesQueued_{0};

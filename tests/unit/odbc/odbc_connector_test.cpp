@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <future>
 #include <thread>
 
 namespace switchboard::odbc {
@@ -240,6 +241,34 @@ TEST_F(OdbcConnectorTest, ASlowDatabaseDoesNotHoldItemsBack) {
   sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(blocker);
   // Once the database answers again, so do lookups (after the connector's backoff).
+  EXPECT_TRUE(eventually([&] {
+    return attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched") == "true";
+  }));
+}
+
+TEST_F(OdbcConnectorTest, WhenTheDriverIgnoresCancelLookupsMoveToWorkers) {
+  // The SQLite3 ODBC driver does not stop a statement waiting for a lock when it is cancelled;
+  // it gives up after its own Timeout (5 s here, lookupTimeout is 1 s).
+  CommunicationServer& server = start(config("Timeout=2000", "Timeout=5000"));
+  ASSERT_TRUE(server.setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  // A first lookup leaves an open connection idle: the next one runs on the arriving thread.
+  ASSERT_EQ(attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched"), "true");
+  EXPECT_TRUE(connector_->stats().lookupsOnArrivingThread);
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(crm_.c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  StoredWorkItem first = stored(arrive("mark.davies@example.co.uk"));
+  EXPECT_EQ(attribute(first.item, "crmEnriched"), "false");
+  EXPECT_FALSE(connector_->stats().lookupsOnArrivingThread);
+  // The database is still locked: the next arrival waits for a worker at most lookupTimeout.
+  auto second = std::async(std::launch::async, [&] { return arrive("joana.ferreira@example.com"); });
+  const bool answered = eventually([&] { return second.wait_for(0s) == std::future_status::ready; });
+  const std::string secondId = answered ? second.get() : "";
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(attribute(stored(secondId).item, "crmEnriched"), "false");
+  EXPECT_NE(stored(secondId).item.state, WorkItemState::New);
   EXPECT_TRUE(eventually([&] {
     return attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched") == "true";
   }));
