@@ -171,6 +171,39 @@ TEST_F(OdbcPostgresTest, ACustomerIsLookedUpThroughPsqlOdbc) {
             std::vector<std::string>{"c-1001|a-ana|answered"});
 }
 
+TEST_F(OdbcPostgresTest, ALookupStuckOnALockIsCancelledAtLookupTimeout) {
+  ASSERT_TRUE(server_->setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  auto arrive = [&](const std::string& address) {
+    WorkItem item;
+    item.medium = "email";
+    Customer customer;
+    customer.addresses.push_back({"email", address, std::nullopt});
+    item.customer = customer;
+    auto created = server_->createWorkItem(item, "api");
+    EXPECT_TRUE(created.ok());
+    return server_->workItem(created->workItemId)->stored;
+  };
+  // The first lookup leaves a connection open and idle: the next runs on the arriving thread.
+  ASSERT_EQ(attribute(arrive("joana.ferreira@example.com").item, "crmEnriched"), "true");
+  PGconn* locker = PQconnectdb(pg_.connectionString("crm").c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
+  PQclear(PQexec(locker, "BEGIN; LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE"));
+  StoredWorkItem slow = arrive("mark.davies@example.co.uk");
+  PQclear(PQexec(locker, "ROLLBACK"));
+  PQfinish(locker);
+  EXPECT_EQ(attribute(slow.item, "crmEnriched"), "false");
+  EXPECT_NE(slow.item.state, WorkItemState::New);
+  bool explained = false;
+  for (const HistoryEntry& step : slow.item.history) {
+    explained = explained || step.cause.find("no answer within") != std::string::npos;
+  }
+  EXPECT_TRUE(explained);
+  // psqlODBC stopped the statement (PostgreSQL's cancel request): lookups stay on the thread.
+  EXPECT_TRUE(connector_->stats().lookupsOnArrivingThread);
+  EXPECT_TRUE(eventually(
+      [&] { return attribute(arrive("joana.ferreira@example.com").item, "crmEnriched") == "true"; }));
+}
+
 TEST_F(OdbcPostgresTest, ActivitiesOutliveATenSecondOutageInOrderAndRoutingNeverStops) {
   for (const char* agent : {"a-ana", "a-bruno", "a-carla", "a-duarte", "a-elena", "a-filipe"}) {
     ASSERT_TRUE(server_->setAgentState(agent, AgentState::Ready, std::nullopt).ok());
