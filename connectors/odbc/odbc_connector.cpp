@@ -281,9 +281,8 @@ std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
   // On this thread when a connection is open and idle: no hand-off, no connect that could hang;
   // the pool's watchdog cancels the statement at the deadline.
   const auto tick = std::clamp(options_.lookupTimeout / 10, milliseconds(5), milliseconds(50));
-  std::optional<OdbcPool::Lease> lease = cancelHonoured_.load(std::memory_order_relaxed)
-                                             ? lookupPool_.tryIdle(tick)
-                                             : std::nullopt;
+  std::optional<OdbcPool::Lease> lease =
+      cancelHonoured_.load(std::memory_order_relaxed) ? lookupPool_.tryIdle(tick) : std::nullopt;
   if (lease) {
     std::optional<Fetched> fetched;
     bool cancelled = false;
@@ -362,8 +361,8 @@ std::optional<std::string> OdbcConnector::handOff(WorkItem& item,
       std::lock_guard lock(mutex_);
       breakerFailed(lookupBreaker_);
     }
-    return unenriched(item, "no answer within " + std::to_string(options_.lookupTimeout.count()) +
-                                "ms");
+    return unenriched(item,
+                      "no answer within " + std::to_string(options_.lookupTimeout.count()) + "ms");
   }
   std::optional<Fetched> fetched = answer.get();
   if (!fetched) {

@@ -40,11 +40,11 @@ inline constexpr const char* kEnrichedAttribute = "crmEnriched";
 class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver {
  public:
   struct Stats {
-    std::uint64_t lookups = 0;          ///< items the connector was asked about
-    std::uint64_t lookupFailures = 0;   ///< routed without enrichment: down, slow, or failed
+    std::uint64_t lookups = 0;           ///< items the connector was asked about
+    std::uint64_t lookupFailures = 0;    ///< routed without enrichment: down, slow, or failed
     bool lookupsOnArrivingThread = true; ///< false once the driver failed to stop a cancelled
                                          ///< statement (lookups go through workers then)
-    std::uint64_t activitiesQueued = 0; ///< written to the outbox
+    std::uint64_t activitiesQueued = 0;  ///< written to the outbox
     std::uint64_t activitiesWritten = 0;
     std::uint64_t activityFailures = 0; ///< attempts the CRM refused or missed
     std::uint64_t rosterUpdates = 0;    ///< agents upserted from the CRM
@@ -94,7 +94,8 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   void halt();
   void lookupWorker();
   /// Hands the lookup to a worker (which may connect) and waits for it until `deadline`.
-  std::optional<std::string> handOff(WorkItem& item, std::chrono::steady_clock::time_point deadline);
+  std::optional<std::string> handOff(WorkItem& item,
+                                     std::chrono::steady_clock::time_point deadline);
   /// Runs the lookup and (for a customer found) history statements for `item` through `run`.
   /// Throws what `run` throws.
   Fetched fetch(const WorkItem& item,

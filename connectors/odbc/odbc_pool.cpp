@@ -39,9 +39,9 @@ struct OdbcPool::Connection {
   OdbcStatement& statement(const SqlTemplate& sql, int queryTimeoutSeconds) {
     auto found = statements.find(&sql);
     if (found == statements.end()) {
-      found =
-          statements.emplace(&sql, std::make_unique<OdbcStatement>(handle, sql, queryTimeoutSeconds))
-              .first;
+      found = statements
+                  .emplace(&sql, std::make_unique<OdbcStatement>(handle, sql, queryTimeoutSeconds))
+                  .first;
     }
     return *found->second;
   }

@@ -79,10 +79,10 @@ Rows OdbcStatement::execute(const Values& values) {
     }
     // Bound again for every execution: the buffer's address changes with its value. Text as
     // long varchar, as Poco::Data binds strings, so that the database sees the same types.
-    SQLRETURN rc = SQLBindParameter(
-        statement_, static_cast<SQLUSMALLINT>(i + 1), SQL_PARAM_INPUT, SQL_C_CHAR,
-        SQL_LONGVARCHAR, buffer.empty() ? 1 : buffer.size(), 0, buffer.data(),
-        static_cast<SQLLEN>(buffer.size()), &indicators_[i]);
+    SQLRETURN rc =
+        SQLBindParameter(statement_, static_cast<SQLUSMALLINT>(i + 1), SQL_PARAM_INPUT, SQL_C_CHAR,
+                         SQL_LONGVARCHAR, buffer.empty() ? 1 : buffer.size(), 0, buffer.data(),
+                         static_cast<SQLLEN>(buffer.size()), &indicators_[i]);
     if (!succeeded(rc)) {
       fail(("cannot bind :" + names[i]).c_str(), rc);
     }
@@ -92,12 +92,21 @@ Rows OdbcStatement::execute(const Values& values) {
     fail("execute", rc);
   }
   Rows rows;
-  SQLSMALLINT count = 0;
-  if (!succeeded(SQLNumResultCols(statement_, &count)) || count <= 0) {
+  if (described_ && columns_.empty()) {
     SQLFreeStmt(statement_, SQL_CLOSE);
     return rows; // INSERT, UPDATE: no result set to read
   }
-  if (!described_ || columns_.size() != static_cast<std::size_t>(count)) {
+  if (!described_) {
+    SQLSMALLINT count = 0;
+    rc = SQLNumResultCols(statement_, &count);
+    if (!succeeded(rc)) {
+      fail("describe", rc);
+    }
+    if (count <= 0) {
+      described_ = true;
+      SQLFreeStmt(statement_, SQL_CLOSE);
+      return rows;
+    }
     columns_.clear();
     for (SQLSMALLINT c = 1; c <= count; ++c) {
       SQLCHAR name[256] = {};
@@ -114,7 +123,21 @@ Rows OdbcStatement::execute(const Values& values) {
       }
       columns_.emplace_back(reinterpret_cast<char*>(name));
     }
+    // A prepared statement's result has the same columns every time it runs.
     described_ = true;
+  }
+  if (!bound_ && !longValues_) {
+    // Values up to a cell's size land in buffers bound once, at fetch, with no call per column.
+    cells_.assign(columns_.size() * kCell, '\0');
+    cellIndicators_.assign(columns_.size(), 0);
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      rc = SQLBindCol(statement_, static_cast<SQLUSMALLINT>(c + 1), SQL_C_CHAR, &cells_[c * kCell],
+                      static_cast<SQLLEN>(kCell), &cellIndicators_[c]);
+      if (!succeeded(rc)) {
+        fail("bind a column", rc);
+      }
+    }
+    bound_ = true;
   }
   rows.columns = columns_;
   while ((rc = SQLFetch(statement_)) != SQL_NO_DATA) {
@@ -123,45 +146,66 @@ Rows OdbcStatement::execute(const Values& values) {
     }
     auto& row = rows.rows.emplace_back();
     row.reserve(columns_.size());
-    for (SQLUSMALLINT c = 1; c <= columns_.size(); ++c) {
-      SQLLEN indicator = 0;
-      buffer_.resize(256);
-      rc = SQLGetData(statement_, c, SQL_C_CHAR, buffer_.data(),
-                      static_cast<SQLLEN>(buffer_.size()), &indicator);
-      if (!succeeded(rc)) {
-        fail("read", rc);
+    if (!bound_) {
+      for (std::size_t c = 0; c < columns_.size(); ++c) {
+        row.push_back(read(static_cast<SQLUSMALLINT>(c + 1)));
       }
+      continue;
+    }
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const SQLLEN indicator = cellIndicators_[c];
       if (indicator == SQL_NULL_DATA) {
         row.emplace_back();
-        continue;
+      } else if (indicator >= 0 && static_cast<std::size_t>(indicator) < kCell) {
+        row.emplace_back(std::string(&cells_[c * kCell], static_cast<std::size_t>(indicator)));
+      } else {
+        // A value longer than its cell: this statement reads column by column from now on,
+        // and runs again (it only reads) to return whole values.
+        SQLFreeStmt(statement_, SQL_CLOSE);
+        SQLFreeStmt(statement_, SQL_UNBIND);
+        bound_ = false;
+        longValues_ = true;
+        return execute(values);
       }
-      std::string value;
-      // A value longer than the buffer comes in parts, each ending with the terminating NUL.
-      while (true) {
-        const std::size_t room = buffer_.size() - 1;
-        const bool more = rc == SQL_SUCCESS_WITH_INFO &&
-                          (indicator == SQL_NO_TOTAL || static_cast<std::size_t>(indicator) > room);
-        const std::size_t got = more            ? room
-                                : indicator >= 0 ? static_cast<std::size_t>(indicator)
-                                                 : std::char_traits<char>::length(buffer_.data());
-        value.append(buffer_.data(), got);
-        if (!more) {
-          break;
-        }
-        rc = SQLGetData(statement_, c, SQL_C_CHAR, buffer_.data(),
-                        static_cast<SQLLEN>(buffer_.size()), &indicator);
-        if (rc == SQL_NO_DATA) {
-          break;
-        }
-        if (!succeeded(rc)) {
-          fail("read", rc);
-        }
-      }
-      row.emplace_back(std::move(value));
     }
   }
   SQLFreeStmt(statement_, SQL_CLOSE);
   return rows;
+}
+
+std::optional<std::string> OdbcStatement::read(SQLUSMALLINT column) {
+  SQLLEN indicator = 0;
+  buffer_.resize(kCell);
+  SQLRETURN rc = SQLGetData(statement_, column, SQL_C_CHAR, buffer_.data(),
+                            static_cast<SQLLEN>(buffer_.size()), &indicator);
+  if (!succeeded(rc)) {
+    fail("read", rc);
+  }
+  if (indicator == SQL_NULL_DATA) {
+    return std::nullopt;
+  }
+  std::string value;
+  // A value longer than the buffer comes in parts, each ending with the terminating NUL.
+  while (true) {
+    const std::size_t room = buffer_.size() - 1;
+    const bool more = rc == SQL_SUCCESS_WITH_INFO &&
+                      (indicator == SQL_NO_TOTAL || static_cast<std::size_t>(indicator) > room);
+    const std::size_t got = more             ? room
+                            : indicator >= 0 ? static_cast<std::size_t>(indicator)
+                                             : std::char_traits<char>::length(buffer_.data());
+    value.append(buffer_.data(), got);
+    if (!more) {
+      return value;
+    }
+    rc = SQLGetData(statement_, column, SQL_C_CHAR, buffer_.data(),
+                    static_cast<SQLLEN>(buffer_.size()), &indicator);
+    if (rc == SQL_NO_DATA) {
+      return value;
+    }
+    if (!succeeded(rc)) {
+      fail("read", rc);
+    }
+  }
 }
 
 } // namespace switchboard::odbc

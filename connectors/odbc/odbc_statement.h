@@ -13,6 +13,7 @@
 
 #include <sql.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,11 @@ class OdbcStatement {
   SQLHSTMT handle() const { return statement_; }
 
  private:
+  static constexpr std::size_t kCell = 256; ///< bytes per bound result cell, NUL included
+
   [[noreturn]] void fail(const char* what, SQLRETURN rc);
-  std::string text(SQLUSMALLINT column);
+  /// One column of the current row through SQLGetData, however long.
+  std::optional<std::string> read(SQLUSMALLINT column);
 
   const SqlTemplate& sql_;
   SQLHSTMT statement_ = SQL_NULL_HSTMT;
@@ -46,6 +50,10 @@ class OdbcStatement {
   std::vector<SQLLEN> indicators_;
   std::vector<std::string> columns_; ///< names of the result's columns, read on first execute
   bool described_ = false;
+  bool bound_ = false;      ///< result columns are bound to cells_
+  bool longValues_ = false; ///< a value did not fit its cell: read with SQLGetData instead
+  std::vector<char> cells_;
+  std::vector<SQLLEN> cellIndicators_;
   std::string buffer_;
 };
 

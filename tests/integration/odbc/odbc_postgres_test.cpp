@@ -200,8 +200,9 @@ TEST_F(OdbcPostgresTest, ALookupStuckOnALockIsCancelledAtLookupTimeout) {
   EXPECT_TRUE(explained);
   // psqlODBC stopped the statement (PostgreSQL's cancel request): lookups stay on the thread.
   EXPECT_TRUE(connector_->stats().lookupsOnArrivingThread);
-  EXPECT_TRUE(eventually(
-      [&] { return attribute(arrive("joana.ferreira@example.com").item, "crmEnriched") == "true"; }));
+  EXPECT_TRUE(eventually([&] {
+    return attribute(arrive("joana.ferreira@example.com").item, "crmEnriched") == "true";
+  }));
 }
 
 TEST_F(OdbcPostgresTest, ActivitiesOutliveATenSecondOutageInOrderAndRoutingNeverStops) {

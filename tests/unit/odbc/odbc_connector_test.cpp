@@ -203,6 +203,19 @@ TEST_F(OdbcConnectorTest, AKnownCustomerIsEnrichedAndOfferedToTheirPreviousAgent
   EXPECT_EQ(item.item.agentId, "a-ana");
 }
 
+TEST_F(OdbcConnectorTest, LongValuesComeBackWhole) {
+  // 800 characters: longer than the cells the connector binds result columns to.
+  start(config("a.id AS account",
+               "a.id AS account, replace(hex(zeroblob(400)), '00', 'ab') AS note"));
+  for (const char* address : {"joana.ferreira@example.com", "mark.davies@example.co.uk"}) {
+    StoredWorkItem item = stored(arrive(address));
+    EXPECT_EQ(attribute(item.item, "crmEnriched"), "true");
+    EXPECT_EQ(attribute(item.item, "note").size(), 800u);
+    EXPECT_EQ(attribute(item.item, "note").substr(0, 4), "abab");
+    EXPECT_TRUE(item.item.customer->ref.has_value());
+  }
+}
+
 TEST_F(OdbcConnectorTest, AnUnknownAddressIsAnsweredAndRoutedAsItIs) {
   start(config());
   std::string id = arrive("nobody@example.org");
@@ -261,8 +274,10 @@ TEST_F(OdbcConnectorTest, WhenTheDriverIgnoresCancelLookupsMoveToWorkers) {
   EXPECT_EQ(attribute(first.item, "crmEnriched"), "false");
   EXPECT_FALSE(connector_->stats().lookupsOnArrivingThread);
   // The database is still locked: the next arrival waits for a worker at most lookupTimeout.
-  auto second = std::async(std::launch::async, [&] { return arrive("joana.ferreira@example.com"); });
-  const bool answered = eventually([&] { return second.wait_for(0s) == std::future_status::ready; });
+  auto second =
+      std::async(std::launch::async, [&] { return arrive("joana.ferreira@example.com"); });
+  const bool answered =
+      eventually([&] { return second.wait_for(0s) == std::future_status::ready; });
   const std::string secondId = answered ? second.get() : "";
   sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(blocker);
