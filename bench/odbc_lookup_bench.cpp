@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
     CommunicationServer server(core, store);
     server.start();
     odbc::OdbcConnector connector(std::move(options));
-    connector.start(server);
+    connector.start(server, store);
 
     // The three take turns in short rounds, so that a machine whose load changes during the run
     // slows each of them alike and the ratio holds.

@@ -8,11 +8,20 @@
 #include <cctype>
 #include <future>
 #include <iostream>
+#include <limits>
 
 namespace switchboard::odbc {
 namespace {
 
 using namespace std::chrono;
+
+constexpr const char* kStepPosition = "work-item-steps";
+// Later than any step: eventCursorAt() answers with the end of the log.
+constexpr Timestamp kEndOfTime{milliseconds(std::numeric_limits<std::int64_t>::max() / 2)};
+// How long an end seen in the store's log may wait for the observer before the log's reader
+// queues it itself: the observer is called under the core's lock as the step is recorded, so
+// it is at most the moment of a commit behind.
+constexpr auto kObserverGrace = seconds(5);
 
 void setAttribute(std::vector<Attribute>& attributes, const std::string& name,
                   const std::string& value) {
@@ -180,14 +189,28 @@ void OdbcConnector::count(std::atomic<std::uint64_t>& counter, Counter* metric) 
   }
 }
 
-void OdbcConnector::start(Service& service) {
+void OdbcConnector::start(Service& service, Store& store) {
   std::unique_lock lock(mutex_);
   if (running_) {
     return;
   }
   service_ = &service;
+  store_ = &store;
   if (!options_.activity.empty()) {
     outbox_ = std::make_unique<ActivityOutbox>(options_.outbox);
+    const std::string name = kStepPosition;
+    if (std::optional<std::int64_t> saved = outbox_->position(name)) {
+      stepPosition_ = *saved;
+    } else {
+      // A new outbox starts with what ends from now on; one that existed resumes where it was.
+      try {
+        stepPosition_ = store.eventCursorAt(StoreEvent::Subject::WorkItem, kEndOfTime);
+      } catch (const std::exception& e) {
+        outbox_.reset();
+        throw std::runtime_error("odbc " + options_.name + ": the store's step log: " + e.what());
+      }
+      outbox_->savePosition(name, stepPosition_);
+    }
   }
   running_ = true;
   lock.unlock();
@@ -505,6 +528,93 @@ bool OdbcConnector::takeEnded() {
   return true;
 }
 
+bool OdbcConnector::catchUp() {
+  constexpr std::size_t kPage = 500;
+  for (;;) {
+    std::vector<StoreEvent> steps;
+    try {
+      steps = store_->events(StoreEvent::Subject::WorkItem, stepPosition_, kPage);
+    } catch (const std::exception& e) {
+      std::cerr << "odbc " << options_.name << ": reading the store's step log: " << e.what()
+                << '\n';
+      return false;
+    }
+    std::int64_t reached = stepPosition_;
+    bool held = false;
+    try {
+      for (const StoreEvent& step : steps) {
+        if ((step.state == toString(WorkItemState::Completed) ||
+             step.state == toString(WorkItemState::Abandoned)) &&
+            !outbox_->queued(step.subjectId)) {
+          bool inMemory = false;
+          {
+            std::lock_guard lock(mutex_);
+            for (const EndedWorkItem& ended : ended_) {
+              inMemory = inMemory || ended.workItemId == step.subjectId;
+            }
+          }
+          if (inMemory || system_clock::now() - step.time < kObserverGrace) {
+            held = true; // the observer's copy (with its disposition and notes) comes first
+            break;
+          }
+          if (!queueFromStore(step)) {
+            held = true;
+            break;
+          }
+        }
+        reached = step.id;
+      }
+      if (reached != stepPosition_) {
+        outbox_->savePosition(kStepPosition, reached);
+        stepPosition_ = reached;
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "odbc " << options_.name << ": " << e.what() << '\n';
+      return false;
+    }
+    if (held || steps.size() < kPage) {
+      return true;
+    }
+  }
+}
+
+// An end the observer did not deliver, rebuilt from the stored item: the disposition and notes
+// come from the step that recorded them ("disposition D: notes"), when it was committed.
+bool OdbcConnector::queueFromStore(const StoreEvent& step) {
+  auto details = service_->workItem(step.subjectId);
+  if (!details.ok()) {
+    return details.error().code == ServiceErrorCode::NotFound; // nothing to write for it
+  }
+  const StoredWorkItem& stored = details->stored;
+  EndedWorkItem ended;
+  ended.workItemId = step.subjectId;
+  ended.state = step.state == toString(WorkItemState::Abandoned) ? WorkItemState::Abandoned
+                                                                 : WorkItemState::Completed;
+  ended.time = step.time;
+  ended.cause = step.cause;
+  constexpr std::string_view kDisposition = "disposition ";
+  for (const HistoryEntry& entry : stored.item.history) {
+    if (entry.state != WorkItemState::Completed || !entry.cause.starts_with(kDisposition)) {
+      continue;
+    }
+    std::string text = entry.cause.substr(kDisposition.size());
+    const auto colon = text.find(": ");
+    std::string disposition = text.substr(0, colon);
+    if (disposition != "none") {
+      ended.disposition = disposition;
+    }
+    if (colon != std::string::npos) {
+      ended.notes = text.substr(colon + 2);
+    }
+  }
+  if (outbox_->add(ended.workItemId, activityValues(ended, stored))) {
+    count(activitiesQueued_, nullptr);
+    std::cerr << "odbc " << options_.name << ": activity of " << ended.workItemId
+              << " queued from the store's log (it ended while the connector could not take it)\n";
+  }
+  return true;
+}
+
 bool OdbcConnector::drainOne() {
   std::optional<QueuedActivity> next = outbox_->front();
   if (!next) {
@@ -531,7 +641,7 @@ void OdbcConnector::activityLoop() {
   std::unique_lock lock(mutex_);
   while (running_) {
     lock.unlock();
-    const bool taken = takeEnded();
+    const bool taken = takeEnded() && catchUp();
     bool wrote = false;
     bool failed = false;
     lock.lock();

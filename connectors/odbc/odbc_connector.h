@@ -7,7 +7,10 @@
 //   or is known to be down, the item is routed at once without it, with crmEnriched=false;
 // - as a WorkItemEndObserver: an item that ends becomes an activity record, first written to the
 //   connector's durable outbox, then to the CRM database, strictly in order, retried with backoff
-//   while the database is away;
+//   while the database is away. The store's log of work item steps backs this up: the activity
+//   thread follows it (its position kept in the outbox) and queues, once, any end the observer
+//   did not deliver: one that was only in memory when the process died, or that came while the
+//   connector was not running;
 // - as a roster source: every rosterInterval it reads agents and skills and upserts those that
 //   changed through the Service, so routing sees them without a restart.
 //
@@ -21,6 +24,7 @@
 #include "switchboard/crm_hooks.h"
 #include "switchboard/metrics.h"
 #include "switchboard/service.h"
+#include "switchboard/store.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -64,9 +68,11 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
 
   /// Opens the outbox, starts the threads and, when a roster is configured, reads it once (a
   /// CRM that is down then is not an error: the roster thread tries again). `service` receives
-  /// roster upserts and answers the activity writer's reads of ended items; it must outlive the
-  /// connector. Throws std::runtime_error (outbox unusable); nothing is left running then.
-  void start(Service& service);
+  /// roster upserts and answers the activity writer's reads of ended items; `store` is the
+  /// server's, whose log of work item steps the activity writer follows (from where it left off;
+  /// on the outbox's first start, from the end of the log). Both must outlive the connector.
+  /// Throws std::runtime_error (outbox or store unusable); nothing is left running then.
+  void start(Service& service, Store& store);
   /// Stops the threads and moves items that ended meanwhile into the outbox; queued activities
   /// stay there for the next start. Call while the server is still alive. Idempotent.
   void stop();
@@ -107,6 +113,12 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   void activityLoop();
   /// Moves ended items into the outbox; false when one could not be (store or outbox failing).
   bool takeEnded();
+  /// Reads the store's step log from the saved position and queues the activity of every end
+  /// not queued yet (rebuilt from the stored item), then saves the new position. An end that the
+  /// observer may still be delivering (in memory, or only just committed) stops the reading until
+  /// the next round. False when the store or the outbox failed.
+  bool catchUp();
+  bool queueFromStore(const StoreEvent& event);
   bool drainOne();
   void rosterLoop();
   bool breakerOpen(Breaker& breaker);
@@ -116,6 +128,8 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
 
   OdbcOptions options_;
   Service* service_ = nullptr;
+  Store* store_ = nullptr;
+  std::int64_t stepPosition_ = 0; ///< the activity thread's place in the store's step log
   std::unique_ptr<ActivityOutbox> outbox_;
   OdbcPool lookupPool_;
   OdbcPool activityPool_;

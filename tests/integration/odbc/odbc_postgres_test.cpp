@@ -115,7 +115,7 @@ class OdbcPostgresTest : public ::testing::Test {
     server_->setEnricher(connector_.get());
     server_->addEndObserver(*connector_);
     server_->start();
-    connector_->start(*server_);
+    connector_->start(*server_, store_);
   }
 
   ~OdbcPostgresTest() override {

@@ -127,7 +127,7 @@ class OdbcConnectorTest : public ::testing::Test {
     server_->setEnricher(connector_.get());
     server_->addEndObserver(*connector_);
     server_->start();
-    connector_->start(*server_);
+    connector_->start(*server_, store_);
     return *server_;
   }
 
@@ -332,9 +332,48 @@ TEST_F(OdbcConnectorTest, ActivitiesWaitInTheOutboxUntilTheDatabaseIsBack) {
 
   // Second run, same outbox, the CRM reachable: the queued activity is written.
   connector_ = std::make_unique<OdbcConnector>(readOdbcOptions(config().connectors.at(0)));
-  connector_->start(server);
+  connector_->start(server, store_);
   ASSERT_TRUE(eventually([&] { return connector_->stats().outboxDepth == 0; }));
   EXPECT_EQ(sql(crm_, "SELECT work_item_id FROM activities"), std::vector<std::string>{id});
+}
+
+TEST_F(OdbcConnectorTest, AnItemThatEndsWhileTheConnectorIsStoppedIsWrittenOnceWhenItStarts) {
+  CommunicationServer& server = start(config());
+  ASSERT_TRUE(server.setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+  auto finish = [&](const std::string& address, const std::string& disposition) {
+    std::string id = arrive(address);
+    EXPECT_TRUE(server.accept(id, "a-ana").ok());
+    CompleteRequest complete;
+    complete.workItemId = id;
+    complete.agentId = "a-ana";
+    complete.disposition = disposition;
+    complete.notes = "said: thanks";
+    EXPECT_TRUE(server.complete(complete).ok());
+    return id;
+  };
+  auto written = [&] { return sql(crm_, "SELECT work_item_id FROM activities ORDER BY id"); };
+  std::string before = finish("joana.ferreira@example.com", "resolved");
+  ASSERT_TRUE(eventually([&] { return written().size() == 1; }));
+
+  // The observer is told while the connector is stopped: that copy is gone. The store's log
+  // still shows the end, and the connector reads it when it starts again.
+  connector_->stop();
+  std::string missed = finish("mark.davies@example.co.uk", "callback");
+  connector_->start(server, store_);
+  ASSERT_TRUE(eventually([&] { return written().size() == 2; })) << written().size();
+  EXPECT_EQ(written(), (std::vector<std::string>{before, missed}));
+  EXPECT_EQ(sql(crm_, "SELECT disposition || '|' || notes || '|' || agent_id FROM activities "
+                      "WHERE work_item_id = '" +
+                          missed + "'"),
+            std::vector<std::string>{"callback|said: thanks|a-ana"});
+
+  // Another restart and another item: nothing is queued twice.
+  connector_->stop();
+  connector_->start(server, store_);
+  std::string after = finish("joao.pereira@example.pt", "resolved");
+  ASSERT_TRUE(eventually([&] { return written().size() >= 3; }));
+  EXPECT_EQ(written(), (std::vector<std::string>{before, missed, after}));
+  EXPECT_EQ(connector_->stats().outboxDepth, 0u);
 }
 
 TEST_F(OdbcConnectorTest, ARosterChangeInTheCrmReachesItemsStillWaiting) {
