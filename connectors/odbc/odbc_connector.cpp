@@ -211,6 +211,7 @@ void OdbcConnector::start(Service& service, Store& store) {
       }
       outbox_->savePosition(name, stepPosition_);
     }
+    savedPosition_ = stepPosition_;
   }
   running_ = true;
   lock.unlock();
@@ -245,6 +246,14 @@ void OdbcConnector::stop() {
   if (outbox_ && service_ != nullptr) {
     // Items that ended while the server was stopping go to the outbox for the next start.
     takeEnded();
+    if (stepPosition_ != savedPosition_) {
+      try {
+        outbox_->savePosition(kStepPosition, stepPosition_);
+        savedPosition_ = stepPosition_;
+      } catch (const std::exception& e) {
+        std::cerr << "odbc " << options_.name << ": " << e.what() << '\n';
+      }
+    }
   }
 }
 
@@ -564,9 +573,13 @@ bool OdbcConnector::catchUp() {
         }
         reached = step.id;
       }
-      if (reached != stepPosition_) {
-        outbox_->savePosition(kStepPosition, reached);
-        stepPosition_ = reached;
+      stepPosition_ = reached;
+      // Saved once a second, not per round: a position that lags after a crash only means
+      // reading some steps again, and what they ended is queued already.
+      if (stepPosition_ != savedPosition_ && steady_clock::now() - positionSaved_ >= seconds(1)) {
+        outbox_->savePosition(kStepPosition, stepPosition_);
+        savedPosition_ = stepPosition_;
+        positionSaved_ = steady_clock::now();
       }
     } catch (const std::exception& e) {
       std::cerr << "odbc " << options_.name << ": " << e.what() << '\n';

@@ -129,7 +129,9 @@ class OdbcConnector final : public WorkItemEnricher, public WorkItemEndObserver 
   OdbcOptions options_;
   Service* service_ = nullptr;
   Store* store_ = nullptr;
-  std::int64_t stepPosition_ = 0; ///< the activity thread's place in the store's step log
+  std::int64_t stepPosition_ = 0;  ///< the activity thread's place in the store's step log
+  std::int64_t savedPosition_ = 0; ///< as last saved in the outbox
+  std::chrono::steady_clock::time_point positionSaved_{};
   std::unique_ptr<ActivityOutbox> outbox_;
   OdbcPool lookupPool_;
   OdbcPool activityPool_;
