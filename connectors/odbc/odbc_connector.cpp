@@ -16,6 +16,7 @@ namespace {
 using namespace std::chrono;
 
 constexpr const char* kStepPosition = "work-item-steps";
+constexpr std::string_view kStepPrefix = "crm: "; ///< begins the history step of an enrichment
 // Later than any step: eventCursorAt() answers with the end of the log.
 constexpr Timestamp kEndOfTime{milliseconds(std::numeric_limits<std::int64_t>::max() / 2)};
 // How long an end seen in the store's log may wait for the observer before the log's reader
@@ -35,11 +36,11 @@ void setAttribute(std::vector<Attribute>& attributes, const std::string& name,
 }
 
 // Writes one result row into the item: the customer's fields by their column names, everything
-// else as item attributes named after the column. Returns "name=value" parts for the history.
-std::vector<std::string> applyRow(const Rows& rows, WorkItem& item) {
-  std::vector<std::string> described;
+// else as item attributes named after the column. Appends ", name=value" for each to `described`
+// (the history step's text).
+void applyRow(const Rows& rows, WorkItem& item, std::string& described) {
   if (rows.rows.empty()) {
-    return described;
+    return;
   }
   const auto& row = rows.rows.front();
   Customer& customer = item.customer ? *item.customer : item.customer.emplace();
@@ -62,9 +63,11 @@ std::vector<std::string> applyRow(const Rows& rows, WorkItem& item) {
     } else {
       setAttribute(item.attributes, rows.columns[c], value);
     }
-    described.push_back(rows.columns[c] + "=" + value);
+    described.append(described.size() > kStepPrefix.size() ? ", " : "")
+        .append(rows.columns[c])
+        .append("=")
+        .append(value);
   }
-  return described;
 }
 
 const Address* customerAddress(const WorkItem& item, const std::string& kind) {
@@ -77,14 +80,6 @@ const Address* customerAddress(const WorkItem& item, const std::string& kind) {
     }
   }
   return nullptr;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) {
-    out += (out.empty() ? "" : ", ") + part;
-  }
-  return out;
 }
 
 std::optional<std::string> time(const std::optional<Timestamp>& value) {
@@ -451,14 +446,23 @@ OdbcConnector::fetch(const WorkItem& item,
   }
   fetched.addressKind = address->kind;
   fetched.address = address->value;
+  // Only the values the two statements bind (most lookups bind the address alone).
   Values values;
-  values["address"] = address->value;
-  values["addressKind"] = address->kind;
-  values["medium"] = item.medium;
-  values["contactPoint"] =
-      item.contactPoint ? std::optional<std::string>(item.contactPoint->value) : std::nullopt;
-  values["subject"] = item.subject;
-  values["workItemId"] = item.id;
+  auto set = [&](const char* name, auto&& value) {
+    auto uses = [&](const SqlTemplate& sql) {
+      return std::find(sql.names().begin(), sql.names().end(), name) != sql.names().end();
+    };
+    if (uses(fetched.statement->sql) || uses(options_.history)) {
+      values.emplace(name, std::forward<decltype(value)>(value));
+    }
+  };
+  set("address", address->value);
+  set("addressKind", address->kind);
+  set("medium", item.medium);
+  set("contactPoint",
+      item.contactPoint ? std::optional<std::string>(item.contactPoint->value) : std::nullopt);
+  set("subject", item.subject);
+  set("workItemId", item.id);
   fetched.customer = run(fetched.statement->sql, values);
   if (fetched.customer.rows.empty() || options_.history.empty()) {
     return fetched;
@@ -486,12 +490,13 @@ std::string OdbcConnector::apply(const Fetched& fetched, WorkItem& item) {
   if (fetched.customer.rows.empty()) {
     return "crm: no customer for " + fetched.addressKind + " " + fetched.address;
   }
-  std::vector<std::string> described = applyRow(fetched.customer, item);
+  std::string described(kStepPrefix);
+  described.reserve(256);
+  applyRow(fetched.customer, item, described);
   if (fetched.history) {
-    std::vector<std::string> more = applyRow(*fetched.history, item);
-    described.insert(described.end(), more.begin(), more.end());
+    applyRow(*fetched.history, item, described);
   }
-  return "crm: " + joined(described);
+  return described;
 }
 
 // ----------------------------------------------------------------------------------- activities

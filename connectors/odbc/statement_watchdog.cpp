@@ -26,7 +26,12 @@ StatementWatchdog::Ticket StatementWatchdog::arm(SQLHSTMT statement,
   if (!thread_.joinable()) {
     thread_ = std::thread([this] { run(); });
   }
-  entries_.push_back(Entry{statement, deadline});
+  // Entries are list nodes moved between the two lists, not allocated per statement.
+  if (spare_.empty()) {
+    spare_.emplace_back();
+  }
+  entries_.splice(entries_.end(), spare_, spare_.begin());
+  entries_.back() = Entry{statement, deadline};
   lastArmed_ = steady_clock::now();
   if (idle_) {
     idle_ = false;
@@ -44,7 +49,7 @@ bool StatementWatchdog::disarm(Ticket ticket) {
   if (fired) {
     overdue_.fetch_sub(1);
   }
-  entries_.erase(ticket);
+  spare_.splice(spare_.end(), entries_, ticket);
   return fired;
 }
 

@@ -54,6 +54,7 @@ class StatementWatchdog {
   std::condition_variable wake_;      ///< the watchdog: something was armed, or stop
   std::condition_variable cancelled_; ///< disarm(): a cancel in progress finished
   std::list<Entry> entries_;
+  std::list<Entry> spare_; ///< nodes for the next arm()
   std::chrono::steady_clock::time_point lastArmed_{};
   bool idle_ = false; ///< the watchdog sleeps until the next arm
   bool stopping_ = false;
