@@ -14,8 +14,10 @@
 // - as a roster source: every rosterInterval it reads agents and skills and upserts those that
 //   changed through the Service, so routing sees them without a restart.
 //
-// Threads: `poolSize` lookup workers, one activity writer, one roster reader. Each has its own
-// connections, so a slow activity or roster statement never holds up a lookup.
+// Threads: lookups run on the arriving thread when a lookup connection is idle (a watchdog
+// thread cancels them at lookupTimeout), else on one of `poolSize` lookup workers; one activity
+// writer, one roster reader. Each has its own connections, so a slow activity or roster
+// statement never holds up a lookup.
 
 #include "activity_outbox.h"
 #include "odbc_options.h"
