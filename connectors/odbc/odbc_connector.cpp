@@ -332,14 +332,16 @@ std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
                 << ": the ODBC driver did not stop a statement cancelled at lookupTimeout; "
                    "lookups are handed to worker threads from now on\n";
     }
+    const bool late = steady_clock::now() > deadline;
     if (fetched) {
-      {
+      if (!late) {
+        // An answer that came too late says the database is slow, not that it is back.
         std::lock_guard lock(mutex_);
         breakerSucceeded(lookupBreaker_);
       }
       return enriched(*fetched, item);
     }
-    if (cancelled) {
+    if (cancelled || late) {
       std::lock_guard lock(mutex_);
       breakerFailed(lookupBreaker_);
       return unenriched(item, "no answer within " + std::to_string(options_.lookupTimeout.count()) +
