@@ -141,7 +141,11 @@ TEST_F(OdbcCrashTest, ActivitiesOnlyInMemoryAtAKillAreWrittenOnceAfterTheRestart
   // Another process holds the outbox locked: items that end now stay in the connector's memory.
   const std::filesystem::path outbox = server_.dir() / "crm-outbox.db";
   sqlite3* blocker = nullptr;
+  ASSERT_TRUE(eventually([&] {
+    return sql(outbox, "SELECT count(*) FROM activities") == std::vector<std::string>{"0"};
+  }));
   ASSERT_EQ(sqlite3_open(outbox.c_str(), &blocker), SQLITE_OK);
+  sqlite3_busy_timeout(blocker, 30000); // the connector may be saving its position just now
   ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   std::vector<std::string> inMemory;
   for (int i = 0; i < 4; ++i) {

@@ -269,6 +269,7 @@ TEST_F(OdbcConnectorTest, WhenTheDriverIgnoresCancelLookupsMoveToWorkers) {
   EXPECT_TRUE(connector_->stats().lookupsOnArrivingThread);
   sqlite3* blocker = nullptr;
   ASSERT_EQ(sqlite3_open(crm_.c_str(), &blocker), SQLITE_OK);
+  sqlite3_busy_timeout(blocker, 30000);
   ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   StoredWorkItem first = stored(arrive("mark.davies@example.co.uk"));
   EXPECT_EQ(attribute(first.item, "crmEnriched"), "false");
