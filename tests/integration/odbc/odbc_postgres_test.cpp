@@ -165,10 +165,15 @@ TEST_F(OdbcPostgresTest, ACustomerIsLookedUpThroughPsqlOdbc) {
   EXPECT_EQ(attribute(item.item, "openCases"), "1");
   EXPECT_EQ(item.item.queueId, "vip");
   EXPECT_EQ(item.item.agentId, "a-ana"); // her previous agent, though Bruno waited longer
+  // Text beyond ASCII comes back as the database holds it (UTF-8).
+  StoredWorkItem joao = handle("joao.pereira@example.pt");
+  ASSERT_TRUE(joao.item.customer.has_value());
+  EXPECT_EQ(joao.item.customer->name, "Jo\xc3\xa3o Pereira");
   ASSERT_TRUE(eventually([&] { return connector_->stats().outboxDepth == 0; }));
-  EXPECT_EQ(sql(pg_.connectionString("crm"),
-                "SELECT contact_id || '|' || agent_id || '|' || disposition FROM activities"),
-            std::vector<std::string>{"c-1001|a-ana|answered"});
+  EXPECT_EQ(
+      sql(pg_.connectionString("crm"),
+          "SELECT contact_id || '|' || agent_id || '|' || disposition FROM activities ORDER BY id"),
+      (std::vector<std::string>{"c-1001|a-ana|answered", "c-1003|a-bruno|answered"}));
 }
 
 TEST_F(OdbcPostgresTest, ALookupStuckOnALockIsCancelledAtLookupTimeout) {
