@@ -132,7 +132,9 @@ Rows OdbcPool::run(const SqlTemplate& sql, const Values& values) {
 }
 
 Rows OdbcPool::runOn(Connection& connection, const SqlTemplate& sql, const Values& values) {
-  return connection.statement(sql, wholeSeconds(queryTimeout_)).execute(values);
+  OdbcStatement& statement = connection.statement(sql, wholeSeconds(queryTimeout_));
+  statement.execute(values);
+  return statement.fetch(values);
 }
 
 std::optional<OdbcPool::Lease> OdbcPool::tryIdle(std::chrono::milliseconds tick) {
@@ -189,16 +191,22 @@ Rows OdbcPool::Lease::run(const SqlTemplate& sql, const Values& values,
       ~Armed() { disarm(); }
     } armed{*pool_->watchdog_, pool_->watchdog_->arm(statement.handle(), deadline)};
     try {
-      Rows rows = statement.execute(values);
-      // Cancelled just as it finished: the connection may still carry the cancel; it goes.
-      failed_ = armed.disarm();
-      return rows;
+      statement.execute(values);
     } catch (const DatabaseError& e) {
       if (armed.disarm()) {
         throw StatementCancelled(e.what());
       }
       throw;
     }
+    // Only the execution is watched: once disarmed no cancel can reach the statement while its
+    // rows are read (on an idle statement, a cancel would close the cursor under the reader).
+    if (armed.disarm()) {
+      // Cancelled just as it finished: its answer may be gone with the cancel.
+      throw StatementCancelled("cancelled at its deadline");
+    }
+    Rows rows = statement.fetch(values);
+    failed_ = false;
+    return rows;
   } catch (const DatabaseError&) {
     throw;
   } catch (const Poco::Exception& e) {

@@ -65,7 +65,7 @@ void OdbcStatement::fail(const char* what, SQLRETURN rc) {
   throw DatabaseError(std::string(what) + ": " + why);
 }
 
-Rows OdbcStatement::execute(const Values& values) {
+void OdbcStatement::execute(const Values& values) {
   const std::vector<std::string>& names = sql_.names();
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto value = values.find(names[i]);
@@ -91,6 +91,10 @@ Rows OdbcStatement::execute(const Values& values) {
   if (!succeeded(rc) && rc != SQL_NO_DATA) {
     fail("execute", rc);
   }
+}
+
+Rows OdbcStatement::fetch(const Values& values) {
+  SQLRETURN rc = SQL_SUCCESS;
   Rows rows;
   if (described_ && columns_.empty()) {
     SQLFreeStmt(statement_, SQL_CLOSE);
@@ -165,7 +169,8 @@ Rows OdbcStatement::execute(const Values& values) {
         SQLFreeStmt(statement_, SQL_UNBIND);
         bound_ = false;
         longValues_ = true;
-        return execute(values);
+        execute(values);
+        return fetch(values);
       }
     }
   }

@@ -28,13 +28,18 @@ class OdbcStatement {
   OdbcStatement(const OdbcStatement&) = delete;
   OdbcStatement& operator=(const OdbcStatement&) = delete;
 
-  /// Binds `values` to the placeholders (a missing or empty-optional value is NULL), executes,
-  /// and reads every row as text (SQL_C_CHAR; NULL is nothing). A statement without a result set
-  /// (INSERT, UPDATE) returns no columns. Throws DatabaseError; after a cancel (SQLCancel from
+  /// Binds `values` to the placeholders (a missing or empty-optional value is NULL) and executes:
+  /// returns once the database has answered. Throws DatabaseError; after a cancel (SQLCancel from
   /// another thread) what() carries the driver's "operation canceled" diagnostics.
-  Rows execute(const Values& values);
+  void execute(const Values& values);
+  /// Reads every row of the answer as text (SQL_C_CHAR; NULL is nothing) and closes the cursor.
+  /// A statement without a result set (INSERT, UPDATE) returns no columns. The first time a value
+  /// is longer than its cell the statement runs once more with the same `values` (it only reads)
+  /// and reads column by column from then on. Throws DatabaseError.
+  Rows fetch(const Values& values);
 
-  /// The native handle, for SQLCancel from another thread while execute() runs.
+  /// The native handle, for SQLCancel from another thread while execute() runs (and only then:
+  /// on an idle statement a cancel closes its cursor).
   SQLHSTMT handle() const { return statement_; }
 
  private:
