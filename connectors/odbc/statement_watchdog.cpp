@@ -30,16 +30,16 @@ StatementWatchdog::Ticket StatementWatchdog::arm(SQLHSTMT statement,
   if (spare_.empty()) {
     spare_.emplace_back();
   }
-  entries_.splice(entries_.end(), spare_, spare_.begin());
-  entries_.back() = Entry{statement, deadline};
+  const Ticket ticket = spare_.begin();
+  entries_.splice(entries_.end(), spare_, ticket);
+  *ticket = Entry{statement, deadline};
   lastArmed_ = steady_clock::now();
   if (idle_) {
     idle_ = false;
     lock.unlock();
     wake_.notify_one();
-    lock.lock();
   }
-  return std::prev(entries_.end());
+  return ticket;
 }
 
 bool StatementWatchdog::disarm(Ticket ticket) {
