@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -214,6 +215,36 @@ TEST_F(OdbcConnectorTest, LongValuesComeBackWhole) {
     EXPECT_EQ(attribute(item.item, "note").substr(0, 4), "abab");
     EXPECT_TRUE(item.item.customer->ref.has_value());
   }
+}
+
+TEST_F(OdbcConnectorTest, ManyArrivalsAtOnceAreEachEnrichedWithTheirOwnCustomer) {
+  // Eight arriving threads, two lookup connections: some lookups run on the arriving thread,
+  // the others wait for a worker. The timeout is out of the way: this is about correctness.
+  start(config("lookupTimeout=\"1s\"", "lookupTimeout=\"60s\""));
+  const std::vector<std::pair<std::string, std::string>> customers{
+      {"joana.ferreira@example.com", "c-1001"},
+      {"mark.davies@example.co.uk", "c-1002"},
+      {"joao.pereira@example.pt", "c-1003"}};
+  std::vector<std::thread> arrivals;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    arrivals.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const auto& [address, ref] = customers[static_cast<std::size_t>(t + i) % customers.size()];
+        StoredWorkItem item = stored(arrive(address));
+        if (attribute(item.item, "crmEnriched") != "true" || !item.item.customer ||
+            item.item.customer->ref != ref) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& arrival : arrivals) {
+    arrival.join();
+  }
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(connector_->stats().lookups, 200u);
+  EXPECT_EQ(connector_->stats().lookupFailures, 0u);
 }
 
 TEST_F(OdbcConnectorTest, AnUnknownAddressIsAnsweredAndRoutedAsItIs) {
