@@ -193,18 +193,17 @@ void OdbcConnector::start(Service& service, Store& store) {
   store_ = &store;
   if (!options_.activity.empty()) {
     outbox_ = std::make_unique<ActivityOutbox>(options_.outbox);
-    const std::string name = kStepPosition;
-    if (std::optional<std::int64_t> saved = outbox_->position(name)) {
-      stepPosition_ = *saved;
-    } else {
-      // A new outbox starts with what ends from now on; one that existed resumes where it was.
-      try {
+    try {
+      if (std::optional<std::int64_t> saved = outbox_->position(kStepPosition)) {
+        stepPosition_ = *saved;
+      } else {
+        // A new outbox starts with what ends from now on; one that existed resumes where it was.
         stepPosition_ = store.eventCursorAt(StoreEvent::Subject::WorkItem, kEndOfTime);
-      } catch (const std::exception& e) {
-        outbox_.reset();
-        throw std::runtime_error("odbc " + options_.name + ": the store's step log: " + e.what());
+        outbox_->savePosition(kStepPosition, stepPosition_);
       }
-      outbox_->savePosition(name, stepPosition_);
+    } catch (const std::exception& e) {
+      outbox_.reset();
+      throw std::runtime_error("odbc " + options_.name + ": the store's step log: " + e.what());
     }
     savedPosition_ = stepPosition_;
   }
