@@ -66,6 +66,23 @@ ActivityOutbox::ActivityOutbox(const std::filesystem::path& file) {
          " attempts INTEGER NOT NULL DEFAULT 0,"
          " last_error TEXT)",
         now;
+    // Every item whose activity was ever queued, so that none is queued twice: an activity
+    // leaves `activities` once written, and the store's log may show the same end again (a
+    // disposition note) or be read again after a restart. Pruned after 30 days.
+    s << "CREATE TABLE IF NOT EXISTS queued_items ("
+         " work_item_id TEXT PRIMARY KEY,"
+         " queued_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
+        now;
+    s << "INSERT OR IGNORE INTO queued_items (work_item_id, queued_at)"
+         " SELECT work_item_id, queued_at FROM activities",
+        now;
+    s << "DELETE FROM queued_items WHERE queued_at < strftime('%Y-%m-%dT%H:%M:%fZ','now','-30 "
+         "days')"
+         " AND work_item_id NOT IN (SELECT work_item_id FROM activities)",
+        now;
+    // How far the connector has read the store's log of work item steps (see OdbcConnector).
+    s << "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        now;
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("activity outbox " + file.string() + ": " + e.displayText());
   } catch (const std::filesystem::filesystem_error& e) {
@@ -80,10 +97,61 @@ bool ActivityOutbox::add(const std::string& workItemId, const Values& values) {
   std::string id = workItemId;
   std::string parameters = encode(values);
   try {
-    Poco::Data::Statement insert(*session_);
-    insert << "INSERT OR IGNORE INTO activities (work_item_id, parameters) VALUES (?, ?)", use(id),
-        use(parameters);
-    return insert.execute() > 0;
+    session_->begin();
+    try {
+      Poco::Data::Statement mark(*session_);
+      mark << "INSERT OR IGNORE INTO queued_items (work_item_id) VALUES (?)", use(id);
+      const bool fresh = mark.execute() > 0;
+      if (fresh) {
+        *session_ << "INSERT INTO activities (work_item_id, parameters) VALUES (?, ?)", use(id),
+            use(parameters), now;
+      }
+      session_->commit();
+      return fresh;
+    } catch (...) {
+      session_->rollback();
+      throw;
+    }
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("activity outbox: " + e.displayText());
+  }
+}
+
+bool ActivityOutbox::queued(const std::string& workItemId) {
+  std::lock_guard lock(mutex_);
+  std::string id = workItemId;
+  int count = 0;
+  try {
+    *session_ << "SELECT count(*) FROM queued_items WHERE work_item_id = ?", use(id), into(count),
+        now;
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("activity outbox: " + e.displayText());
+  }
+  return count > 0;
+}
+
+std::optional<std::int64_t> ActivityOutbox::position(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  std::string key = name;
+  Poco::Nullable<std::int64_t> value;
+  try {
+    *session_ << "SELECT value FROM positions WHERE name = ?", use(key), into(value), now;
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("activity outbox: " + e.displayText());
+  }
+  if (value.isNull()) {
+    return std::nullopt;
+  }
+  return value.value();
+}
+
+void ActivityOutbox::savePosition(const std::string& name, std::int64_t value) {
+  std::lock_guard lock(mutex_);
+  std::string key = name;
+  try {
+    *session_ << "INSERT INTO positions (name, value) VALUES (?, ?)"
+                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        use(key), use(value), now;
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("activity outbox: " + e.displayText());
   }

@@ -34,9 +34,18 @@ class ActivityOutbox {
   ActivityOutbox(const ActivityOutbox&) = delete;
   ActivityOutbox& operator=(const ActivityOutbox&) = delete;
 
-  /// Appends the activity of `workItemId`; durable when it returns. An item already queued is
-  /// not queued twice: returns false. Throws std::runtime_error when the file cannot be written.
+  /// Appends the activity of `workItemId`; durable when it returns. An item queued before (even
+  /// one whose activity was written and removed since, for 30 days) is not queued twice: returns
+  /// false. Throws std::runtime_error when the file cannot be written.
   bool add(const std::string& workItemId, const Values& values);
+  /// True when the activity of `workItemId` was queued (and maybe written since). Throws
+  /// std::runtime_error.
+  bool queued(const std::string& workItemId);
+  /// A position the connector keeps with its queue (how far it read the store's step log);
+  /// nothing when never saved. Throws std::runtime_error.
+  std::optional<std::int64_t> position(const std::string& name);
+  /// Saves a position; durable when it returns. Throws std::runtime_error.
+  void savePosition(const std::string& name, std::int64_t value);
   /// The oldest queued activity.
   std::optional<QueuedActivity> front();
   /// Removes a written activity.

@@ -8,11 +8,21 @@
 #include <cctype>
 #include <future>
 #include <iostream>
+#include <limits>
 
 namespace switchboard::odbc {
 namespace {
 
 using namespace std::chrono;
+
+constexpr const char* kStepPosition = "work-item-steps";
+constexpr std::string_view kStepPrefix = "crm: "; ///< begins the history step of an enrichment
+// Later than any step: eventCursorAt() answers with the end of the log.
+constexpr Timestamp kEndOfTime{milliseconds(std::numeric_limits<std::int64_t>::max() / 2)};
+// How long an end seen in the store's log may wait for the observer before the log's reader
+// queues it itself: the observer is called under the core's lock as the step is recorded, so
+// it is at most the moment of a commit behind.
+constexpr auto kObserverGrace = seconds(5);
 
 void setAttribute(std::vector<Attribute>& attributes, const std::string& name,
                   const std::string& value) {
@@ -26,11 +36,11 @@ void setAttribute(std::vector<Attribute>& attributes, const std::string& name,
 }
 
 // Writes one result row into the item: the customer's fields by their column names, everything
-// else as item attributes named after the column. Returns "name=value" parts for the history.
-std::vector<std::string> applyRow(const Rows& rows, WorkItem& item) {
-  std::vector<std::string> described;
+// else as item attributes named after the column. Appends ", name=value" for each to `described`
+// (the history step's text).
+void applyRow(const Rows& rows, WorkItem& item, std::string& described) {
   if (rows.rows.empty()) {
-    return described;
+    return;
   }
   const auto& row = rows.rows.front();
   Customer& customer = item.customer ? *item.customer : item.customer.emplace();
@@ -53,9 +63,11 @@ std::vector<std::string> applyRow(const Rows& rows, WorkItem& item) {
     } else {
       setAttribute(item.attributes, rows.columns[c], value);
     }
-    described.push_back(rows.columns[c] + "=" + value);
+    described.append(described.size() > kStepPrefix.size() ? ", " : "")
+        .append(rows.columns[c])
+        .append("=")
+        .append(value);
   }
-  return described;
 }
 
 const Address* customerAddress(const WorkItem& item, const std::string& kind) {
@@ -68,14 +80,6 @@ const Address* customerAddress(const WorkItem& item, const std::string& kind) {
     }
   }
   return nullptr;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) {
-    out += (out.empty() ? "" : ", ") + part;
-  }
-  return out;
 }
 
 std::optional<std::string> time(const std::optional<Timestamp>& value) {
@@ -124,9 +128,17 @@ Values activityValues(const EndedWorkItem& ended, const StoredWorkItem& stored) 
 
 } // namespace
 
+struct OdbcConnector::Fetched {
+  const LookupStatement* statement = nullptr; ///< nothing: the item has no address to look up
+  std::string addressKind;
+  std::string address;
+  Rows customer;
+  std::optional<Rows> history;
+};
+
 struct OdbcConnector::Lookup {
   WorkItem item;
-  std::promise<std::optional<std::string>> done;
+  std::promise<std::optional<Fetched>> done;
   std::atomic<bool> abandoned{false};
 };
 
@@ -172,14 +184,28 @@ void OdbcConnector::count(std::atomic<std::uint64_t>& counter, Counter* metric) 
   }
 }
 
-void OdbcConnector::start(Service& service) {
+void OdbcConnector::start(Service& service, Store& store) {
   std::unique_lock lock(mutex_);
   if (running_) {
     return;
   }
   service_ = &service;
+  store_ = &store;
   if (!options_.activity.empty()) {
     outbox_ = std::make_unique<ActivityOutbox>(options_.outbox);
+    try {
+      if (std::optional<std::int64_t> saved = outbox_->position(kStepPosition)) {
+        stepPosition_ = *saved;
+      } else {
+        // A new outbox starts with what ends from now on; one that existed resumes where it was.
+        stepPosition_ = store.eventCursorAt(StoreEvent::Subject::WorkItem, kEndOfTime);
+        outbox_->savePosition(kStepPosition, stepPosition_);
+      }
+    } catch (const std::exception& e) {
+      outbox_.reset();
+      throw std::runtime_error("odbc " + options_.name + ": the store's step log: " + e.what());
+    }
+    savedPosition_ = stepPosition_;
   }
   running_ = true;
   lock.unlock();
@@ -214,6 +240,14 @@ void OdbcConnector::stop() {
   if (outbox_ && service_ != nullptr) {
     // Items that ended while the server was stopping go to the outbox for the next start.
     takeEnded();
+    if (stepPosition_ != savedPosition_) {
+      try {
+        outbox_->savePosition(kStepPosition, stepPosition_);
+        savedPosition_ = stepPosition_;
+      } catch (const std::exception& e) {
+        std::cerr << "odbc " << options_.name << ": " << e.what() << '\n';
+      }
+    }
   }
 }
 
@@ -259,32 +293,95 @@ void OdbcConnector::breakerSucceeded(Breaker& breaker) {
 // ----------------------------------------------------------------------------------- enrichment
 
 std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
-  auto unenriched = [&](const std::string& why) -> std::optional<std::string> {
-    count(lookupFailures_, instruments_.unenriched);
-    setAttribute(item.attributes, kEnrichedAttribute, "false");
-    return "crm: " + why + "; routed without enrichment";
-  };
   lookupCount_.fetch_add(1, std::memory_order_relaxed);
-  auto lookup = std::make_shared<Lookup>();
   {
     std::lock_guard lock(mutex_);
     if (!running_ || options_.lookups.empty()) {
       return std::nullopt;
     }
     if (breakerOpen(lookupBreaker_)) {
-      return unenriched("database unavailable");
+      return unenriched(item, "database unavailable");
+    }
+  }
+  const auto deadline = steady_clock::now() + options_.lookupTimeout;
+  // On this thread when a connection is open and idle: no hand-off, no connect that could hang;
+  // the pool's watchdog cancels the statement at the deadline.
+  const auto tick = std::clamp(options_.lookupTimeout / 10, milliseconds(5), milliseconds(50));
+  std::optional<OdbcPool::Lease> lease =
+      cancelHonoured_.load(std::memory_order_relaxed) ? lookupPool_.tryIdle(tick) : std::nullopt;
+  if (lease) {
+    std::optional<Fetched> fetched;
+    bool cancelled = false;
+    try {
+      fetched = fetch(item, [&](const SqlTemplate& sql, const Values& values) {
+        return lease->run(sql, values, deadline);
+      });
+    } catch (const StatementCancelled&) {
+      cancelled = true;
+    } catch (const std::exception&) {
+      // Most likely a stale connection (the database restarted): a worker tries a fresh one
+      // within what is left of lookupTimeout.
+    }
+    lease.reset();
+    if (steady_clock::now() > deadline + options_.lookupTimeout &&
+        cancelHonoured_.exchange(false)) {
+      // The driver let a cancelled statement run on: from now on only workers wait for it, and
+      // arrivals never wait beyond lookupTimeout.
+      std::cerr << "odbc " << options_.name
+                << ": the ODBC driver did not stop a statement cancelled at lookupTimeout; "
+                   "lookups are handed to worker threads from now on\n";
+    }
+    const bool late = steady_clock::now() > deadline;
+    if (fetched) {
+      if (!late) {
+        // An answer that came too late says the database is slow, not that it is back.
+        std::lock_guard lock(mutex_);
+        breakerSucceeded(lookupBreaker_);
+      }
+      return enriched(*fetched, item);
+    }
+    if (cancelled || late) {
+      std::lock_guard lock(mutex_);
+      breakerFailed(lookupBreaker_);
+      return unenriched(item, "no answer within " + std::to_string(options_.lookupTimeout.count()) +
+                                  "ms");
+    }
+  }
+  return handOff(item, deadline);
+}
+
+std::optional<std::string> OdbcConnector::unenriched(WorkItem& item, const std::string& why) {
+  count(lookupFailures_, instruments_.unenriched);
+  setAttribute(item.attributes, kEnrichedAttribute, "false");
+  return "crm: " + why + "; routed without enrichment";
+}
+
+std::optional<std::string> OdbcConnector::enriched(const Fetched& fetched, WorkItem& item) {
+  if (instruments_.enriched != nullptr) {
+    instruments_.enriched->inc();
+  }
+  return apply(fetched, item);
+}
+
+std::optional<std::string> OdbcConnector::handOff(WorkItem& item,
+                                                  steady_clock::time_point deadline) {
+  auto lookup = std::make_shared<Lookup>();
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) {
+      return std::nullopt;
     }
     // Lookups that wait for a worker are the ones a slow database would make arrivals wait for
     // on top of their own: beyond a few per worker, do not queue more.
     if (lookups_.size() >= options_.poolSize * 4) {
-      return unenriched("too many lookups waiting");
+      return unenriched(item, "too many lookups waiting");
     }
     lookup->item = item;
     lookups_.push_back(lookup);
   }
   lookupReady_.notify_one();
-  std::future<std::optional<std::string>> answer = lookup->done.get_future();
-  if (answer.wait_for(options_.lookupTimeout) != std::future_status::ready) {
+  std::future<std::optional<Fetched>> answer = lookup->done.get_future();
+  if (answer.wait_until(deadline) != std::future_status::ready) {
     lookup->abandoned = true;
     {
       // A database that does not answer is treated as one that failed: the next arrivals skip
@@ -292,17 +389,14 @@ std::optional<std::string> OdbcConnector::enrich(WorkItem& item) {
       std::lock_guard lock(mutex_);
       breakerFailed(lookupBreaker_);
     }
-    return unenriched("no answer within " + std::to_string(options_.lookupTimeout.count()) + "ms");
+    return unenriched(item,
+                      "no answer within " + std::to_string(options_.lookupTimeout.count()) + "ms");
   }
-  std::optional<std::string> result = answer.get();
-  if (!result) {
-    return unenriched("lookup failed");
+  std::optional<Fetched> fetched = answer.get();
+  if (!fetched) {
+    return unenriched(item, "lookup failed");
   }
-  item = std::move(lookup->item);
-  if (instruments_.enriched != nullptr) {
-    instruments_.enriched->inc();
-  }
-  return result;
+  return enriched(*fetched, item);
 }
 
 void OdbcConnector::lookupWorker() {
@@ -319,56 +413,91 @@ void OdbcConnector::lookupWorker() {
       continue;
     }
     lock.unlock();
-    std::optional<std::string> result;
-    bool failed = false;
+    std::optional<Fetched> fetched;
     try {
-      result = lookupNow(lookup->item);
+      fetched = fetch(lookup->item, [&](const SqlTemplate& sql, const Values& values) {
+        return lookupPool_.run(sql, values);
+      });
     } catch (const std::exception&) {
-      failed = true;
     }
     lock.lock();
-    if (failed) {
+    if (!fetched) {
       breakerFailed(lookupBreaker_);
     } else if (!lookup->abandoned) {
       // An answer that came too late says the database is slow, not that it is back.
       breakerSucceeded(lookupBreaker_);
     }
-    lookup->done.set_value(result);
+    lookup->done.set_value(std::move(fetched));
   }
 }
 
-std::optional<std::string> OdbcConnector::lookupNow(WorkItem& item) {
-  const LookupStatement* statement = nullptr;
+OdbcConnector::Fetched
+OdbcConnector::fetch(const WorkItem& item,
+                     const std::function<Rows(const SqlTemplate&, const Values&)>& run) const {
+  Fetched fetched;
   const Address* address = nullptr;
   for (const LookupStatement& candidate : options_.lookups) {
     if ((address = customerAddress(item, candidate.addressKind)) != nullptr) {
-      statement = &candidate;
+      fetched.statement = &candidate;
       break;
     }
   }
-  setAttribute(item.attributes, kEnrichedAttribute, "true");
-  if (statement == nullptr) {
-    return std::string("crm: no address to look up");
+  if (fetched.statement == nullptr) {
+    return fetched;
   }
+  fetched.addressKind = address->kind;
+  fetched.address = address->value;
+  // Only the values the two statements bind (most lookups bind the address alone).
   Values values;
-  values["address"] = address->value;
-  values["addressKind"] = address->kind;
-  values["medium"] = item.medium;
-  values["contactPoint"] =
-      item.contactPoint ? std::optional<std::string>(item.contactPoint->value) : std::nullopt;
-  values["subject"] = item.subject;
-  values["workItemId"] = item.id;
-  Rows found = lookupPool_.run(statement->sql, values);
-  if (found.rows.empty()) {
-    return "crm: no customer for " + address->kind + " " + address->value;
+  auto set = [&](const char* name, auto&& value) {
+    auto uses = [&](const SqlTemplate& sql) {
+      return std::find(sql.names().begin(), sql.names().end(), name) != sql.names().end();
+    };
+    if (uses(fetched.statement->sql) || uses(options_.history)) {
+      values.emplace(name, std::forward<decltype(value)>(value));
+    }
+  };
+  set("address", address->value);
+  set("addressKind", address->kind);
+  set("medium", item.medium);
+  set("contactPoint",
+      item.contactPoint ? std::optional<std::string>(item.contactPoint->value) : std::nullopt);
+  set("subject", item.subject);
+  set("workItemId", item.id);
+  fetched.customer = run(fetched.statement->sql, values);
+  if (fetched.customer.rows.empty() || options_.history.empty()) {
+    return fetched;
   }
-  std::vector<std::string> described = applyRow(found, item);
-  if (!options_.history.empty() && item.customer && item.customer->ref) {
-    values["customerRef"] = item.customer->ref;
-    std::vector<std::string> more = applyRow(lookupPool_.run(options_.history, values), item);
-    described.insert(described.end(), more.begin(), more.end());
+  // The history is read for the customer the lookup found (or the item already named).
+  std::optional<std::string> ref = item.customer ? item.customer->ref : std::nullopt;
+  const auto& row = fetched.customer.rows.front();
+  for (std::size_t c = 0; c < fetched.customer.columns.size() && c < row.size(); ++c) {
+    if (row[c] && !row[c]->empty() && canonical(fetched.customer.columns[c]) == "customerref") {
+      ref = row[c];
+    }
   }
-  return "crm: " + joined(described);
+  if (ref) {
+    values["customerRef"] = ref;
+    fetched.history = run(options_.history, values);
+  }
+  return fetched;
+}
+
+std::string OdbcConnector::apply(const Fetched& fetched, WorkItem& item) {
+  setAttribute(item.attributes, kEnrichedAttribute, "true");
+  if (fetched.statement == nullptr) {
+    return "crm: no address to look up";
+  }
+  if (fetched.customer.rows.empty()) {
+    return "crm: no customer for " + fetched.addressKind + " " + fetched.address;
+  }
+  std::string described(kStepPrefix);
+  described.reserve(256);
+  applyRow(fetched.customer, item, described);
+  if (fetched.history) {
+    applyRow(*fetched.history, item, described);
+  }
+  return described;
 }
 
 // ----------------------------------------------------------------------------------- activities
@@ -414,6 +543,97 @@ bool OdbcConnector::takeEnded() {
   return true;
 }
 
+bool OdbcConnector::catchUp() {
+  constexpr std::size_t kPage = 500;
+  for (;;) {
+    std::vector<StoreEvent> steps;
+    try {
+      steps = store_->events(StoreEvent::Subject::WorkItem, stepPosition_, kPage);
+    } catch (const std::exception& e) {
+      std::cerr << "odbc " << options_.name << ": reading the store's step log: " << e.what()
+                << '\n';
+      return false;
+    }
+    std::int64_t reached = stepPosition_;
+    bool held = false;
+    try {
+      for (const StoreEvent& step : steps) {
+        if ((step.state == toString(WorkItemState::Completed) ||
+             step.state == toString(WorkItemState::Abandoned)) &&
+            !outbox_->queued(step.subjectId)) {
+          bool inMemory = false;
+          {
+            std::lock_guard lock(mutex_);
+            for (const EndedWorkItem& ended : ended_) {
+              inMemory = inMemory || ended.workItemId == step.subjectId;
+            }
+          }
+          if (inMemory || system_clock::now() - step.time < kObserverGrace) {
+            held = true; // the observer's copy (with its disposition and notes) comes first
+            break;
+          }
+          if (!queueFromStore(step)) {
+            held = true;
+            break;
+          }
+        }
+        reached = step.id;
+      }
+      stepPosition_ = reached;
+      // Saved once a second, not per round: a position that lags after a crash only means
+      // reading some steps again, and what they ended is queued already.
+      if (stepPosition_ != savedPosition_ && steady_clock::now() - positionSaved_ >= seconds(1)) {
+        outbox_->savePosition(kStepPosition, stepPosition_);
+        savedPosition_ = stepPosition_;
+        positionSaved_ = steady_clock::now();
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "odbc " << options_.name << ": " << e.what() << '\n';
+      return false;
+    }
+    if (held || steps.size() < kPage) {
+      return true;
+    }
+  }
+}
+
+// An end the observer did not deliver, rebuilt from the stored item: the disposition and notes
+// come from the step that recorded them ("disposition D: notes"), when it was committed.
+bool OdbcConnector::queueFromStore(const StoreEvent& step) {
+  auto details = service_->workItem(step.subjectId);
+  if (!details.ok()) {
+    return details.error().code == ServiceErrorCode::NotFound; // nothing to write for it
+  }
+  const StoredWorkItem& stored = details->stored;
+  EndedWorkItem ended;
+  ended.workItemId = step.subjectId;
+  ended.state = step.state == toString(WorkItemState::Abandoned) ? WorkItemState::Abandoned
+                                                                 : WorkItemState::Completed;
+  ended.time = step.time;
+  ended.cause = step.cause;
+  constexpr std::string_view kDisposition = "disposition ";
+  for (const HistoryEntry& entry : stored.item.history) {
+    if (entry.state != WorkItemState::Completed || !entry.cause.starts_with(kDisposition)) {
+      continue;
+    }
+    std::string text = entry.cause.substr(kDisposition.size());
+    const auto colon = text.find(": ");
+    std::string disposition = text.substr(0, colon);
+    if (disposition != "none") {
+      ended.disposition = disposition;
+    }
+    if (colon != std::string::npos) {
+      ended.notes = text.substr(colon + 2);
+    }
+  }
+  if (outbox_->add(ended.workItemId, activityValues(ended, stored))) {
+    count(activitiesQueued_, nullptr);
+    std::cerr << "odbc " << options_.name << ": activity of " << ended.workItemId
+              << " queued from the store's log (it ended while the connector could not take it)\n";
+  }
+  return true;
+}
+
 bool OdbcConnector::drainOne() {
   std::optional<QueuedActivity> next = outbox_->front();
   if (!next) {
@@ -440,7 +660,7 @@ void OdbcConnector::activityLoop() {
   std::unique_lock lock(mutex_);
   while (running_) {
     lock.unlock();
-    const bool taken = takeEnded();
+    const bool taken = takeEnded() && catchUp();
     bool wrote = false;
     bool failed = false;
     lock.lock();
@@ -475,6 +695,7 @@ OdbcConnector::Stats OdbcConnector::stats() const {
   Stats stats;
   stats.lookups = lookupCount_.load();
   stats.lookupFailures = lookupFailures_.load();
+  stats.lookupsOnArrivingThread = cancelHonoured_.load();
   stats.activitiesQueued = activitiesQueued_.load();
   stats.activitiesWritten = activitiesWritten_.load();
   stats.activityFailures = activityFailures_.load();

@@ -1,16 +1,15 @@
 #include "odbc_pool.h"
 
+#include "odbc_statement.h"
+#include "statement_watchdog.h"
+
 #include <Poco/Data/ODBC/Connector.h>
 #include <Poco/Data/ODBC/ODBCException.h>
-#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/ODBC/SessionImpl.h>
 #include <Poco/Data/Session.h>
-#include <Poco/Data/Statement.h>
-#include <Poco/Nullable.h>
 
 namespace switchboard::odbc {
 namespace {
-
-using Poco::Data::Keywords::useRef;
 
 int wholeSeconds(std::chrono::milliseconds duration) {
   return static_cast<int>((duration.count() + 999) / 1000);
@@ -23,14 +22,29 @@ void registerOdbc() {
   std::call_once(once, [] { Poco::Data::ODBC::Connector::registerConnector(); });
 }
 
+// The Poco session opens and closes the connection (login timeout, diagnostics); statements run
+// on its native handle. Statements are declared after the session: they are freed before it.
 struct OdbcPool::Connection {
-  struct Prepared {
-    std::unique_ptr<Poco::Data::Statement> statement;
-    std::vector<Poco::Nullable<std::string>> values; ///< bound by reference; never resized
-  };
-  explicit Connection(Poco::Data::Session s) : session(std::move(s)) {}
+  explicit Connection(Poco::Data::Session s) : session(std::move(s)) {
+    auto* impl = dynamic_cast<Poco::Data::ODBC::SessionImpl*>(session.impl());
+    if (impl == nullptr) {
+      throw DatabaseError("not an ODBC session");
+    }
+    handle = impl->dbc().handle();
+  }
   Poco::Data::Session session;
-  std::map<const SqlTemplate*, Prepared> statements;
+  SQLHDBC handle = SQL_NULL_HDBC;
+  std::map<const SqlTemplate*, std::unique_ptr<OdbcStatement>> statements;
+
+  OdbcStatement& statement(const SqlTemplate& sql, int queryTimeoutSeconds) {
+    auto found = statements.find(&sql);
+    if (found == statements.end()) {
+      found = statements
+                  .emplace(&sql, std::make_unique<OdbcStatement>(handle, sql, queryTimeoutSeconds))
+                  .first;
+    }
+    return *found->second;
+  }
 };
 
 OdbcPool::OdbcPool(std::string connection, std::size_t size,
@@ -57,9 +71,6 @@ std::unique_ptr<OdbcPool::Connection> OdbcPool::acquire(bool& reused) {
   try {
     Poco::Data::Session session("ODBC", connection_,
                                 static_cast<std::size_t>(wholeSeconds(connectTimeout_)));
-    if (queryTimeout_.count() > 0) {
-      session.setProperty("queryTimeout", wholeSeconds(queryTimeout_));
-    }
     return std::make_unique<Connection>(std::move(session));
   } catch (const Poco::Exception& e) {
     forget();
@@ -121,50 +132,88 @@ Rows OdbcPool::run(const SqlTemplate& sql, const Values& values) {
 }
 
 Rows OdbcPool::runOn(Connection& connection, const SqlTemplate& sql, const Values& values) {
-  auto found = connection.statements.find(&sql);
-  if (found == connection.statements.end()) {
-    Connection::Prepared prepared;
-    prepared.values.resize(sql.names().size());
-    prepared.statement = std::make_unique<Poco::Data::Statement>(connection.session);
-    *prepared.statement << sql.positional();
-    for (auto& value : prepared.values) {
-      prepared.statement->addBind(useRef(value));
-    }
-    found = connection.statements.emplace(&sql, std::move(prepared)).first;
+  OdbcStatement& statement = connection.statement(sql, wholeSeconds(queryTimeout_));
+  statement.execute(values);
+  return statement.fetch(values);
+}
+
+std::optional<OdbcPool::Lease> OdbcPool::tryIdle(std::chrono::milliseconds tick) {
+  std::unique_lock lock(mutex_);
+  if (!watchdog_) {
+    watchdog_ = std::make_unique<StatementWatchdog>(tick);
   }
-  Connection::Prepared& prepared = found->second;
-  for (std::size_t i = 0; i < sql.names().size(); ++i) {
-    auto value = values.find(sql.names()[i]);
-    if (value != values.end() && value->second) {
-      prepared.values[i] = *value->second;
-    } else {
-      prepared.values[i].clear();
-    }
+  // While a statement overruns its deadline the database is slow or its driver does not cancel:
+  // callers wait for no one then.
+  if (idle_.empty() || watchdog_->overdue() > 0) {
+    return std::nullopt;
   }
-  prepared.statement->execute();
-  Rows rows;
-  if (prepared.statement->columnsExtracted() == 0) {
-    return rows; // INSERT, UPDATE: no result set to read
+  auto connection = std::move(idle_.back());
+  idle_.pop_back();
+  return Lease(*this, std::move(connection));
+}
+
+OdbcPool::Lease::Lease(OdbcPool& pool, std::unique_ptr<Connection> connection)
+    : pool_(&pool), connection_(std::move(connection)) {}
+
+OdbcPool::Lease::Lease(Lease&& other) noexcept
+    : pool_(other.pool_), connection_(std::move(other.connection_)), failed_(other.failed_) {}
+
+OdbcPool::Lease::~Lease() {
+  if (!connection_) {
+    return;
   }
-  Poco::Data::RecordSet set(*prepared.statement);
-  const std::size_t columns = set.columnCount();
-  for (std::size_t c = 0; c < columns; ++c) {
-    rows.columns.push_back(set.columnName(c));
+  if (failed_) {
+    connection_.reset();
+    pool_->forget();
+  } else {
+    pool_->release(std::move(connection_));
   }
-  const std::size_t count = set.rowCount();
-  for (std::size_t r = 0; r < count; ++r) {
-    auto& row = rows.rows.emplace_back();
-    row.reserve(columns);
-    for (std::size_t c = 0; c < columns; ++c) {
-      const Poco::Dynamic::Var& value = set.value(c, r);
-      if (value.isEmpty()) {
-        row.emplace_back();
-      } else {
-        row.emplace_back(value.convert<std::string>());
+}
+
+Rows OdbcPool::Lease::run(const SqlTemplate& sql, const Values& values,
+                          std::chrono::steady_clock::time_point deadline) {
+  // Whatever happens, the connection is closed unless the statement ran to its end in time.
+  failed_ = true;
+  try {
+    OdbcStatement& statement = connection_->statement(sql, wholeSeconds(pool_->queryTimeout_));
+    struct Armed {
+      StatementWatchdog& watchdog;
+      StatementWatchdog::Ticket ticket;
+      bool done = false;
+      bool fired = false;
+      bool disarm() {
+        if (!done) {
+          done = true;
+          fired = watchdog.disarm(ticket);
+        }
+        return fired;
       }
+      ~Armed() { disarm(); }
+    } armed{*pool_->watchdog_, pool_->watchdog_->arm(statement.handle(), deadline)};
+    try {
+      statement.execute(values);
+    } catch (const DatabaseError& e) {
+      if (armed.disarm()) {
+        throw StatementCancelled(e.what());
+      }
+      throw;
     }
+    // Only the execution is watched: once disarmed no cancel can reach the statement while its
+    // rows are read (on an idle statement, a cancel would close the cursor under the reader).
+    if (armed.disarm()) {
+      // Cancelled just as it finished: its answer may be gone with the cancel.
+      throw StatementCancelled("cancelled at its deadline");
+    }
+    Rows rows = statement.fetch(values);
+    failed_ = false;
+    return rows;
+  } catch (const DatabaseError&) {
+    throw;
+  } catch (const Poco::Exception& e) {
+    throw DatabaseError(e.displayText());
+  } catch (const std::exception& e) {
+    throw DatabaseError(e.what());
   }
-  return rows;
 }
 
 } // namespace switchboard::odbc

@@ -1,7 +1,7 @@
 #pragma once
 
-// Connections to the CRM database over ODBC (Poco::Data::ODBC over unixODBC), pooled, each with
-// its statements prepared once and executed again with new bound values.
+// Connections to the CRM database over ODBC (Poco::Data::ODBC sessions over unixODBC), pooled,
+// each with its statements prepared once (OdbcStatement) and executed again with new bound values.
 //
 // A connection that fails is dropped, never returned to the pool: after the database restarts,
 // the stale ones go one by one, and a call that failed on a reused connection is tried once more
@@ -37,7 +37,11 @@ struct Rows {
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
+class StatementWatchdog;
+
 class OdbcPool {
+  struct Connection;
+
  public:
   /// Opens nothing yet: connections are made when first needed. At most `size` are open at
   /// once; a caller beyond that waits for one to be returned.
@@ -54,8 +58,36 @@ class OdbcPool {
   /// Closes every idle connection (the next call connects afresh).
   void closeIdle();
 
+  /// An open connection taken out of the pool for a few statements on the caller's thread; back
+  /// to the pool when the lease ends, or closed if a statement on it failed.
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept;
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease();
+
+    /// Runs `sql` as run() does, once (no second try), cancelling it (SQLCancel) when it has
+    /// not finished by `deadline`. Throws DatabaseError; StatementCancelled after a cancel.
+    Rows run(const SqlTemplate& sql, const Values& values,
+             std::chrono::steady_clock::time_point deadline);
+
+   private:
+    friend class OdbcPool;
+    Lease(OdbcPool& pool, std::unique_ptr<Connection> connection);
+    OdbcPool* pool_;
+    std::unique_ptr<Connection> connection_;
+    bool failed_ = false;
+  };
+
+  /// An idle open connection, or nothing when none is, or while a leased statement overruns its
+  /// deadline: it never connects and never waits, so that the caller can run a statement on its
+  /// own thread only when that cannot hang on a connect. `tick` is the watchdog's (see
+  /// StatementWatchdog); the first call sets it.
+  std::optional<Lease> tryIdle(std::chrono::milliseconds tick);
+
  private:
-  struct Connection;
   std::unique_ptr<Connection> acquire(bool& reused);
   void release(std::unique_ptr<Connection> connection);
   void forget();
@@ -69,6 +101,13 @@ class OdbcPool {
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_ = 0;
+  std::unique_ptr<StatementWatchdog> watchdog_; ///< made by the first tryIdle()
+};
+
+/// A statement that outlived its deadline and was cancelled.
+class StatementCancelled : public DatabaseError {
+ public:
+  using DatabaseError::DatabaseError;
 };
 
 /// Registers Poco's ODBC connector once per process (idempotent, thread-safe).

@@ -92,7 +92,7 @@ int serveCommand(std::span<const std::string_view> arguments, std::ostream& out,
     }
     server.start();
     for (auto& connector : connectors) {
-      connector->start(server);
+      connector->start(server, *store);
     }
 
     ApiOptions api;

@@ -115,7 +115,7 @@ class OdbcPostgresTest : public ::testing::Test {
     server_->setEnricher(connector_.get());
     server_->addEndObserver(*connector_);
     server_->start();
-    connector_->start(*server_);
+    connector_->start(*server_, store_);
   }
 
   ~OdbcPostgresTest() override {
@@ -165,10 +165,49 @@ TEST_F(OdbcPostgresTest, ACustomerIsLookedUpThroughPsqlOdbc) {
   EXPECT_EQ(attribute(item.item, "openCases"), "1");
   EXPECT_EQ(item.item.queueId, "vip");
   EXPECT_EQ(item.item.agentId, "a-ana"); // her previous agent, though Bruno waited longer
+  // Text beyond ASCII comes back as the database holds it (UTF-8).
+  StoredWorkItem joao = handle("joao.pereira@example.pt");
+  ASSERT_TRUE(joao.item.customer.has_value());
+  EXPECT_EQ(joao.item.customer->name, "Jo\xc3\xa3o Pereira");
   ASSERT_TRUE(eventually([&] { return connector_->stats().outboxDepth == 0; }));
-  EXPECT_EQ(sql(pg_.connectionString("crm"),
-                "SELECT contact_id || '|' || agent_id || '|' || disposition FROM activities"),
-            std::vector<std::string>{"c-1001|a-ana|answered"});
+  EXPECT_EQ(
+      sql(pg_.connectionString("crm"),
+          "SELECT contact_id || '|' || agent_id || '|' || disposition FROM activities ORDER BY id"),
+      (std::vector<std::string>{"c-1001|a-ana|answered", "c-1003|a-bruno|answered"}));
+}
+
+TEST_F(OdbcPostgresTest, ALookupStuckOnALockIsCancelledAtLookupTimeout) {
+  ASSERT_TRUE(server_->setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  auto arrive = [&](const std::string& address) {
+    WorkItem item;
+    item.medium = "email";
+    Customer customer;
+    customer.addresses.push_back({"email", address, std::nullopt});
+    item.customer = customer;
+    auto created = server_->createWorkItem(item, "api");
+    EXPECT_TRUE(created.ok());
+    return server_->workItem(created->workItemId)->stored;
+  };
+  // The first lookup leaves a connection open and idle: the next runs on the arriving thread.
+  ASSERT_EQ(attribute(arrive("joana.ferreira@example.com").item, "crmEnriched"), "true");
+  PGconn* locker = PQconnectdb(pg_.connectionString("crm").c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
+  PQclear(PQexec(locker, "BEGIN; LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE"));
+  StoredWorkItem slow = arrive("mark.davies@example.co.uk");
+  PQclear(PQexec(locker, "ROLLBACK"));
+  PQfinish(locker);
+  EXPECT_EQ(attribute(slow.item, "crmEnriched"), "false");
+  EXPECT_NE(slow.item.state, WorkItemState::New);
+  bool explained = false;
+  for (const HistoryEntry& step : slow.item.history) {
+    explained = explained || step.cause.find("no answer within") != std::string::npos;
+  }
+  EXPECT_TRUE(explained);
+  // psqlODBC stopped the statement (PostgreSQL's cancel request): lookups stay on the thread.
+  EXPECT_TRUE(connector_->stats().lookupsOnArrivingThread);
+  EXPECT_TRUE(eventually([&] {
+    return attribute(arrive("joana.ferreira@example.com").item, "crmEnriched") == "true";
+  }));
 }
 
 TEST_F(OdbcPostgresTest, ActivitiesOutliveATenSecondOutageInOrderAndRoutingNeverStops) {

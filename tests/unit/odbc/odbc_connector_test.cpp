@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
+#include <future>
 #include <thread>
 
 namespace switchboard::odbc {
@@ -126,7 +128,7 @@ class OdbcConnectorTest : public ::testing::Test {
     server_->setEnricher(connector_.get());
     server_->addEndObserver(*connector_);
     server_->start();
-    connector_->start(*server_);
+    connector_->start(*server_, store_);
     return *server_;
   }
 
@@ -202,6 +204,49 @@ TEST_F(OdbcConnectorTest, AKnownCustomerIsEnrichedAndOfferedToTheirPreviousAgent
   EXPECT_EQ(item.item.agentId, "a-ana");
 }
 
+TEST_F(OdbcConnectorTest, LongValuesComeBackWhole) {
+  // 800 characters: longer than the cells the connector binds result columns to.
+  start(config("a.id AS account",
+               "a.id AS account, replace(hex(zeroblob(400)), '00', 'ab') AS note"));
+  for (const char* address : {"joana.ferreira@example.com", "mark.davies@example.co.uk"}) {
+    StoredWorkItem item = stored(arrive(address));
+    EXPECT_EQ(attribute(item.item, "crmEnriched"), "true");
+    EXPECT_EQ(attribute(item.item, "note").size(), 800u);
+    EXPECT_EQ(attribute(item.item, "note").substr(0, 4), "abab");
+    EXPECT_TRUE(item.item.customer->ref.has_value());
+  }
+}
+
+TEST_F(OdbcConnectorTest, ManyArrivalsAtOnceAreEachEnrichedWithTheirOwnCustomer) {
+  // Eight arriving threads, two lookup connections: some lookups run on the arriving thread,
+  // the others wait for a worker. The timeout is out of the way: this is about correctness.
+  start(config("lookupTimeout=\"1s\"", "lookupTimeout=\"60s\""));
+  const std::vector<std::pair<std::string, std::string>> customers{
+      {"joana.ferreira@example.com", "c-1001"},
+      {"mark.davies@example.co.uk", "c-1002"},
+      {"joao.pereira@example.pt", "c-1003"}};
+  std::vector<std::thread> arrivals;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    arrivals.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const auto& [address, ref] = customers[static_cast<std::size_t>(t + i) % customers.size()];
+        StoredWorkItem item = stored(arrive(address));
+        if (attribute(item.item, "crmEnriched") != "true" || !item.item.customer ||
+            item.item.customer->ref != ref) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& arrival : arrivals) {
+    arrival.join();
+  }
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(connector_->stats().lookups, 200u);
+  EXPECT_EQ(connector_->stats().lookupFailures, 0u);
+}
+
 TEST_F(OdbcConnectorTest, AnUnknownAddressIsAnsweredAndRoutedAsItIs) {
   start(config());
   std::string id = arrive("nobody@example.org");
@@ -240,6 +285,37 @@ TEST_F(OdbcConnectorTest, ASlowDatabaseDoesNotHoldItemsBack) {
   sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(blocker);
   // Once the database answers again, so do lookups (after the connector's backoff).
+  EXPECT_TRUE(eventually([&] {
+    return attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched") == "true";
+  }));
+}
+
+TEST_F(OdbcConnectorTest, WhenTheDriverIgnoresCancelLookupsMoveToWorkers) {
+  // The SQLite3 ODBC driver does not stop a statement waiting for a lock when it is cancelled;
+  // it gives up after its own Timeout (5 s here, lookupTimeout is 1 s).
+  CommunicationServer& server = start(config("Timeout=2000", "Timeout=5000"));
+  ASSERT_TRUE(server.setAgentState("a-bruno", AgentState::Ready, std::nullopt).ok());
+  // A first lookup leaves an open connection idle: the next one runs on the arriving thread.
+  ASSERT_EQ(attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched"), "true");
+  EXPECT_TRUE(connector_->stats().lookupsOnArrivingThread);
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(crm_.c_str(), &blocker), SQLITE_OK);
+  sqlite3_busy_timeout(blocker, 30000);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  StoredWorkItem first = stored(arrive("mark.davies@example.co.uk"));
+  EXPECT_EQ(attribute(first.item, "crmEnriched"), "false");
+  EXPECT_FALSE(connector_->stats().lookupsOnArrivingThread);
+  // The database is still locked: the next arrival waits for a worker at most lookupTimeout.
+  auto second =
+      std::async(std::launch::async, [&] { return arrive("joana.ferreira@example.com"); });
+  const bool answered =
+      eventually([&] { return second.wait_for(0s) == std::future_status::ready; });
+  const std::string secondId = answered ? second.get() : "";
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(attribute(stored(secondId).item, "crmEnriched"), "false");
+  EXPECT_NE(stored(secondId).item.state, WorkItemState::New);
   EXPECT_TRUE(eventually([&] {
     return attribute(stored(arrive("joana.ferreira@example.com")).item, "crmEnriched") == "true";
   }));
@@ -288,9 +364,48 @@ TEST_F(OdbcConnectorTest, ActivitiesWaitInTheOutboxUntilTheDatabaseIsBack) {
 
   // Second run, same outbox, the CRM reachable: the queued activity is written.
   connector_ = std::make_unique<OdbcConnector>(readOdbcOptions(config().connectors.at(0)));
-  connector_->start(server);
+  connector_->start(server, store_);
   ASSERT_TRUE(eventually([&] { return connector_->stats().outboxDepth == 0; }));
   EXPECT_EQ(sql(crm_, "SELECT work_item_id FROM activities"), std::vector<std::string>{id});
+}
+
+TEST_F(OdbcConnectorTest, AnItemThatEndsWhileTheConnectorIsStoppedIsWrittenOnceWhenItStarts) {
+  CommunicationServer& server = start(config());
+  ASSERT_TRUE(server.setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+  auto finish = [&](const std::string& address, const std::string& disposition) {
+    std::string id = arrive(address);
+    EXPECT_TRUE(server.accept(id, "a-ana").ok());
+    CompleteRequest complete;
+    complete.workItemId = id;
+    complete.agentId = "a-ana";
+    complete.disposition = disposition;
+    complete.notes = "said: thanks";
+    EXPECT_TRUE(server.complete(complete).ok());
+    return id;
+  };
+  auto written = [&] { return sql(crm_, "SELECT work_item_id FROM activities ORDER BY id"); };
+  std::string before = finish("joana.ferreira@example.com", "resolved");
+  ASSERT_TRUE(eventually([&] { return written().size() == 1; }));
+
+  // The observer is told while the connector is stopped: that copy is gone. The store's log
+  // still shows the end, and the connector reads it when it starts again.
+  connector_->stop();
+  std::string missed = finish("mark.davies@example.co.uk", "callback");
+  connector_->start(server, store_);
+  ASSERT_TRUE(eventually([&] { return written().size() == 2; })) << written().size();
+  EXPECT_EQ(written(), (std::vector<std::string>{before, missed}));
+  EXPECT_EQ(sql(crm_, "SELECT disposition || '|' || notes || '|' || agent_id FROM activities "
+                      "WHERE work_item_id = '" +
+                          missed + "'"),
+            std::vector<std::string>{"callback|said: thanks|a-ana"});
+
+  // Another restart and another item: nothing is queued twice.
+  connector_->stop();
+  connector_->start(server, store_);
+  std::string after = finish("joao.pereira@example.pt", "resolved");
+  ASSERT_TRUE(eventually([&] { return written().size() >= 3; }));
+  EXPECT_EQ(written(), (std::vector<std::string>{before, missed, after}));
+  EXPECT_EQ(connector_->stats().outboxDepth, 0u);
 }
 
 TEST_F(OdbcConnectorTest, ARosterChangeInTheCrmReachesItemsStillWaiting) {
