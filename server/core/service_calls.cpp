@@ -150,6 +150,27 @@ ServiceResult<WorkItemDetails> CommunicationServer::workItem(const std::string& 
   if (!stored) {
     return unknownItem(id);
   }
+  // Routing changes are written behind the decisions, and an agent may be pushed an offer before
+  // its write commits. A read must not see an older state than the one already pushed: when the
+  // live state is ahead of the stored one, wait for the writes queued so far and read again.
+  bool behind = false;
+  {
+    Lock lock(mutex_);
+    if (auto live = engine_.item(id)) {
+      behind = live->state != stored->item.state.value_or(WorkItemState::New);
+    }
+  }
+  if (behind) {
+    try {
+      store_.flush();
+      stored = store_.workItem(id, true);
+    } catch (const std::exception& e) {
+      return unavailable(e);
+    }
+    if (!stored) {
+      return unknownItem(id);
+    }
+  }
   WorkItemDetails details{std::move(*stored), std::nullopt};
   Lock lock(mutex_);
   if (auto trace = traces_.find(id); trace != traces_.end()) {
