@@ -140,7 +140,8 @@ CommunicationServer::workItems(const WorkItemFilter& filter) {
   }
 }
 
-ServiceResult<WorkItemDetails> CommunicationServer::workItem(const std::string& id) {
+ServiceResult<WorkItemDetails> CommunicationServer::workItem(const std::string& id,
+                                                             Freshness freshness) {
   std::optional<StoredWorkItem> stored;
   try {
     stored = store_.workItem(id, true);
@@ -154,7 +155,7 @@ ServiceResult<WorkItemDetails> CommunicationServer::workItem(const std::string& 
   // its write commits. A read must not see an older state than the one already pushed: when the
   // live state is ahead of the stored one, wait for the writes queued so far and read again.
   bool behind = false;
-  {
+  if (freshness == Freshness::Pushed) {
     Lock lock(mutex_);
     if (auto live = engine_.item(id)) {
       behind = live->state != stored->item.state.value_or(WorkItemState::New);

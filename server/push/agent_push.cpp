@@ -330,7 +330,9 @@ void Hub::enrich(Message& message) {
     return;
   }
   try {
-    ServiceResult<WorkItemDetails> details = service.workItem(offer->workItemId);
+    // The offer being pushed is newer than the store; only the item's content is read here.
+    ServiceResult<WorkItemDetails> details =
+        service.workItem(offer->workItemId, Service::Freshness::Stored);
     if (!details.ok()) {
       logger.warn("push.enrich_failed",
                   {{"workItem", offer->workItemId}, {"error", details.error().detail}});

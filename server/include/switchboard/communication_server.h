@@ -94,7 +94,8 @@ class CommunicationServer final : public Service, public MessageSink {
   ServiceResult<Agent> setAgentState(const std::string& id, AgentState state,
                                      const std::optional<std::string>& reason) override;
   ServiceResult<std::vector<StoredWorkItem>> workItems(const WorkItemFilter& filter) override;
-  ServiceResult<WorkItemDetails> workItem(const std::string& id) override;
+  ServiceResult<WorkItemDetails> workItem(const std::string& id,
+                                          Freshness freshness = Freshness::Pushed) override;
   ServiceResult<ArrivalOutcome> createWorkItem(const WorkItem& item,
                                                const std::string& source) override;
   ServiceResult<StoredWorkItem> accept(const std::string& workItemId,

@@ -86,7 +86,16 @@ class Service {
 
   // -------------------------------------------------------------------------------- work items
   virtual ServiceResult<std::vector<StoredWorkItem>> workItems(const WorkItemFilter& filter) = 0;
-  virtual ServiceResult<WorkItemDetails> workItem(const std::string& id) = 0;
+  /// How fresh a read of a work item must be.
+  enum class Freshness {
+    /// Never older than what the server has pushed to an agent: the routing changes are written
+    /// behind the decisions, so the read may wait for the writes in flight (about one commit).
+    Pushed,
+    /// As the store has it now, without waiting: for readers that want the item's content only.
+    Stored,
+  };
+  virtual ServiceResult<WorkItemDetails> workItem(const std::string& id,
+                                                  Freshness freshness = Freshness::Pushed) = 0;
   /// Creates a work item (web forms, callbacks ...) from `source`; routes it at once.
   /// item.sourceKey, when set, makes the call idempotent: the same key returns the same item.
   virtual ServiceResult<ArrivalOutcome> createWorkItem(const WorkItem& item,

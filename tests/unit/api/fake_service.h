@@ -121,7 +121,8 @@ class FakeService : public Service {
     }
     return out;
   }
-  ServiceResult<WorkItemDetails> workItem(const std::string& id) override {
+  ServiceResult<WorkItemDetails> workItem(const std::string& id,
+                                          Freshness = Freshness::Pushed) override {
     std::lock_guard lock(mutex_);
     auto found = items_.find(id);
     if (found == items_.end()) {
