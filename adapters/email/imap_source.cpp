@@ -105,7 +105,8 @@ std::string uidSet(const std::vector<std::uint32_t>& uids) {
 
 ImapSource::ImapSource(ImapOptions options, MessageSink& sink, AttachmentStore& attachments,
                        MetricsRegistry* metrics)
-    : options_(std::move(options)), intake_(options_.intake, sink, attachments, metrics) {
+    : options_(std::move(options)), intake_(options_.intake, sink, attachments, metrics),
+      poller_(options_.pollInterval, [this] { pollOnce(); }) {
   for (const MailboxAccount& account : options_.mailboxes) {
     mailboxes_.push_back(Mailbox{account, nullptr});
   }
@@ -117,41 +118,15 @@ ImapSource::~ImapSource() {
 
 void ImapSource::start() {
   intake_.start();
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
+  poller_.start();
 }
 
 void ImapSource::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
+  poller_.stop();
   for (Mailbox& mailbox : mailboxes_) {
     mailbox.connection.reset();
   }
   intake_.stop();
-}
-
-bool ImapSource::stopping() {
-  std::lock_guard lock(mutex_);
-  return stopping_ && thread_.joinable();
-}
-
-void ImapSource::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    pollOnce();
-    lock.lock();
-    wake_.wait_for(lock, options_.pollInterval, [this] { return stopping_; });
-  }
 }
 
 std::size_t ImapSource::pollOnce() {

@@ -11,12 +11,10 @@
 #include "imap_connection.h"
 #include "mail_account.h"
 #include "mail_intake.h"
+#include "mail_poller.h"
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 namespace switchboard::email {
 
@@ -66,17 +64,13 @@ class ImapSource final : public ChannelDriver {
   /// Marks or moves the mails `uids`, as the configuration says.
   void acknowledge(ImapConnection& connection, const std::vector<std::uint32_t>& uids,
                    bool rejected);
-  bool stopping();
-  void run();
+  bool stopping() { return poller_.stopping(); }
 
   ImapOptions options_;
   MailIntake intake_;
   std::vector<Mailbox> mailboxes_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  MailPoller poller_;
 };
 
 /// "1:5,7,9:12": the UIDs (sorted) as an IMAP sequence set.

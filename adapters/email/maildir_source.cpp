@@ -35,7 +35,14 @@ IntakeOptions intakeOf(const MaildirOptions& options) {
 
 MaildirSource::MaildirSource(MaildirOptions options, MessageSink& sink,
                              AttachmentStore& attachments, MetricsRegistry* metrics)
-    : options_(std::move(options)), intake_(intakeOf(options_), sink, attachments, metrics) {}
+    : options_(std::move(options)), intake_(intakeOf(options_), sink, attachments, metrics),
+      poller_(options_.pollInterval, [this] {
+        try {
+          pollOnce();
+        } catch (const std::exception& e) {
+          std::cerr << "maildir " << options_.driverName << ": " << e.what() << '\n';
+        }
+      }) {}
 
 MaildirSource::~MaildirSource() {
   stop();
@@ -46,37 +53,12 @@ void MaildirSource::start() {
     fs::create_directories(options_.path / folder);
   }
   intake_.start();
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
+  poller_.start();
 }
 
 void MaildirSource::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
+  poller_.stop();
   intake_.stop();
-}
-
-void MaildirSource::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    try {
-      pollOnce();
-    } catch (const std::exception& e) {
-      std::cerr << "maildir " << options_.driverName << ": " << e.what() << '\n';
-    }
-    lock.lock();
-    wake_.wait_for(lock, options_.pollInterval, [this] { return stopping_; });
-  }
 }
 
 std::size_t MaildirSource::pollOnce() {
@@ -90,11 +72,8 @@ std::size_t MaildirSource::pollOnce() {
   std::sort(files.begin(), files.end());
   std::size_t taken = 0;
   for (const fs::path& file : files) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_ && thread_.joinable()) {
-        break;
-      }
+    if (poller_.stopping()) {
+      break;
     }
     if (!take(file)) {
       break;

@@ -6,12 +6,10 @@
 // read is reported (contactRejected) and moved to rejected/, so it never blocks the rest.
 
 #include "mail_intake.h"
+#include "mail_poller.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
-#include <thread>
 
 namespace switchboard::email {
 
@@ -59,15 +57,11 @@ class MaildirSource final : public ChannelDriver {
  private:
   /// Takes one mail of new/; false when the server cannot take it now (it stays in new/).
   bool take(const std::filesystem::path& file);
-  void run();
 
   MaildirOptions options_;
   MailIntake intake_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  MailPoller poller_;
 };
 
 /// Registers the "maildir" driver type.

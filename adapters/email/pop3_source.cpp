@@ -141,7 +141,8 @@ class Pop3Session {
 
 Pop3Source::Pop3Source(Pop3Options options, MessageSink& sink, AttachmentStore& attachments,
                        MetricsRegistry* metrics)
-    : options_(std::move(options)), intake_(options_.intake, sink, attachments, metrics) {
+    : options_(std::move(options)), intake_(options_.intake, sink, attachments, metrics),
+      poller_(options_.pollInterval, [this] { pollOnce(); }) {
   memory_ = std::make_unique<Pop3UidlMemory>(options_.stateFile);
 }
 
@@ -151,38 +152,12 @@ Pop3Source::~Pop3Source() {
 
 void Pop3Source::start() {
   intake_.start();
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
+  poller_.start();
 }
 
 void Pop3Source::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
+  poller_.stop();
   intake_.stop();
-}
-
-bool Pop3Source::stopping() {
-  std::lock_guard lock(mutex_);
-  return stopping_ && thread_.joinable();
-}
-
-void Pop3Source::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    pollOnce();
-    lock.lock();
-    wake_.wait_for(lock, options_.pollInterval, [this] { return stopping_; });
-  }
 }
 
 std::size_t Pop3Source::pollOnce() {

@@ -10,12 +10,10 @@
 
 #include "mail_account.h"
 #include "mail_intake.h"
+#include "mail_poller.h"
 #include "pop3_uidl_memory.h"
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 namespace switchboard::email {
 
@@ -58,17 +56,13 @@ class Pop3Source final : public ChannelDriver {
   /// Runs one session on `account`: takes up to one batch. Returns the mails acknowledged and
   /// whether more wait.
   std::pair<std::size_t, bool> session(const MailboxAccount& account);
-  bool stopping();
-  void run();
+  bool stopping() { return poller_.stopping(); }
 
   Pop3Options options_;
   MailIntake intake_;
   std::unique_ptr<Pop3UidlMemory> memory_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  MailPoller poller_;
 };
 
 /// Registers the "pop3" driver type.
