@@ -10,7 +10,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <future>
@@ -22,32 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-
-// Runs SQL on the CRM file directly (not through the connector); returns the first column of
-// every row.
-std::vector<std::string> sql(const std::filesystem::path& file, const std::string& text) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {
-    throw std::runtime_error("cannot open " + file.string());
-  }
-  sqlite3_busy_timeout(db, 5000);
-  std::vector<std::string> out;
-  char* error = nullptr;
-  int rc = sqlite3_exec(
-      db, text.c_str(),
-      [](void* sink, int, char** values, char**) {
-        static_cast<std::vector<std::string>*>(sink)->push_back(values[0] ? values[0] : "NULL");
-        return 0;
-      },
-      &out, &error);
-  std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(db);
-  if (rc != SQLITE_OK) {
-    throw std::runtime_error("sqlite: " + message);
-  }
-  return out;
-}
+using testing::sql;
 
 template <class Condition>
 bool eventually(Condition condition) {

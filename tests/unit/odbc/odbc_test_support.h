@@ -1,13 +1,18 @@
 #pragma once
 
 // What the ODBC connector's tests share: a private unixODBC driver list (ODBCSYSINI) with
-// psqlODBC's CommLog off, so that no test writes logs into /tmp, and a temporary folder.
+// psqlODBC's CommLog off, so that no test writes logs into /tmp, a temporary folder, and direct
+// SQL on an SQLite file (to check what the connector wrote).
+
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace switchboard::testing {
 
@@ -49,6 +54,32 @@ inline void usePrivateOdbcDrivers(const std::filesystem::path& folder) {
 inline std::string readFile(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Runs SQL on the CRM file directly (not through the connector); returns the first column of
+// every row.
+inline std::vector<std::string> sql(const std::filesystem::path& file, const std::string& text) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {
+    throw std::runtime_error("cannot open " + file.string());
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::vector<std::string> out;
+  char* error = nullptr;
+  int rc = sqlite3_exec(
+      db, text.c_str(),
+      [](void* sink, int, char** values, char**) {
+        static_cast<std::vector<std::string>*>(sink)->push_back(values[0] ? values[0] : "NULL");
+        return 0;
+      },
+      &out, &error);
+  std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) {
+    throw std::runtime_error("sqlite: " + message);
+  }
+  return out;
 }
 
 } // namespace switchboard::testing
