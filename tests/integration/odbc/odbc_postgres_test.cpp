@@ -82,28 +82,8 @@ class OdbcPostgresTest : public ::testing::Test {
               ";Database=crm;Uid=postgres")
                  .c_str(),
              1);
-    std::string document = R"(<?xml version="1.0" encoding="UTF-8"?>
-<switchboard xmlns="urn:switchboard:config:v1" version="1.0">
-  <server id="sb-test"><listener port="0"/></server>
-  <store><sqlite path="unused.db"/></store>
-  <security>
-    <apiKey name="crm" secret="test-secret-0123456789"/>
-    <agentTokens secret="test-token-secret-0123456789abcdef0123"/>
-  </security>
-  <routing defaultQueue="general"/>
-  <queues>
-    <queue id="vip" ordering="previousAgent longestIdle" stickyMaxWait="1m"/>
-    <queue id="general" ordering="longestIdle"/>
-  </queues>
-  <rules>
-    <rule name="gold" queue="vip"><when>item.tier == "gold"</when></rule>
-  </rules>
-  <connectors>
-)" + testing::readFile(std::string(SWITCHBOARD_SOURCE_DIR) + "/samples/crm/odbc-postgresql.xml") +
-                           R"(
-  </connectors>
-</switchboard>
-)";
+    std::string document = testing::configWithConnector(testing::readFile(
+        std::string(SWITCHBOARD_SOURCE_DIR) + "/samples/crm/odbc-postgresql.xml"));
     Config config = loadConfigFromString(document, folder_.path() / "switchboard.xml");
     CoreOptions core;
     core.serverId = "sb-test";

@@ -62,31 +62,7 @@ class OdbcConnectorTest : public ::testing::Test {
     if (!from.empty()) {
       section.replace(section.find(from), from.size(), to);
     }
-    std::string document = R"(<?xml version="1.0" encoding="UTF-8"?>
-<switchboard xmlns="urn:switchboard:config:v1" version="1.0">
-  <server id="sb-test"><listener port="0"/></server>
-  <store><sqlite path="unused.db"/></store>
-  <security>
-    <apiKey name="crm" secret="test-secret-0123456789"/>
-    <agentTokens secret="test-token-secret-0123456789abcdef0123"/>
-  </security>
-  <routing defaultQueue="general"/>
-  <queues>
-    <queue id="vip" ordering="previousAgent longestIdle" stickyMaxWait="1m"/>
-    <queue id="general" ordering="longestIdle"/>
-    <queue id="french">
-      <target>agent.skills.french >= 5</target>
-    </queue>
-  </queues>
-  <rules>
-    <rule name="french" queue="french"><when>item.topic == "french"</when></rule>
-    <rule name="gold" queue="vip"><when>item.tier == "gold"</when></rule>
-  </rules>
-  <connectors>
-)" + section + R"(
-  </connectors>
-</switchboard>
-)";
+    std::string document = testing::configWithConnector(section);
     return loadConfigFromString(document, folder_.path() / "switchboard.xml");
   }
 
