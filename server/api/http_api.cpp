@@ -3,6 +3,7 @@
 #include "api_endpoints.h"
 #include "api_request.h"
 #include "authenticator.h"
+#include "http_connections.h"
 #include "json_mapping.h"
 #include "router.h"
 #include "static_files.h"
@@ -134,9 +135,10 @@ struct api::HttpApiImpl {
   std::mutex idempotencyMutex_;
   std::set<std::string> idempotencyInFlight_;
 
-  std::unique_ptr<Poco::ThreadPool> pool_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_; ///< the options' own listener
-  std::vector<std::unique_ptr<Poco::Net::HTTPServer>> moreServers_;
+  bool started_ = false;
+  std::unique_ptr<api::HttpConnections> connections_;              ///< the listeners without TLS
+  std::unique_ptr<Poco::ThreadPool> pool_;                         ///< for the TLS listeners:
+  std::vector<std::unique_ptr<Poco::Net::HTTPServer>> tlsServers_; ///< Poco's own server
   std::vector<std::string> urls_;
   std::uint16_t port_ = 0;
   std::mutex lifecycleMutex_;
@@ -653,7 +655,7 @@ HttpApi::~HttpApi() {
 
 void HttpApi::addUpgradeRoute(std::string pattern, UpgradeHandler handler) {
   std::lock_guard lock(impl_->lifecycleMutex_);
-  if (impl_->server_) {
+  if (impl_->started_) {
     throw std::logic_error("addUpgradeRoute() after start()");
   }
   impl_->upgradeRouter_.add("GET", std::move(pattern), api::Access::Authenticated,
@@ -672,7 +674,7 @@ std::string RouteRequest::param(const std::string& name) const {
 
 void HttpApi::addRoute(std::string method, std::string pattern, RouteHandler handler) {
   std::lock_guard lock(impl_->lifecycleMutex_);
-  if (impl_->server_) {
+  if (impl_->started_) {
     throw std::logic_error("addRoute() after start()");
   }
   api::BodyKind body = method == "POST" ? api::BodyKind::Json : api::BodyKind::None;
@@ -741,7 +743,7 @@ std::string urlOf(const std::string& address, const Poco::Net::ServerSocket& soc
 
 void HttpApi::addOwnRoute(std::string method, std::string pattern, UpgradeHandler handler) {
   std::lock_guard lock(impl_->lifecycleMutex_);
-  if (impl_->server_) {
+  if (impl_->started_) {
     throw std::logic_error("addOwnRoute() after start()");
   }
   impl_->ownRouter_.add(std::move(method), std::move(pattern), api::Access::Public,
@@ -751,41 +753,64 @@ void HttpApi::addOwnRoute(std::string method, std::string pattern, UpgradeHandle
 
 void HttpApi::start() {
   std::lock_guard lock(impl_->lifecycleMutex_);
-  if (impl_->server_) {
+  if (impl_->started_) {
     return;
   }
   const auto& options = impl_->options_;
   // Bind everything before serving anything: a listener that cannot bind stops the start whole.
-  std::vector<std::pair<Poco::Net::ServerSocket, std::string>> sockets;
-  sockets.emplace_back(listen(options.address, options.port, options.tls), "");
-  sockets.back().second = urlOf(options.address, sockets.back().first, options.tls.has_value());
+  struct Bound {
+    Poco::Net::ServerSocket socket;
+    bool tls = false;
+  };
+  std::vector<Bound> sockets;
+  std::vector<std::string> urls;
+  sockets.push_back({listen(options.address, options.port, options.tls), options.tls.has_value()});
+  urls.push_back(urlOf(options.address, sockets.back().socket, sockets.back().tls));
   for (const ApiListener& more : options.moreListeners) {
-    sockets.emplace_back(listen(more.address, more.port, more.tls), "");
-    sockets.back().second = urlOf(more.address, sockets.back().first, more.tls.has_value());
+    sockets.push_back({listen(more.address, more.port, more.tls), more.tls.has_value()});
+    urls.push_back(urlOf(more.address, sockets.back().socket, sockets.back().tls));
   }
   auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
   params->setMaxThreads(options.threads);
   params->setMaxQueued(options.maxQueued);
   params->setKeepAlive(true);
   params->setKeepAliveTimeout(Poco::Timespan(options.keepAliveTimeout.count(), 0));
-  impl_->pool_ = std::make_unique<Poco::ThreadPool>(
-      std::min(2, options.threads),
-      options.threads + 2 * static_cast<int>(options.moreListeners.size()));
-  for (std::size_t i = 0; i < sockets.size(); ++i) {
-    auto server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*impl_), *impl_->pool_,
-                                                          sockets[i].first, params);
-    server->start();
-    impl_->urls_.push_back(sockets[i].second);
-    if (i == 0) {
-      impl_->server_ = std::move(server);
+  Poco::Net::HTTPRequestHandlerFactory::Ptr factory = new HandlerFactory(*impl_);
+  std::vector<Poco::Net::ServerSocket> plain;
+  std::size_t tls = 0;
+  for (const Bound& bound : sockets) {
+    if (bound.tls) {
+      ++tls;
     } else {
-      impl_->moreServers_.push_back(std::move(server));
+      plain.push_back(bound.socket);
     }
   }
-  impl_->port_ = sockets.front().first.address().port();
+  if (!plain.empty()) {
+    auto& open = impl_->registry_.gauge("switchboard_http_connections",
+                                        "Open HTTP connections on the listeners without TLS.");
+    impl_->connections_ = std::make_unique<api::HttpConnections>(
+        std::move(plain), params, factory, api::HttpConnections::Options{options.threads},
+        api::HttpConnections::Observer{[&open](int delta) { open.add(delta); }});
+    impl_->connections_->start();
+  }
+  if (tls > 0) {
+    impl_->pool_ = std::make_unique<Poco::ThreadPool>(std::min(2, options.threads),
+                                                      options.threads + 2 * static_cast<int>(tls));
+    for (const Bound& bound : sockets) {
+      if (bound.tls) {
+        auto server =
+            std::make_unique<Poco::Net::HTTPServer>(factory, *impl_->pool_, bound.socket, params);
+        server->start();
+        impl_->tlsServers_.push_back(std::move(server));
+      }
+    }
+  }
+  impl_->started_ = true;
+  impl_->urls_ = std::move(urls);
+  impl_->port_ = sockets.front().socket.address().port();
   for (std::size_t i = 0; i < sockets.size(); ++i) {
     impl_->logger_.info("http.started", {{"url", impl_->urls_[i]},
-                                         {"port", sockets[i].first.address().port()},
+                                         {"port", sockets[i].socket.address().port()},
                                          {"threads", options.threads},
                                          {"keys", impl_->options_.keys.size()},
                                          {"agentTokens", impl_->authenticator_.tokensEnabled()}});
@@ -794,26 +819,33 @@ void HttpApi::start() {
 
 void HttpApi::stop() {
   std::lock_guard lock(impl_->lifecycleMutex_);
-  if (!impl_->server_) {
+  if (!impl_->started_) {
     return;
   }
-  impl_->server_->stop();
-  for (auto& more : impl_->moreServers_) {
-    more->stop();
+  if (impl_->connections_) {
+    impl_->connections_->stopAccepting();
+  }
+  for (auto& server : impl_->tlsServers_) {
+    server->stop();
   }
   auto deadline = std::chrono::steady_clock::now() + impl_->options_.drainTimeout;
   while (impl_->active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  impl_->server_->stopAll(true);
-  for (auto& more : impl_->moreServers_) {
-    more->stopAll(true);
+  if (impl_->connections_) {
+    impl_->connections_->stopAll();
+    impl_->connections_.reset();
   }
-  impl_->pool_->joinAll();
-  impl_->server_.reset();
-  impl_->moreServers_.clear();
+  for (auto& server : impl_->tlsServers_) {
+    server->stopAll(true);
+  }
+  if (impl_->pool_) {
+    impl_->pool_->joinAll();
+  }
+  impl_->tlsServers_.clear();
   impl_->urls_.clear();
   impl_->pool_.reset();
+  impl_->started_ = false;
   impl_->logger_.info("http.stopped", {{"port", impl_->port_}});
   impl_->port_ = 0;
 }

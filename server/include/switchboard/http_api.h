@@ -72,8 +72,10 @@ struct ApiOptions {
   std::optional<ApiTls> tls; ///< serve HTTPS (and WSS) on address:port
   /// More listeners, each with or without TLS, served by the same endpoints and threads.
   std::vector<ApiListener> moreListeners;
-  int threads = 16;    ///< requests served at once (Poco's thread pool)
-  int maxQueued = 256; ///< accepted connections waiting for a thread
+  /// Requests served at once. Without TLS an idle keep-alive connection holds no thread; a TLS
+  /// listener (Poco's HTTPServer) holds one per open connection.
+  int threads = 16;
+  int maxQueued = 256; ///< TLS listeners: accepted connections waiting for a thread
   std::vector<ApiKey> keys;
   /// Signs agent tokens (HMAC-SHA256). Empty: agent tokens are neither issued nor accepted.
   /// Otherwise at least 32 bytes.

@@ -2,6 +2,8 @@
 
 #include "authenticator.h"
 
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
 
 #include <atomic>
@@ -620,6 +622,154 @@ TEST_F(HttpApiTest, StopIsIdempotentAndAStoppedServerRefusesConnections) {
                    session.receiveResponse(r));
   api->start();
   EXPECT_EQ(get("/healthz", "").status, 200);
+}
+
+// ------------------------------------------------------------------ keep-alive connections
+
+/// A raw keep-alive connection: requests are written and answers read by hand, so that the
+/// test sees exactly what travels on one connection.
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port)
+      : socket_(Poco::Net::SocketAddress("127.0.0.1", port)) {
+    // Far beyond anything a loaded machine needs, far below the keep-alive timeouts below.
+    socket_.setReceiveTimeout(Poco::Timespan(10, 0));
+  }
+
+  void send(const std::string& bytes) {
+    socket_.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+  }
+
+  /// Reads until `answers` complete responses without bodies beyond Content-Length arrived.
+  std::string receive(int answers) {
+    std::string text;
+    char buffer[4096];
+    while (complete(text) < answers) {
+      int got = socket_.receiveBytes(buffer, sizeof buffer);
+      if (got <= 0) {
+        break;
+      }
+      text.append(buffer, static_cast<std::size_t>(got));
+    }
+    return text;
+  }
+
+  /// True once the server closed the connection (a read returns end of stream).
+  bool closedByServer() {
+    char byte = 0;
+    try {
+      return socket_.receiveBytes(&byte, 1) == 0;
+    } catch (const Poco::Exception&) {
+      return true;
+    }
+  }
+
+ private:
+  static int complete(const std::string& text) {
+    int count = 0;
+    std::size_t at = 0;
+    for (;;) {
+      auto end = text.find("\r\n\r\n", at);
+      if (end == std::string::npos) {
+        return count;
+      }
+      std::size_t length = 0;
+      auto header = text.find("Content-Length: ", at);
+      if (header != std::string::npos && header < end) {
+        length = std::stoul(text.substr(header + 16));
+      }
+      if (text.size() < end + 4 + length) {
+        return count;
+      }
+      ++count;
+      at = end + 4 + length;
+    }
+  }
+
+  Poco::Net::StreamSocket socket_;
+};
+
+const std::string kHealthRequest = "GET /healthz HTTP/1.1\r\nHost: switchboard\r\n\r\n";
+
+int countAnswers(const std::string& text, const std::string& status) {
+  int count = 0;
+  for (auto at = text.find(status); at != std::string::npos; at = text.find(status, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+class KeepAliveTest : public ApiHarness {
+  void customize(ApiOptions& options) override {
+    options.threads = 2;
+    // An idle connection that held a thread would hold it this long.
+    options.keepAliveTimeout = std::chrono::seconds(60);
+  }
+};
+
+TEST_F(KeepAliveTest, MoreOpenConnectionsThanThreadsAreAllServed) {
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int i = 0; i < 6; ++i) {
+    connections.push_back(std::make_unique<RawConnection>(api->port()));
+  }
+  // Round after round, each connection asks once and stays open: with a thread per open
+  // connection, the third would wait for the first to close.
+  for (int round = 0; round < 3; ++round) {
+    for (auto& connection : connections) {
+      connection->send(kHealthRequest);
+      EXPECT_EQ(countAnswers(connection->receive(1), "HTTP/1.1 200 OK"), 1);
+    }
+  }
+  EXPECT_THAT(get("/metrics", "").body, HasSubstr("switchboard_http_connections 7\n"));
+}
+
+TEST_F(KeepAliveTest, PipelinedRequestsAreAnsweredInOrder) {
+  RawConnection connection(api->port());
+  connection.send(kHealthRequest + "GET /nowhere HTTP/1.1\r\nHost: switchboard\r\n\r\n" +
+                  kHealthRequest);
+  std::string answers = connection.receive(3);
+  auto first = answers.find("HTTP/1.1 200 OK");
+  auto second = answers.find("HTTP/1.1 404");
+  auto third = answers.find("HTTP/1.1 200 OK", first + 1);
+  ASSERT_NE(first, std::string::npos) << answers;
+  ASSERT_NE(second, std::string::npos) << answers;
+  ASSERT_NE(third, std::string::npos) << answers;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+}
+
+TEST_F(KeepAliveTest, AnUnreadableRequestIs400AndClosesOnlyItsConnection) {
+  RawConnection bad(api->port());
+  RawConnection good(api->port());
+  // A method longer than any HTTP method: the request line cannot be read.
+  bad.send(std::string(40, 'X') + " / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(countAnswers(bad.receive(1), "HTTP/1.1 400"), 1);
+  EXPECT_TRUE(bad.closedByServer());
+  good.send(kHealthRequest);
+  EXPECT_EQ(countAnswers(good.receive(1), "HTTP/1.1 200 OK"), 1);
+}
+
+TEST_F(KeepAliveTest, StopClosesIdleConnectionsAtOnce) {
+  RawConnection idle(api->port());
+  idle.send(kHealthRequest);
+  ASSERT_EQ(countAnswers(idle.receive(1), "HTTP/1.1 200 OK"), 1);
+  api->stop(); // returns without waiting for the 60 s keep-alive timeout
+  EXPECT_TRUE(idle.closedByServer());
+}
+
+class ShortKeepAliveTest : public ApiHarness {
+  void customize(ApiOptions& options) override {
+    options.keepAliveTimeout = std::chrono::seconds(1);
+  }
+};
+
+TEST_F(ShortKeepAliveTest, AnIdleConnectionIsClosedAfterTheKeepAliveTimeout) {
+  RawConnection idle(api->port());
+  idle.send(kHealthRequest);
+  ASSERT_EQ(countAnswers(idle.receive(1), "HTTP/1.1 200 OK"), 1);
+  // The read waits (up to 10 s) until the server closes the idle connection.
+  EXPECT_TRUE(idle.closedByServer());
+  EXPECT_THAT(get("/metrics", "").body, HasSubstr("switchboard_http_connections 1\n"));
 }
 
 TEST(HttpApiOptions, RefusesAShortTokenSecretAndAnEmptyKey) {

@@ -1,0 +1,446 @@
+#include "http_connections.h"
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponseImpl.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/StreamSocketImpl.h>
+#include <Poco/Timestamp.h>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+
+namespace switchboard::api {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// epoll_event.data.u64: 0 is the wake-up eventfd, odd values are listeners (index << 1 | 1),
+// anything else is a Connection's address.
+constexpr std::uint64_t kWakeTag = 0;
+constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+
+/// Tells whether bytes of a next request are already read (a pipelining client).
+class Session : public Poco::Net::HTTPServerSession {
+ public:
+  Session(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params)
+      : HTTPServerSession(socket, params) {}
+  bool hasBuffered() const { return buffered() > 0; }
+  bool detached() const { return !const_cast<Session*>(this)->socket().impl()->initialized(); }
+};
+
+// Idle: in the epoll set, armed. Busy: a worker has it.
+enum class State { Idle, Busy };
+
+struct Connection {
+  Connection(const Poco::Net::StreamSocket& accepted,
+             const Poco::Net::HTTPServerParams::Ptr& params)
+      : socket(accepted), session(socket, params), fd(socket.impl()->sockfd()) {}
+
+  Poco::Net::StreamSocket socket;
+  Session session;
+  int fd;
+  State state = State::Idle;
+  Clock::time_point idleSince = Clock::now();
+  bool fresh = true; ///< no request served yet
+};
+
+enum class After { Wait, Close, Detached };
+
+/// The Date header, formatted once a second per thread rather than once per response.
+const std::string& httpDate() {
+  thread_local std::time_t second = -1;
+  thread_local std::string text;
+  Poco::Timestamp now;
+  std::time_t current = now.epochTime();
+  if (current != second) {
+    second = current;
+    text = Poco::DateTimeFormatter::format(now, Poco::DateTimeFormat::HTTP_FORMAT);
+  }
+  return text;
+}
+
+void sendError(Session& session, Poco::Net::HTTPResponse::HTTPStatus status) {
+  try {
+    Poco::Net::HTTPServerResponseImpl response(session);
+    response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+    response.setStatusAndReason(status);
+    response.setKeepAlive(false);
+    response.send();
+  } catch (const Poco::Exception&) {
+    // The client is gone; there is nobody to tell.
+  }
+}
+
+} // namespace
+
+struct HttpConnections::Impl {
+  Impl(std::vector<Poco::Net::ServerSocket> sockets, Poco::Net::HTTPServerParams::Ptr params,
+       Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Options options, Observer observer);
+  ~Impl();
+
+  void work();
+  void accept(std::size_t index);
+  void closeListeners();
+  void sweepIfDue();
+  After serve(Connection& connection);
+  void finish(Connection* connection, After after);
+  void counted(int delta) const;
+
+  std::vector<Poco::Net::ServerSocket> listeners_;
+  Poco::Net::HTTPServerParams::Ptr params_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
+  Options options_;
+  Observer observer_;
+  Clock::duration keepAlive_;
+  int epoll_ = -1;
+  int wake_ = -1; ///< an eventfd that, once written, wakes every worker for good (stopping)
+
+  std::mutex mutex_; ///< guards the connections and their states
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::mutex acceptMutex_; ///< held while accepting, so that the listeners close safely
+  bool listenersClosed_ = false;
+  std::mutex sweepMutex_;
+  std::atomic<Clock::rep> nextSweep_{0};
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+  std::mutex lifecycleMutex_;
+  std::vector<std::thread> workers_;
+};
+
+HttpConnections::Impl::Impl(std::vector<Poco::Net::ServerSocket> sockets,
+                            Poco::Net::HTTPServerParams::Ptr params,
+                            Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Options options,
+                            Observer observer)
+    : listeners_(std::move(sockets)), params_(std::move(params)), factory_(std::move(factory)),
+      options_(options), observer_(std::move(observer)),
+      keepAlive_(std::chrono::microseconds(params_->getKeepAliveTimeout().totalMicroseconds())) {
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_ < 0) {
+    throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  }
+  wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_ < 0) {
+    int error = errno;
+    ::close(epoll_);
+    throw std::system_error(error, std::generic_category(), "eventfd");
+  }
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = kWakeTag;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &event);
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    // Non-blocking: several workers may be told of one connection, and all but one find none.
+    listeners_[i].setBlocking(false);
+    event.events = EPOLLIN;
+    event.data.u64 = (static_cast<std::uint64_t>(i) << 1) | 1;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, listeners_[i].impl()->sockfd(), &event) != 0) {
+      int error = errno;
+      ::close(wake_);
+      ::close(epoll_);
+      throw std::system_error(error, std::generic_category(), "epoll_ctl");
+    }
+  }
+}
+
+HttpConnections::Impl::~Impl() {
+  ::close(wake_);
+  ::close(epoll_);
+}
+
+void HttpConnections::Impl::counted(int delta) const {
+  if (observer_.connections) {
+    observer_.connections(delta);
+  }
+}
+
+// Every worker waits in the one epoll set: the kernel hands each event to one waiting worker,
+// and EPOLLONESHOT keeps a connection with one worker until it is armed again. So a request
+// goes from the network to its handler without passing through another thread.
+void HttpConnections::Impl::work() {
+  for (;;) {
+    epoll_event event{};
+    int count = ::epoll_wait(epoll_, &event, 1, 1000);
+    if (stopping_.load(std::memory_order_acquire)) {
+      return;
+    }
+    if (count < 0 && errno != EINTR) {
+      // Only a broken epoll set gets here; waiting a little keeps it from spinning.
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (count == 1 && event.data.u64 != kWakeTag) {
+      if ((event.data.u64 & 1) != 0) {
+        accept(static_cast<std::size_t>(event.data.u64 >> 1));
+      } else {
+        auto* connection = reinterpret_cast<Connection*>(event.data.u64);
+        bool mine = false;
+        {
+          std::lock_guard lock(mutex_);
+          // Idle guards against the sweep, which may have closed it in the meantime... but
+          // then it left the set first, so a connection reported here is alive.
+          if (connection->state == State::Idle) {
+            connection->state = State::Busy;
+            mine = true;
+          }
+        }
+        if (mine) {
+          finish(connection, serve(*connection));
+        }
+      }
+    }
+    sweepIfDue();
+  }
+}
+
+void HttpConnections::Impl::accept(std::size_t index) {
+  std::lock_guard acceptLock(acceptMutex_);
+  if (listenersClosed_) {
+    return;
+  }
+  int listening = listeners_[index].impl()->sockfd();
+  for (int i = 0; i < 64; ++i) {
+    int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) {
+        continue;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        // Out of descriptors or memory: the backlog keeps the clients while some close.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      return;
+    }
+    Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
+    std::unique_ptr<Connection> connection;
+    try {
+      socket.setNoDelay(true);
+      connection = std::make_unique<Connection>(socket, params_);
+    } catch (const Poco::Exception&) {
+      continue; // the client reset the connection already
+    }
+    Connection* raw = connection.get();
+    epoll_event event{};
+    event.events = kConnectionEvents;
+    event.data.u64 = reinterpret_cast<std::uint64_t>(raw);
+    std::lock_guard lock(mutex_);
+    connections_.emplace(raw, std::move(connection));
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, raw->fd, &event) != 0) {
+      connections_.erase(raw);
+      continue;
+    }
+    counted(+1);
+  }
+}
+
+void HttpConnections::Impl::closeListeners() {
+  std::lock_guard acceptLock(acceptMutex_);
+  if (listenersClosed_) {
+    return;
+  }
+  listenersClosed_ = true;
+  for (auto& listener : listeners_) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listener.impl()->sockfd(), nullptr);
+    try {
+      listener.close();
+    } catch (const Poco::Exception&) {
+    }
+  }
+}
+
+void HttpConnections::Impl::sweepIfDue() {
+  auto now = Clock::now();
+  if (now.time_since_epoch().count() < nextSweep_.load(std::memory_order_relaxed)) {
+    return;
+  }
+  std::unique_lock sweeping(sweepMutex_, std::try_to_lock);
+  if (!sweeping) {
+    return;
+  }
+  nextSweep_.store((now + std::chrono::seconds(1)).time_since_epoch().count(),
+                   std::memory_order_relaxed);
+  std::vector<std::unique_ptr<Connection>> expired;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      Connection& connection = *it->second;
+      if (connection.state == State::Idle && now - connection.idleSince >= keepAlive_) {
+        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
+        expired.push_back(std::move(it->second));
+        it = connections_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < expired.size(); ++i) {
+    counted(-1);
+  }
+}
+
+// One connection's requests while they keep coming without a wait: the first was announced by
+// epoll, the next ones only when the client sent them along (pipelining).
+After HttpConnections::Impl::serve(Connection& connection) {
+  Session& session = connection.session;
+  if (connection.fresh) {
+    connection.fresh = false;
+    // Counts the first request against the keep-alive limit, which is what makes the session
+    // keep the connection (Poco's HTTPServerConnection does the same). The bytes are there, so
+    // this does not wait.
+    if (!session.hasMoreRequests()) {
+      return After::Close;
+    }
+  }
+  for (;;) {
+    try {
+      Poco::Net::HTTPServerResponseImpl response(session);
+      Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
+      response.set("Date", httpDate());
+      response.setVersion(request.getVersion());
+      response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
+                            session.canKeepAlive());
+      std::unique_ptr<Poco::Net::HTTPRequestHandler> handler(
+          factory_->createRequestHandler(request));
+      if (!handler) {
+        sendError(session, Poco::Net::HTTPResponse::HTTP_NOT_IMPLEMENTED);
+        return After::Close;
+      }
+      if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK) {
+        response.sendContinue();
+      }
+      handler->handleRequest(request, response);
+      if (session.detached()) {
+        return After::Detached; // a WebSocket took the connection over
+      }
+      session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() &&
+                           session.canKeepAlive());
+    } catch (const Poco::Net::NoMessageException&) {
+      return After::Close; // the client closed the connection between requests
+    } catch (const Poco::Net::MessageException&) {
+      sendError(session, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
+      return After::Close;
+    } catch (const Poco::Exception&) {
+      return After::Close; // a timeout or a reset in the middle of a request
+    }
+    if (!session.getKeepAlive()) {
+      return After::Close;
+    }
+    if (!session.hasBuffered()) {
+      return After::Wait;
+    }
+  }
+}
+
+void HttpConnections::Impl::finish(Connection* connection, After after) {
+  std::unique_ptr<Connection> closing;
+  {
+    std::lock_guard lock(mutex_);
+    if (after == After::Wait && !stopping_.load(std::memory_order_acquire)) {
+      connection->state = State::Idle;
+      connection->idleSince = Clock::now();
+      epoll_event event{};
+      event.events = kConnectionEvents;
+      event.data.u64 = reinterpret_cast<std::uint64_t>(connection);
+      if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, connection->fd, &event) == 0) {
+        return;
+      }
+    }
+    // A detached socket lives on in its WebSocket: it only leaves the set. Closing the others
+    // removes them from it.
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, connection->fd, nullptr);
+    auto it = connections_.find(connection);
+    if (it != connections_.end()) {
+      closing = std::move(it->second);
+      connections_.erase(it);
+    }
+  }
+  counted(-1); // before the close, which a client may observe
+  closing.reset();
+}
+
+HttpConnections::HttpConnections(std::vector<Poco::Net::ServerSocket> sockets,
+                                 Poco::Net::HTTPServerParams::Ptr params,
+                                 Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Options options,
+                                 Observer observer)
+    : impl_(std::make_unique<Impl>(std::move(sockets), std::move(params), std::move(factory),
+                                   options, std::move(observer))) {}
+
+HttpConnections::~HttpConnections() {
+  stopAll();
+}
+
+void HttpConnections::start() {
+  std::lock_guard lock(impl_->lifecycleMutex_);
+  if (impl_->started_ || impl_->stopped_) {
+    return;
+  }
+  impl_->started_ = true;
+  int threads = std::max(1, impl_->options_.threads);
+  for (int i = 0; i < threads; ++i) {
+    impl_->workers_.emplace_back([this] { impl_->work(); });
+  }
+}
+
+void HttpConnections::stopAccepting() {
+  impl_->closeListeners();
+}
+
+void HttpConnections::stopAll() {
+  std::lock_guard lifecycle(impl_->lifecycleMutex_);
+  if (impl_->stopped_) {
+    return;
+  }
+  impl_->stopped_ = true;
+  impl_->closeListeners();
+  impl_->stopping_.store(true, std::memory_order_release);
+  // Never read back: the eventfd stays readable, so every worker's epoll_wait returns.
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(impl_->wake_, &one, sizeof one);
+  std::vector<std::unique_ptr<Connection>> closing;
+  {
+    std::lock_guard lock(impl_->mutex_);
+    for (auto it = impl_->connections_.begin(); it != impl_->connections_.end();) {
+      Connection& connection = *it->second;
+      if (connection.state == State::Busy) {
+        // Its worker closes it when the handler returns; the shutdown ends a read or a write
+        // the handler may wait in.
+        try {
+          connection.socket.shutdown();
+        } catch (const Poco::Exception&) {
+        }
+        ++it;
+      } else {
+        ::epoll_ctl(impl_->epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
+        closing.push_back(std::move(it->second));
+        it = impl_->connections_.erase(it);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < closing.size(); ++i) {
+    impl_->counted(-1);
+  }
+  closing.clear();
+  for (auto& worker : impl_->workers_) {
+    worker.join();
+  }
+  impl_->workers_.clear();
+}
+
+} // namespace switchboard::api
