@@ -243,9 +243,7 @@ ApiResponse getWorkItem(EndpointContext& context, const ApiRequest& request) {
   return resource(details);
 }
 
-ApiResponse createWorkItem(EndpointContext& context, const ApiRequest& request) {
-  WorkItem item = workItemFromJson(parseObject(request.body, false));
-  auto outcome = unwrap(context.service.createWorkItem(item, "api"));
+ApiResponse created(const ArrivalOutcome& outcome) {
   auto response = json(
       [&](JsonWriter& out) {
         out.beginObject()
@@ -256,6 +254,28 @@ ApiResponse createWorkItem(EndpointContext& context, const ApiRequest& request) 
       outcome.duplicate ? 200 : 201);
   response.headers.emplace_back("Location", "/v1/work-items/" + outcome.workItemId);
   return response;
+}
+
+ApiResponse createWorkItem(EndpointContext& context, const ApiRequest& request) {
+  WorkItem item = workItemFromJson(parseObject(request.body, false));
+  return created(unwrap(context.service.createWorkItem(item, "api")));
+}
+
+// The same, without holding the request's thread while the item is committed.
+void createWorkItemDeferred(EndpointContext& context, const ApiRequest& request,
+                            Responder responder) {
+  WorkItem item = workItemFromJson(parseObject(request.body, false));
+  context.service.createWorkItemAsync(item, "api", responder.post,
+                                      [respond = std::move(responder.respond),
+                                       path = request.path](ServiceResult<ArrivalOutcome> result) {
+                                        ApiResponse response;
+                                        try {
+                                          response = created(unwrap(std::move(result)));
+                                        } catch (const ApiError& error) {
+                                          response = problemResponse(error, path);
+                                        }
+                                        respond(std::move(response));
+                                      });
 }
 
 ApiResponse accept(EndpointContext& context, const ApiRequest& request) {
@@ -388,6 +408,10 @@ void addEndpoints(Router& router, EndpointContext& context) {
 
   router.add("GET", "/v1/work-items", Authenticated, None, bind(listWorkItems));
   router.add("POST", "/v1/work-items", Integrator, Json, bind(createWorkItem));
+  router.defer("POST", "/v1/work-items",
+               [&context](const ApiRequest& request, Responder responder) {
+                 createWorkItemDeferred(context, request, std::move(responder));
+               });
   router.add("GET", "/v1/work-items/{id}", Authenticated, None, bind(getWorkItem));
   router.add("POST", "/v1/work-items/{id}/accept", Authenticated, Json, bind(accept));
   router.add("POST", "/v1/work-items/{id}/decline", Authenticated, Json, bind(decline));

@@ -22,4 +22,13 @@ std::optional<std::string> ApiRequest::queryValue(std::string_view name) const {
   return std::nullopt;
 }
 
+ApiResponse problemResponse(const ApiError& error, std::string_view instance) {
+  ApiResponse response;
+  response.status = problemKind(error.code()).status;
+  response.contentType = kProblemContentType;
+  response.body = problemJson(error, instance);
+  response.headers = error.headers();
+  return response;
+}
+
 } // namespace switchboard::api

@@ -38,4 +38,7 @@ struct ApiResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+/// The RFC 9457 answer to `error` for the resource at `instance`.
+ApiResponse problemResponse(const ApiError& error, std::string_view instance);
+
 } // namespace switchboard::api

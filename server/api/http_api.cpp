@@ -34,6 +34,7 @@ using api::ApiError;
 using api::ApiErrorCode;
 using api::ApiRequest;
 using api::ApiResponse;
+using api::problemResponse;
 
 namespace {
 
@@ -76,15 +77,6 @@ bool hasBody(const Poco::Net::HTTPServerRequest& request) {
          (request.hasContentLength() && request.getContentLength64() > 0);
 }
 
-ApiResponse problemResponse(const ApiError& error, std::string_view instance) {
-  ApiResponse response;
-  response.status = api::problemKind(error.code()).status;
-  response.contentType = api::kProblemContentType;
-  response.body = api::problemJson(error, instance);
-  response.headers = error.headers();
-  return response;
-}
-
 } // namespace
 
 struct api::HttpApiImpl {
@@ -99,8 +91,15 @@ struct api::HttpApiImpl {
   void handleOwn(std::size_t index, api::PathParams params, Poco::Net::HTTPServerRequest& request,
                  Poco::Net::HTTPServerResponse& response);
 
-  ApiResponse process(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& raw,
-                      const api::Route*& route, bool& close, std::string& path);
+  /// The answer, or nothing when a deferred endpoint will send it (runDeferred()).
+  std::optional<ApiResponse> process(Poco::Net::HTTPServerRequest& request,
+                                     Poco::Net::HTTPServerResponse& raw, const api::Route*& route,
+                                     bool& close, std::string& path,
+                                     std::chrono::steady_clock::time_point start);
+  void runDeferred(const api::Route& route, const ApiRequest& request,
+                   Poco::Net::HTTPServerResponse& response,
+                   std::chrono::steady_clock::time_point start,
+                   std::shared_ptr<api::HttpConnections::Parked> parked);
   Principal authenticate(const Poco::Net::HTTPServerRequest& request, api::Access access,
                          std::optional<std::string> queryCredential = std::nullopt);
   std::string readBody(Poco::Net::HTTPServerRequest& request,
@@ -398,9 +397,11 @@ ApiResponse api::HttpApiImpl::runIdempotent(const api::Route& route, ApiRequest&
   return response;
 }
 
-ApiResponse api::HttpApiImpl::process(Poco::Net::HTTPServerRequest& request,
-                                      Poco::Net::HTTPServerResponse& raw, const api::Route*& route,
-                                      bool& close, std::string& path) {
+std::optional<ApiResponse> api::HttpApiImpl::process(Poco::Net::HTTPServerRequest& request,
+                                                     Poco::Net::HTTPServerResponse& raw,
+                                                     const api::Route*& route, bool& close,
+                                                     std::string& path,
+                                                     std::chrono::steady_clock::time_point start) {
   const std::string& target = request.getURI();
   auto queryStart = target.find('?');
   path = target.substr(0, queryStart);
@@ -445,7 +446,48 @@ ApiResponse api::HttpApiImpl::process(Poco::Net::HTTPServerRequest& request,
   if (call.method == "POST" && route->replayable && request.has("Idempotency-Key")) {
     return runIdempotent(*route, call, target);
   }
+  // A deferred endpoint lets the worker go while it waits (for a commit, say), where the
+  // connection can wait without it.
+  if (route->deferred) {
+    if (auto parked = api::HttpConnections::defer()) {
+      runDeferred(*route, call, raw, start, std::move(parked));
+      return std::nullopt;
+    }
+  }
   return run(*route, call);
+}
+
+void api::HttpApiImpl::runDeferred(const api::Route& route, const ApiRequest& request,
+                                   Poco::Net::HTTPServerResponse& response,
+                                   std::chrono::steady_clock::time_point start,
+                                   std::shared_ptr<api::HttpConnections::Parked> parked) {
+  // Runs once, on whichever thread has the answer; the response object lives until resume().
+  auto answer = [this, &route, &response, method = request.method, start,
+                 parked = std::move(parked)](ApiResponse content) {
+    try {
+      send(response, content, false);
+    } catch (const std::exception& error) {
+      logger_.debug("http.send_failed", {{"error", error.what()}});
+    }
+    count(route.pattern, method, content.status, start);
+    inFlight_.sub(1);
+    --active_;
+    parked->resume();
+  };
+  api::Responder responder{connections_->poster(), answer};
+  try {
+    route.deferred(request, std::move(responder));
+  } catch (const ApiError& error) {
+    answer(problemResponse(error, request.path));
+  } catch (const std::exception& error) {
+    handlerErrors_.with({route.pattern}).inc();
+    logger_.error("http.handler_failed",
+                  {{"method", request.method}, {"route", route.pattern}, {"error", error.what()}});
+    answer(problemResponse(ApiError(ApiErrorCode::Internal,
+                                    "the server could not complete the request; the cause "
+                                    "is in its log"),
+                           request.path));
+  }
 }
 
 void api::HttpApiImpl::send(Poco::Net::HTTPServerResponse& response, const ApiResponse& content,
@@ -493,7 +535,11 @@ void api::HttpApiImpl::handle(Poco::Net::HTTPServerRequest& request,
   std::string path;
   ApiResponse content;
   try {
-    content = process(request, response, route, close, path);
+    std::optional<ApiResponse> answered = process(request, response, route, close, path, start);
+    if (!answered) {
+      return; // runDeferred() answers, counts and ends the request
+    }
+    content = std::move(*answered);
   } catch (const ApiError& error) {
     content = problemResponse(error, path);
   } catch (const std::exception& error) {

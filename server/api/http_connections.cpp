@@ -19,7 +19,9 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -32,9 +34,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// epoll_event.data.u64: 0 is the wake-up eventfd, odd values are listeners (index << 1 | 1),
-// anything else is a Connection's address.
+// epoll_event.data.u64: 0 is the stop eventfd, 2 the posted tasks' eventfd, odd values are
+// listeners (index << 1 | 1), anything else is a Connection's address.
 constexpr std::uint64_t kWakeTag = 0;
+constexpr std::uint64_t kPostTag = 2;
 constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
 /// Tells whether bytes of a next request are already read (a pipelining client).
@@ -62,7 +65,15 @@ struct Connection {
   bool fresh = true; ///< no request served yet
 };
 
-enum class After { Wait, Close, Detached };
+enum class After { Wait, Close, Detached, Parked };
+
+/// One request and its response, on the heap so that a deferred answer can outlive serve().
+struct Exchange {
+  Exchange(Session& session, Poco::Net::HTTPServerParams* params)
+      : response(session), request(response, session, params) {}
+  Poco::Net::HTTPServerResponseImpl response;
+  Poco::Net::HTTPServerRequestImpl request;
+};
 
 /// The Date header, formatted once a second per thread rather than once per response.
 const std::string& httpDate() {
@@ -91,7 +102,7 @@ void sendError(Session& session, Poco::Net::HTTPResponse::HTTPStatus status) {
 
 } // namespace
 
-struct HttpConnections::Impl {
+struct HttpConnections::Impl : std::enable_shared_from_this<HttpConnections::Impl> {
   Impl(std::vector<Poco::Net::ServerSocket> sockets, Poco::Net::HTTPServerParams::Ptr params,
        Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Options options, Observer observer);
   ~Impl();
@@ -102,6 +113,9 @@ struct HttpConnections::Impl {
   void sweepIfDue();
   After serve(Connection& connection);
   void finish(Connection* connection, After after);
+  void resumeParked(Connection* connection, std::unique_ptr<Exchange> exchange);
+  void runPosted();
+  void post(std::function<void()> task);
   void counted(int delta) const;
 
   std::vector<Poco::Net::ServerSocket> listeners_;
@@ -111,10 +125,17 @@ struct HttpConnections::Impl {
   Observer observer_;
   Clock::duration keepAlive_;
   int epoll_ = -1;
-  int wake_ = -1; ///< an eventfd that, once written, wakes every worker for good (stopping)
+  int wake_ = -1;  ///< an eventfd that, once written, wakes every worker for good (stopping)
+  int posts_ = -1; ///< a semaphore eventfd: one count per posted task
+
+  std::mutex postMutex_;
+  std::deque<std::function<void()>> tasks_;
+  bool tasksClosed_ = false;
 
   std::mutex mutex_; ///< guards the connections and their states
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::size_t parked_ = 0; ///< requests waiting for their deferred answer
+  std::condition_variable parkedDone_;
   std::mutex acceptMutex_; ///< held while accepting, so that the listeners close safely
   bool listenersClosed_ = false;
   std::mutex sweepMutex_;
@@ -125,6 +146,60 @@ struct HttpConnections::Impl {
   std::mutex lifecycleMutex_;
   std::vector<std::thread> workers_;
 };
+
+namespace {
+
+/// A deferred request: Running while its handler runs, Parked once the worker let it go,
+/// Resumed when its answer was sent.
+class Pending final : public HttpConnections::Parked {
+ public:
+  Pending(std::shared_ptr<HttpConnections::Impl> impl, Connection* connection)
+      : impl_(std::move(impl)), connection_(connection) {}
+
+  /// Keeps `exchange` until resume(), unless resume() came first (then false: the worker goes
+  /// on with the connection as for any answered request).
+  bool park(std::unique_ptr<Exchange>& exchange) {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::Resumed) {
+      return false;
+    }
+    state_ = State::Parked;
+    exchange_ = std::move(exchange);
+    return true;
+  }
+
+  void resume() override {
+    std::unique_ptr<Exchange> exchange;
+    {
+      std::lock_guard lock(mutex_);
+      if (state_ != State::Parked) {
+        state_ = State::Resumed;
+        return;
+      }
+      state_ = State::Resumed;
+      exchange = std::move(exchange_);
+    }
+    impl_->resumeParked(connection_, std::move(exchange));
+  }
+
+ private:
+  enum class State { Running, Parked, Resumed };
+  std::shared_ptr<HttpConnections::Impl> impl_;
+  Connection* connection_;
+  std::mutex mutex_;
+  State state_ = State::Running;
+  std::unique_ptr<Exchange> exchange_;
+};
+
+/// The request the calling worker is serving, for defer().
+struct Current {
+  HttpConnections::Impl* impl = nullptr;
+  Connection* connection = nullptr;
+  std::shared_ptr<Pending> pending;
+};
+thread_local Current* current = nullptr;
+
+} // namespace
 
 HttpConnections::Impl::Impl(std::vector<Poco::Net::ServerSocket> sockets,
                             Poco::Net::HTTPServerParams::Ptr params,
@@ -143,10 +218,19 @@ HttpConnections::Impl::Impl(std::vector<Poco::Net::ServerSocket> sockets,
     ::close(epoll_);
     throw std::system_error(error, std::generic_category(), "eventfd");
   }
+  posts_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+  if (posts_ < 0) {
+    int error = errno;
+    ::close(wake_);
+    ::close(epoll_);
+    throw std::system_error(error, std::generic_category(), "eventfd");
+  }
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.u64 = kWakeTag;
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &event);
+  event.data.u64 = kPostTag;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, posts_, &event);
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
     // Non-blocking: several workers may be told of one connection, and all but one find none.
     listeners_[i].setBlocking(false);
@@ -154,6 +238,7 @@ HttpConnections::Impl::Impl(std::vector<Poco::Net::ServerSocket> sockets,
     event.data.u64 = (static_cast<std::uint64_t>(i) << 1) | 1;
     if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, listeners_[i].impl()->sockfd(), &event) != 0) {
       int error = errno;
+      ::close(posts_);
       ::close(wake_);
       ::close(epoll_);
       throw std::system_error(error, std::generic_category(), "epoll_ctl");
@@ -162,6 +247,7 @@ HttpConnections::Impl::Impl(std::vector<Poco::Net::ServerSocket> sockets,
 }
 
 HttpConnections::Impl::~Impl() {
+  ::close(posts_);
   ::close(wake_);
   ::close(epoll_);
 }
@@ -186,7 +272,9 @@ void HttpConnections::Impl::work() {
       // Only a broken epoll set gets here; waiting a little keeps it from spinning.
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    if (count == 1 && event.data.u64 != kWakeTag) {
+    if (count == 1 && event.data.u64 == kPostTag) {
+      runPosted();
+    } else if (count == 1 && event.data.u64 != kWakeTag) {
       if ((event.data.u64 & 1) != 0) {
         accept(static_cast<std::size_t>(event.data.u64 >> 1));
       } else {
@@ -295,6 +383,53 @@ void HttpConnections::Impl::sweepIfDue() {
   }
 }
 
+void HttpConnections::Impl::runPosted() {
+  std::uint64_t one = 0;
+  // The semaphore hands each task to one reader; a worker woken for a task another took
+  // finds nothing.
+  if (::read(posts_, &one, sizeof one) != sizeof one) {
+    return;
+  }
+  std::function<void()> task;
+  {
+    std::lock_guard lock(postMutex_);
+    if (tasks_.empty()) {
+      return;
+    }
+    task = std::move(tasks_.front());
+    tasks_.pop_front();
+  }
+  try {
+    task();
+  } catch (...) {
+    // A task reports its own failures; one that throws must not take the worker down.
+  }
+}
+
+void HttpConnections::Impl::resumeParked(Connection* connection,
+                                         std::unique_ptr<Exchange> exchange) {
+  Session& session = connection->session;
+  After after = After::Close;
+  if (session.detached()) {
+    after = After::Detached;
+  } else {
+    session.setKeepAlive(params_->getKeepAlive() && exchange->response.getKeepAlive() &&
+                         session.canKeepAlive());
+    exchange.reset();
+    if (session.getKeepAlive() && !stopping_.load(std::memory_order_acquire)) {
+      after = session.hasBuffered() ? serve(*connection) : After::Wait;
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    --parked_;
+  }
+  parkedDone_.notify_all();
+  if (after != After::Parked) {
+    finish(connection, after);
+  }
+}
+
 // One connection's requests while they keep coming without a wait: the first was announced by
 // epoll, the next ones only when the client sent them along (pipelining).
 After HttpConnections::Impl::serve(Connection& connection) {
@@ -309,9 +444,11 @@ After HttpConnections::Impl::serve(Connection& connection) {
     }
   }
   for (;;) {
+    std::unique_ptr<Exchange> exchange;
     try {
-      Poco::Net::HTTPServerResponseImpl response(session);
-      Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
+      exchange = std::make_unique<Exchange>(session, params_.get());
+      auto& response = exchange->response;
+      auto& request = exchange->request;
       response.set("Date", httpDate());
       response.setVersion(request.getVersion());
       response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
@@ -325,21 +462,46 @@ After HttpConnections::Impl::serve(Connection& connection) {
       if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK) {
         response.sendContinue();
       }
+      Current serving{this, &connection, nullptr};
+      current = &serving;
+      // Handlers answer their errors themselves (HttpApiImpl catches everything), so nothing
+      // escapes after a defer().
       handler->handleRequest(request, response);
+      current = nullptr;
+      if (serving.pending) {
+        bool parked = false;
+        {
+          std::lock_guard lock(mutex_);
+          ++parked_;
+        }
+        parked = serving.pending->park(exchange);
+        if (parked) {
+          return After::Parked;
+        }
+        {
+          std::lock_guard lock(mutex_);
+          --parked_;
+        }
+        parkedDone_.notify_all();
+      }
       if (session.detached()) {
         return After::Detached; // a WebSocket took the connection over
       }
       session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() &&
                            session.canKeepAlive());
     } catch (const Poco::Net::NoMessageException&) {
+      current = nullptr;
       return After::Close; // the client closed the connection between requests
     } catch (const Poco::Net::MessageException&) {
+      current = nullptr;
       sendError(session, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
       return After::Close;
     } catch (const Poco::Exception&) {
+      current = nullptr;
       return After::Close; // a timeout or a reset in the middle of a request
     }
-    if (!session.getKeepAlive()) {
+    exchange.reset();
+    if (!session.getKeepAlive() || stopping_.load(std::memory_order_acquire)) {
       return After::Close;
     }
     if (!session.hasBuffered()) {
@@ -349,6 +511,9 @@ After HttpConnections::Impl::serve(Connection& connection) {
 }
 
 void HttpConnections::Impl::finish(Connection* connection, After after) {
+  if (after == After::Parked) {
+    return; // resumeParked() finishes it
+  }
   std::unique_ptr<Connection> closing;
   {
     std::lock_guard lock(mutex_);
@@ -379,11 +544,42 @@ HttpConnections::HttpConnections(std::vector<Poco::Net::ServerSocket> sockets,
                                  Poco::Net::HTTPServerParams::Ptr params,
                                  Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Options options,
                                  Observer observer)
-    : impl_(std::make_unique<Impl>(std::move(sockets), std::move(params), std::move(factory),
+    : impl_(std::make_shared<Impl>(std::move(sockets), std::move(params), std::move(factory),
                                    options, std::move(observer))) {}
 
 HttpConnections::~HttpConnections() {
   stopAll();
+}
+
+std::shared_ptr<HttpConnections::Parked> HttpConnections::defer() {
+  if (current == nullptr) {
+    return nullptr;
+  }
+  if (!current->pending) {
+    current->pending =
+        std::make_shared<Pending>(current->impl->shared_from_this(), current->connection);
+  }
+  return current->pending;
+}
+
+void HttpConnections::Impl::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(postMutex_);
+    if (tasksClosed_) {
+      return;
+    }
+    tasks_.push_back(std::move(task));
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(posts_, &one, sizeof one);
+}
+
+void HttpConnections::post(std::function<void()> task) {
+  impl_->post(std::move(task));
+}
+
+std::function<void(std::function<void()>)> HttpConnections::poster() const {
+  return [impl = impl_](std::function<void()> task) { impl->post(std::move(task)); };
 }
 
 void HttpConnections::start() {
@@ -409,6 +605,12 @@ void HttpConnections::stopAll() {
   }
   impl_->stopped_ = true;
   impl_->closeListeners();
+  {
+    // Parked requests end through tasks the workers run, so the workers wait with them.
+    std::unique_lock lock(impl_->mutex_);
+    impl_->parkedDone_.wait_for(lock, impl_->options_.parkedTimeout,
+                                [&] { return impl_->parked_ == 0; });
+  }
   impl_->stopping_.store(true, std::memory_order_release);
   // Never read back: the eventfd stays readable, so every worker's epoll_wait returns.
   std::uint64_t one = 1;
@@ -441,6 +643,12 @@ void HttpConnections::stopAll() {
     worker.join();
   }
   impl_->workers_.clear();
+  std::deque<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(impl_->postMutex_);
+    impl_->tasksClosed_ = true;
+    dropped.swap(impl_->tasks_);
+  }
 }
 
 } // namespace switchboard::api

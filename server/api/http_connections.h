@@ -19,6 +19,7 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -28,8 +29,12 @@ namespace switchboard::api {
 
 class HttpConnections {
  public:
+  struct Impl;
+
   struct Options {
     int threads = 4; ///< worker threads: requests served at once
+    /// How long stopAll() waits for parked requests (defer()) to be resumed.
+    std::chrono::milliseconds parkedTimeout{5000};
   };
 
   /// Events an owner may count; called on worker threads.
@@ -50,16 +55,37 @@ class HttpConnections {
   HttpConnections(const HttpConnections&) = delete;
   HttpConnections& operator=(const HttpConnections&) = delete;
 
+  /// A request whose answer comes after its handler returned (defer()).
+  class Parked {
+   public:
+    virtual ~Parked() = default;
+    /// Call once the response is sent (from any thread): the connection serves its next
+    /// request. Called before the handler returned, the request simply ends as usual.
+    virtual void resume() = 0;
+  };
+
+  /// Called by a handler on the worker serving its request: the connection waits without the
+  /// worker once the handler returns, the request and response objects stay valid, and the
+  /// handler (or whoever it hands the work to) sends the response and calls resume(). Returns
+  /// nullptr when the calling thread is not serving a request of an HttpConnections (a TLS
+  /// listener): answer before returning.
+  static std::shared_ptr<Parked> defer();
+
+  /// Runs `task` soon on one of the workers. Tasks posted after stopAll() are dropped.
+  void post(std::function<void()> task);
+  /// post() as a function that stays safe to call after this object is gone (it drops).
+  std::function<void(std::function<void()>)> poster() const;
+
   void start();
   /// Stops accepting and closes the listening sockets. Open connections are still served.
   void stopAccepting();
-  /// Closes every connection (shutting down those in the middle of a request, so that their
-  /// worker returns soon) and joins the threads. Idempotent.
+  /// Waits (a while) for parked requests to be resumed, then closes every connection (shutting
+  /// down those in the middle of a request, so that their worker returns soon) and joins the
+  /// threads. Idempotent.
   void stopAll();
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_; ///< shared with parked requests, which may outlive a stop
 };
 
 } // namespace switchboard::api

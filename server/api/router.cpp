@@ -101,6 +101,17 @@ bool Router::matches(const Route& route, const std::vector<std::string_view>& se
   return true;
 }
 
+void Router::defer(std::string_view method, std::string_view pattern, DeferredEndpoint endpoint) {
+  for (Route& route : routes_) {
+    if (route.method == method && route.pattern == pattern) {
+      route.deferred = std::move(endpoint);
+      return;
+    }
+  }
+  throw std::invalid_argument("no route " + std::string(method) + " " + std::string(pattern) +
+                              " to defer");
+}
+
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
   RouteMatch result;
   auto segments = split(path);

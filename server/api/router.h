@@ -22,12 +22,27 @@ enum class BodyKind { None, Json, Xml };
 
 using Endpoint = std::function<ApiResponse(const ApiRequest&)>;
 
+/// How a deferred endpoint answers: `respond` exactly once, from any thread, with the answer;
+/// `post` runs a task on the server's request threads (for work that must not run on the
+/// thread that completes a wait, such as the store's committer).
+struct Responder {
+  std::function<void(std::function<void()>)> post;
+  std::function<void(ApiResponse)> respond;
+};
+
+/// An endpoint that may answer after it returns. It throws ApiError, as an Endpoint does, for
+/// what it refuses at once.
+using DeferredEndpoint = std::function<void(const ApiRequest&, Responder)>;
+
 struct Route {
   std::string method;
   std::string pattern;
   Access access = Access::Authenticated;
   BodyKind body = BodyKind::None;
   Endpoint endpoint;
+  /// The same endpoint without holding a thread while it waits (for the store, say); used
+  /// where the connection can wait without its thread, `endpoint` elsewhere.
+  DeferredEndpoint deferred;
   bool replayable = true;
   std::size_t index = 0;             ///< position in Router::routes()
   std::vector<std::string> segments; ///< the pattern split at '/'; "{name}" for parameters
@@ -49,6 +64,10 @@ class Router {
   /// responses that must not be stored, such as issued tokens).
   void add(std::string method, std::string pattern, Access access, BodyKind body, Endpoint endpoint,
            bool replayable = true);
+
+  /// Gives the route added as `method` `pattern` its deferred form. Throws
+  /// std::invalid_argument when there is no such route.
+  void defer(std::string_view method, std::string_view pattern, DeferredEndpoint endpoint);
 
   RouteMatch match(std::string_view method, std::string_view path) const;
 

@@ -490,22 +490,34 @@ bool CommunicationServer::timerDueSooner() const {
 
 ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrived,
                                                           const std::string& source) {
+  Arrival arrival = prepareArrival(arrived, source);
+  ArrivalOutcome outcome = store_.commitArrival(arrival.record);
+  return completeArrival(arrival, outcome);
+}
+
+CommunicationServer::Arrival CommunicationServer::prepareArrival(const WorkItem& arrived,
+                                                                 const std::string& source) {
+  Arrival arrival{NewWorkItem{source, arrived, clock_()}, threadTargetOf(arrived)};
   // A reply joins the conversation it answers: its thread is known before the commit.
-  std::optional<ThreadTarget> target = threadTargetOf(arrived);
-  WorkItem item = arrived;
-  if (target) {
-    item.thread = target->thread;
+  if (arrival.target) {
+    arrival.record.item.thread = arrival.target->thread;
   }
-  NewWorkItem arrival{source, item, clock_()};
-  ArrivalOutcome outcome = store_.commitArrival(arrival);
+  return arrival;
+}
+
+ServiceResult<ArrivalOutcome> CommunicationServer::completeArrival(Arrival& arrival,
+                                                                   const ArrivalOutcome& outcome) {
+  const std::string& source = arrival.record.source;
   count(outcome.duplicate ? "duplicate" : "arrived");
   if (outcome.duplicate) {
     return outcome;
   }
-  if (auto kept = keepUnrouted(item, outcome, source, target, arrival.receivedAt)) {
+  if (auto kept = keepUnrouted(arrival.record.item, outcome, source, arrival.target,
+                               arrival.record.receivedAt)) {
     return *kept;
   }
-  WorkItem committed = item;
+  // The record is not needed any more: the committed item takes its place without a copy.
+  WorkItem committed = std::move(arrival.record.item);
   committed.id = outcome.workItemId;
   // The CRM is asked outside the lock: a slow database delays this arrival only. The enricher
   // is set before start() and never changes while items arrive.
@@ -523,11 +535,11 @@ ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrive
     change.state = WorkItemState::New;
     change.entry = {clock_(), WorkItemState::New, enriched->substr(0, 512), "crm"};
     change.record = committed;
-    change.record->created = arrival.receivedAt;
+    change.record->created = arrival.record.receivedAt;
     change.record->history.clear();
     store_.recordChange(change);
   }
-  auto routed = spec.ok() ? timed([&] { return engine_.submit(*spec, arrival.receivedAt); })
+  auto routed = spec.ok() ? timed([&] { return engine_.submit(*spec, arrival.record.receivedAt); })
                           : routing::Outcome(spec.error());
   if (!routed.ok()) {
     // Committed but not routable (no rule chose a queue, a queue that does not exist): the item
@@ -535,7 +547,8 @@ ServiceResult<ArrivalOutcome> CommunicationServer::arrive(const WorkItem& arrive
     WorkItemChange failed;
     failed.workItemId = outcome.workItemId;
     failed.state = WorkItemState::Failed;
-    failed.entry = {arrival.receivedAt, WorkItemState::Failed, routed.error().message, "router"};
+    failed.entry = {arrival.record.receivedAt, WorkItemState::Failed, routed.error().message,
+                    "router"};
     store_.recordChange(failed);
     count("failed");
     return outcome;

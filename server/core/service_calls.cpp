@@ -2,6 +2,8 @@
 
 #include "switchboard/routing/message_conversion.h"
 
+#include <memory>
+
 namespace switchboard {
 namespace {
 
@@ -187,6 +189,35 @@ ServiceResult<ArrivalOutcome> CommunicationServer::createWorkItem(const WorkItem
   } catch (const std::exception& e) {
     return unavailable(e);
   }
+}
+
+void CommunicationServer::createWorkItemAsync(
+    const WorkItem& item, const std::string& source, const Post& post,
+    std::function<void(ServiceResult<ArrivalOutcome>)> done) {
+  std::shared_ptr<Arrival> arrival;
+  try {
+    arrival = std::make_shared<Arrival>(prepareArrival(item, source));
+  } catch (const std::exception& e) {
+    done(unavailable(e));
+    return;
+  }
+  // The committer thread only hands the outcome on; routing it (and asking the CRM) runs on
+  // the caller's threads.
+  store_.commitArrivalAsync(arrival->record,
+                            [this, arrival, post, done = std::move(done)](
+                                std::optional<ArrivalOutcome> outcome, const std::string& failure) {
+                              post([this, arrival, outcome = std::move(outcome), failure, done]() {
+                                if (!outcome) {
+                                  done(unavailable(StoreError(failure)));
+                                  return;
+                                }
+                                try {
+                                  done(completeArrival(*arrival, *outcome));
+                                } catch (const std::exception& e) {
+                                  done(unavailable(e));
+                                }
+                              });
+                            });
 }
 
 // Waits for `writes` and answers with the item as stored.

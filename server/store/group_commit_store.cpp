@@ -74,7 +74,7 @@ void GroupCommitStore::enqueue(std::unique_ptr<PendingWrite> write) {
   wake_.notify_one();
 }
 
-ArrivalOutcome GroupCommitStore::commitArrival(const NewWorkItem& arrival) {
+std::unique_ptr<PendingWrite> GroupCommitStore::arrivalWrite(const NewWorkItem& arrival) const {
   auto pending = std::make_unique<PendingWrite>();
   auto& write = pending->body.emplace<ArrivalWrite>();
   const WorkItem& item = arrival.item;
@@ -99,9 +99,20 @@ ArrivalOutcome GroupCommitStore::commitArrival(const NewWorkItem& arrival) {
   }
   write.history.push_back(HistoryRow{write.createdMs, write.state, "arrived",
                                      std::optional<std::string>(write.source)});
-  std::future<ArrivalOutcome> done = write.done.get_future();
+  return pending;
+}
+
+ArrivalOutcome GroupCommitStore::commitArrival(const NewWorkItem& arrival) {
+  auto pending = arrivalWrite(arrival);
+  std::future<ArrivalOutcome> done = std::get<ArrivalWrite>(pending->body).done.get_future();
   enqueue(std::move(pending));
   return done.get();
+}
+
+void GroupCommitStore::commitArrivalAsync(const NewWorkItem& arrival, ArrivalDone done) {
+  auto pending = arrivalWrite(arrival);
+  std::get<ArrivalWrite>(pending->body).callback = std::move(done);
+  enqueue(std::move(pending));
 }
 
 std::shared_future<void> GroupCommitStore::recordChange(const WorkItemChange& change) {

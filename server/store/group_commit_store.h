@@ -27,6 +27,7 @@ class GroupCommitStore final : public Store {
   ~GroupCommitStore() override;
 
   ArrivalOutcome commitArrival(const NewWorkItem& arrival) override;
+  void commitArrivalAsync(const NewWorkItem& arrival, ArrivalDone done) override;
   std::shared_future<void> recordChange(const WorkItemChange& change) override;
   std::shared_future<void> saveAgent(const StoredAgent& agent) override;
   std::int64_t recordDeadLetter(const DeadLetter& letter) override;
@@ -51,6 +52,8 @@ class GroupCommitStore final : public Store {
   using Batch = std::vector<std::unique_ptr<PendingWrite>>;
 
   void enqueue(std::unique_ptr<PendingWrite> write);
+  /// The arrival's columns, prepared on the caller's thread.
+  std::unique_ptr<PendingWrite> arrivalWrite(const NewWorkItem& arrival) const;
   void commitLoop();
   void commitBatch(std::span<PendingWrite* const> batch);
 

@@ -9,7 +9,11 @@ namespace {
 template <class Write>
 void complete(Write& write) {
   if constexpr (std::is_same_v<Write, ArrivalWrite>) {
-    write.done.set_value(write.outcome);
+    if (write.callback) {
+      write.callback(write.outcome, {});
+    } else {
+      write.done.set_value(write.outcome);
+    }
   } else if constexpr (std::is_same_v<Write, DeadLetterWrite>) {
     write.done.set_value(write.id);
   } else {
@@ -28,6 +32,10 @@ void PendingWrite::succeed() {
 }
 
 void PendingWrite::fail(const std::string& reason) {
+  if (auto* arrival = std::get_if<ArrivalWrite>(&body); arrival != nullptr && arrival->callback) {
+    arrival->callback(std::nullopt, reason);
+    return;
+  }
   auto error = std::make_exception_ptr(StoreError(reason));
   std::visit([&](auto& write) { write.done.set_exception(error); }, body);
 }

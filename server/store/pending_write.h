@@ -35,6 +35,7 @@ struct ArrivalWrite {
   std::vector<HistoryRow> history; ///< the item's own history, then its arrival
   ArrivalOutcome outcome;          ///< set by the committer
   std::promise<ArrivalOutcome> done;
+  Store::ArrivalDone callback; ///< when set, completes the write instead of `done`
 };
 
 struct ChangeWrite {

@@ -98,6 +98,8 @@ class CommunicationServer final : public Service, public MessageSink {
                                           Freshness freshness = Freshness::Pushed) override;
   ServiceResult<ArrivalOutcome> createWorkItem(const WorkItem& item,
                                                const std::string& source) override;
+  void createWorkItemAsync(const WorkItem& item, const std::string& source, const Post& post,
+                           std::function<void(ServiceResult<ArrivalOutcome>)> done) override;
   ServiceResult<StoredWorkItem> accept(const std::string& workItemId,
                                        const std::string& agentId) override;
   ServiceResult<StoredWorkItem> decline(const std::string& workItemId, const std::string& agentId,
@@ -155,6 +157,13 @@ class CommunicationServer final : public Service, public MessageSink {
     bool open = false;      ///< still live in the engine
     bool join = true;       ///< join it while open (else a new item in its thread)
   };
+  /// An arrival between its two halves: prepared for the store, then routed once committed.
+  struct Arrival {
+    NewWorkItem record;                 ///< what the store commits
+    std::optional<ThreadTarget> target; ///< the earlier item it answers, if any
+  };
+  Arrival prepareArrival(const WorkItem& item, const std::string& source);
+  ServiceResult<ArrivalOutcome> completeArrival(Arrival& arrival, const ArrivalOutcome& outcome);
   /// The earlier item an arriving contact answers (attributes inReplyTo, workItemRef), if any.
   std::optional<ThreadTarget> threadTargetOf(const WorkItem& item);
   /// Lets later contacts find `workItemId` by the keys of `item` (source key, replyKeys).

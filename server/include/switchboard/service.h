@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,6 +101,17 @@ class Service {
   /// item.sourceKey, when set, makes the call idempotent: the same key returns the same item.
   virtual ServiceResult<ArrivalOutcome> createWorkItem(const WorkItem& item,
                                                        const std::string& source) = 0;
+  /// Runs a task later on the caller's own threads (an HTTP worker, say).
+  using Post = std::function<void(std::function<void()>)>;
+  /// As createWorkItem(), without holding the calling thread while the item is committed: `done`
+  /// is called exactly once with what createWorkItem() would return, through `post` (or, in
+  /// this default, on the calling thread before the call returns). `done` must not throw.
+  virtual void createWorkItemAsync(const WorkItem& item, const std::string& source,
+                                   const Post& post,
+                                   std::function<void(ServiceResult<ArrivalOutcome>)> done) {
+    (void)post;
+    done(createWorkItem(item, source));
+  }
   virtual ServiceResult<StoredWorkItem> accept(const std::string& workItemId,
                                                const std::string& agentId) = 0;
   virtual ServiceResult<StoredWorkItem> decline(const std::string& workItemId,

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -153,6 +154,25 @@ class Store {
   /// (same source and sourceKey), and returns its id either way. Blocks until the transaction
   /// holding it has committed. Throws StoreError.
   virtual ArrivalOutcome commitArrival(const NewWorkItem& arrival) = 0;
+
+  /// Called once with the outcome of commitArrivalAsync(): `outcome` when the item committed,
+  /// otherwise nothing and the StoreError's message in `failure`.
+  using ArrivalDone =
+      std::function<void(std::optional<ArrivalOutcome> outcome, const std::string& failure)>;
+
+  /// As commitArrival(), without holding the calling thread: returns at once, and `done` runs
+  /// when the transaction holding the item has committed or failed. In GroupCommitStore it runs
+  /// on the committer thread, between transactions: it must only hand the result on (to a
+  /// queue, an executor), never block or call the store. This default runs commitArrival() and
+  /// then `done` on the calling thread.
+  virtual void commitArrivalAsync(const NewWorkItem& arrival, ArrivalDone done) {
+    try {
+      ArrivalOutcome outcome = commitArrival(arrival);
+      done(std::move(outcome), {});
+    } catch (const std::exception& e) {
+      done(std::nullopt, e.what());
+    }
+  }
 
   /// Appends a step to a work item's life. Returns at once; the future is ready when the step is
   /// durable (and holds StoreError if it failed, e.g. for an unknown work item id; other writes

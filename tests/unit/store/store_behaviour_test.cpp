@@ -10,6 +10,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -97,6 +98,29 @@ TEST_P(StoreTest, SameSourceAndKeyIsADuplicateOfTheFirst) {
   noKey.item.sourceKey.reset();
   EXPECT_NE(store->commitArrival(noKey).workItemId, store->commitArrival(noKey).workItemId);
   EXPECT_EQ(store->workItems({}).size(), 4u);
+}
+
+TEST_P(StoreTest, AnAsyncArrivalReportsItsOutcomeOnceCommittedAndDuplicatesToo) {
+  auto store = open();
+  std::promise<std::pair<std::optional<ArrivalOutcome>, std::string>> first;
+  std::promise<std::pair<std::optional<ArrivalOutcome>, std::string>> again;
+  store->commitArrivalAsync(email("<async@example.com>"),
+                            [&](std::optional<ArrivalOutcome> outcome, const std::string& failure) {
+                              first.set_value({std::move(outcome), failure});
+                            });
+  store->commitArrivalAsync(email("<async@example.com>"),
+                            [&](std::optional<ArrivalOutcome> outcome, const std::string& failure) {
+                              again.set_value({std::move(outcome), failure});
+                            });
+  auto [outcome, failure] = first.get_future().get();
+  ASSERT_TRUE(outcome.has_value()) << failure;
+  EXPECT_FALSE(outcome->duplicate);
+  // Reported only once committed: a reader sees the item.
+  EXPECT_TRUE(store->workItem(outcome->workItemId, false).has_value());
+  auto [repeated, repeatedFailure] = again.get_future().get();
+  ASSERT_TRUE(repeated.has_value()) << repeatedFailure;
+  EXPECT_TRUE(repeated->duplicate);
+  EXPECT_EQ(repeated->workItemId, outcome->workItemId);
 }
 
 TEST_P(StoreTest, ConcurrentArrivalsWithOverlappingKeysGiveOneItemPerKey) {
