@@ -208,15 +208,30 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
   } else {
     // The first agent of one index, in key order, that passes the checks. Agents passed over
     // go to the trace directly (`looked` null) or to `looked` with their keys; with `before`,
-    // agents whose key is not below it are not looked at.
+    // agents whose key is not below it are not looked at. Agents without room for the item's
+    // medium are counted, not named, and chunks of the index known to hold none are passed over
+    // unread.
     struct Looked {
       IndexKey key;
       Exclusion exclusion;
+      std::uint32_t count; ///< the agents it stands for (a chunk passed over: several)
     };
+    const auto roomBit = static_cast<std::uint8_t>(1U << item.medium);
+    constexpr auto kNoRoom = static_cast<std::size_t>(Exclusion::NoCapacity);
     auto firstTaker = [&](const ReadyIndex& ready, const IndexKey* before,
                           std::vector<Looked>* looked) {
       AgentIndex winner = kNone;
-      ready.forEach(ReadyIndex::stageBit(item.stage), currentKey(queue), [&](AgentIndex index) {
+      auto skip = [&](std::uint32_t count, const IndexKey& lastKey) {
+        if (!summary) {
+          return;
+        }
+        if (looked != nullptr) {
+          looked->push_back({lastKey, Exclusion::NoCapacity, count});
+        } else {
+          trace->skipped[kNoRoom] += count;
+        }
+      };
+      auto visit = [&](AgentIndex index) {
         if (before != nullptr && !(indexKey(index, queue) < *before)) {
           return true;
         }
@@ -226,7 +241,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         // Filed agents are ready and not wrapping up, so no room is the first reason that can
         // apply; the copy of the room mask spares a look at the agent's record.
         std::optional<Exclusion> exclusion;
-        if ((agentHot[index].room >> item.medium & 1U) == 0) {
+        if ((agentHot[index].room & roomBit) == 0) {
           exclusion = Exclusion::NoCapacity;
         } else {
           exclusion = dynamicExclusion(agents[index], index, item, stage, now);
@@ -239,12 +254,15 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           return false;
         }
         if (looked != nullptr) {
-          looked->push_back({indexKey(index, queue), *exclusion});
+          looked->push_back({indexKey(index, queue), *exclusion, 1});
+        } else if (*exclusion == Exclusion::NoCapacity) {
+          ++trace->skipped[kNoRoom];
         } else if (trace->excluded.size() < kSummaryExclusions) {
           trace->excluded.push_back({agentIds[index], *exclusion});
         }
         return false;
-      });
+      };
+      ready.forEach(ReadyIndex::stageBit(item.stage), roomBit, currentKey(queue), visit, skip);
       return winner;
     };
     if (item.stage == 0) {
@@ -272,11 +290,14 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         const IndexKey winnerKey =
             choice.winner != kNone ? indexKey(choice.winner, queue) : IndexKey{};
         for (const Looked& entry : all) {
-          if (trace->excluded.size() >= kSummaryExclusions ||
-              (choice.winner != kNone && !(entry.key < winnerKey))) {
+          if (choice.winner != kNone && !(entry.key < winnerKey)) {
             break;
           }
-          trace->excluded.push_back({agentIds[entry.key.agent], entry.exclusion});
+          if (entry.exclusion == Exclusion::NoCapacity) {
+            trace->skipped[kNoRoom] += entry.count;
+          } else if (trace->excluded.size() < kSummaryExclusions) {
+            trace->excluded.push_back({agentIds[entry.key.agent], entry.exclusion});
+          }
         }
       }
     }
@@ -313,6 +334,8 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
   trace.eligible.clear();
   trace.excluded.clear();
   trace.stickyWinner = false;
+  trace.medium = symbols.text(media.medium(item.medium));
+  trace.skipped = {};
   return &trace;
 }
 
@@ -344,6 +367,7 @@ void RoutingEngine::Impl::fillFullTrace(const ItemRecord& item, std::int64_t now
   trace.level = TraceLevel::Full;
   trace.eligible.clear();
   trace.excluded.clear();
+  trace.skipped = {};
   if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
     return;
   }

@@ -665,6 +665,7 @@ std::optional<Trace> RoutingEngine::explain(std::string_view itemId, Timestamp n
   trace.stage = static_cast<int>(item.stage);
   trace.level = TraceLevel::Full;
   trace.ordering = d.queues[item.queue]->ordering;
+  trace.medium = d.symbols.text(d.media.medium(item.medium));
   const Choice choice = d.chooseAgent(item, now, &trace);
   trace.outcome = choice.outcome;
   trace.stickyWinner = choice.sticky;

@@ -124,7 +124,11 @@ std::string formatTrace(const Trace& trace) {
     }
   }
   out += "\n  excluded:";
-  if (trace.excluded.empty()) {
+  std::uint64_t counted = 0;
+  for (const std::uint32_t n : trace.skipped) {
+    counted += n;
+  }
+  if (trace.excluded.empty() && counted == 0) {
     out += " none";
   }
   for (std::size_t i = 0; i < trace.excluded.size(); ++i) {
@@ -133,6 +137,26 @@ std::string formatTrace(const Trace& trace) {
     out += " (";
     out += toString(trace.excluded[i].reason);
     out += ')';
+  }
+  bool first = trace.excluded.empty();
+  for (std::size_t r = 0; r < trace.skipped.size(); ++r) {
+    if (trace.skipped[r] == 0) {
+      continue;
+    }
+    out += first ? " " : ", ";
+    out += std::to_string(trace.skipped[r]);
+    if (!trace.excluded.empty()) {
+      out += " more";
+    }
+    if (static_cast<Exclusion>(r) == Exclusion::NoCapacity) {
+      out += " with no room for ";
+      out += trace.medium.empty() ? std::string_view("the medium") : trace.medium;
+    } else {
+      out += " (";
+      out += toString(static_cast<Exclusion>(r));
+      out += ')';
+    }
+    first = false;
   }
   out += '\n';
   return out;
