@@ -65,6 +65,39 @@ std::optional<Exclusion> RoutingEngine::Impl::dynamicExclusion(const AgentRecord
   return std::nullopt;
 }
 
+std::uint64_t RoutingEngine::Impl::itemValueBits(const ItemRecord& item, const Stage& stage) const {
+  if (stage.valueSets == kNone) {
+    return ValueSets::kUnsure;
+  }
+  const ValueSets& sets = valueSets[stage.valueSets];
+  std::uint64_t bits = 0;
+  auto add = [&](const Value& value) {
+    if (value.kind != ValueKind::String || value.numeric) {
+      return false;
+    }
+    // Agents' values are interned: a text without a symbol equals none of them.
+    const Symbol symbol = value.symbol != kNoSymbol ? value.symbol : symbols.find(value.text);
+    if (symbol != kNoSymbol && symbol < sets.bitOf.size() &&
+        sets.bitOf[symbol] != ValueSets::kNoBit) {
+      bits |= 1ULL << sets.bitOf[symbol];
+    }
+    return true;
+  };
+  const Value* value = findAttribute(item.attributes, stage.target.setItemAttribute);
+  if (value == nullptr || value->kind == ValueKind::None) {
+    return 0; // a missing value is in nothing
+  }
+  if (value->kind == ValueKind::List) {
+    for (std::uint32_t i = 0; i < value->size; ++i) {
+      if (!add(value->items[i])) {
+        return ValueSets::kUnsure;
+      }
+    }
+    return bits;
+  }
+  return add(*value) ? bits : ValueSets::kUnsure;
+}
+
 bool RoutingEngine::Impl::heldForOther(const ItemRecord& item, AgentIndex agent,
                                        std::int64_t now) const {
   if (item.sticky == kNone || item.sticky == agent || now >= item.stickyUntil) {
@@ -218,6 +251,22 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
     };
     const auto roomBit = static_cast<std::uint8_t>(1U << item.medium);
     constexpr auto kNoRoom = static_cast<std::size_t>(Exclusion::NoCapacity);
+    // A target whose item-and-agent part is `item.X in agent.Y` is decided from bit sets of
+    // the agents' values (see ValueSets), without a read of the candidate's record.
+    const std::uint64_t itemBits = itemValueBits(item, stage);
+    const std::uint64_t* agentBits =
+        itemBits != ValueSets::kUnsure ? valueSets[stage.valueSets].agents.data() : nullptr;
+    auto quickExclusion = [&](AgentIndex index) -> std::optional<Exclusion> {
+      // A routable agent is ready and not wrapping up; what dynamicExclusion() checks next:
+      if (std::find(item.excluded.begin(), item.excluded.end(), index) != item.excluded.end()) {
+        return Exclusion::DeclinedBefore;
+      }
+      const bool forced = item.stickyForced && item.sticky == index;
+      if (!forced && (agentBits[index] & itemBits) == 0) {
+        return Exclusion::ConditionFalse;
+      }
+      return std::nullopt;
+    };
     auto firstTaker = [&](const ReadyIndex& ready, const IndexKey* before,
                           std::vector<Looked>* looked) {
       AgentIndex winner = kNone;
@@ -243,6 +292,9 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         std::optional<Exclusion> exclusion;
         if ((agentHot[index].room & roomBit) == 0) {
           exclusion = Exclusion::NoCapacity;
+        } else if (agentBits != nullptr && (agentHot[index].flags & kRoutableFlag) != 0 &&
+                   (agentBits[index] & ValueSets::kUnsure) == 0) {
+          exclusion = quickExclusion(index);
         } else {
           exclusion = dynamicExclusion(agents[index], index, item, stage, now);
         }

@@ -129,6 +129,7 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
   }
   d.unindexAgent(a);
   d.buildAgentProfile(spec, d.agents[a]);
+  d.fillValueSets(a);
   d.agentIds[a] = d.symbols.text(d.agents[a].idSymbol);
   d.computeMemberships(a);
   d.refreshAgent(a, now);
