@@ -7,6 +7,9 @@
 
 namespace switchboard::routing {
 
+static_assert(static_cast<std::size_t>(Exclusion::HeldForPrevious) + 1 == kExclusionCount,
+              "Trace::skipped has a count for every Exclusion");
+
 std::string_view toString(Exclusion exclusion) {
   switch (exclusion) {
   case Exclusion::NotInTarget:
