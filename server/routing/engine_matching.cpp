@@ -248,6 +248,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
       IndexKey key;
       Exclusion exclusion;
       std::uint32_t count; ///< the agents it stands for (a chunk passed over: several)
+      bool approximate;    ///< a chunk passed over: counted as of the last walk that read it
     };
     const auto roomBit = static_cast<std::uint8_t>(1U << item.medium);
     constexpr auto kNoRoom = static_cast<std::size_t>(Exclusion::NoCapacity);
@@ -275,9 +276,10 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           return;
         }
         if (looked != nullptr) {
-          looked->push_back({lastKey, Exclusion::NoCapacity, count});
+          looked->push_back({lastKey, Exclusion::NoCapacity, count, true});
         } else {
           trace->skipped[kNoRoom] += count;
+          trace->skippedApproximate = true;
         }
       };
       auto visit = [&](AgentIndex index) {
@@ -306,7 +308,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           return false;
         }
         if (looked != nullptr) {
-          looked->push_back({indexKey(index, queue), *exclusion, 1});
+          looked->push_back({indexKey(index, queue), *exclusion, 1, false});
         } else if (*exclusion == Exclusion::NoCapacity) {
           ++trace->skipped[kNoRoom];
         } else if (trace->excluded.size() < kSummaryExclusions) {
@@ -347,6 +349,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           }
           if (entry.exclusion == Exclusion::NoCapacity) {
             trace->skipped[kNoRoom] += entry.count;
+            trace->skippedApproximate = trace->skippedApproximate || entry.approximate;
           } else if (trace->excluded.size() < kSummaryExclusions) {
             trace->excluded.push_back({agentIds[entry.key.agent], entry.exclusion});
           }
@@ -388,6 +391,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
   trace.stickyWinner = false;
   trace.medium = symbols.text(media.medium(item.medium));
   trace.skipped = {};
+  trace.skippedApproximate = false;
   return &trace;
 }
 
@@ -420,6 +424,7 @@ void RoutingEngine::Impl::fillFullTrace(const ItemRecord& item, std::int64_t now
   trace.eligible.clear();
   trace.excluded.clear();
   trace.skipped = {};
+  trace.skippedApproximate = false;
   if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
     return;
   }

@@ -147,6 +147,9 @@ std::string formatTrace(const Trace& trace) {
       continue;
     }
     out += first ? " " : ", ";
+    if (trace.skippedApproximate) {
+      out += "about ";
+    }
     out += std::to_string(trace.skipped[r]);
     if (!trace.excluded.empty()) {
       out += " more";

@@ -73,6 +73,9 @@ struct Trace {
   /// their agents as of the last walk that read them. A Full trace names every agent and counts
   /// nothing here.
   std::array<std::uint32_t, kExclusionCount> skipped{};
+  /// The counts include stretches passed over unread (counted as of the last walk that read
+  /// them), so they may be too high; formatTrace() then says "about".
+  bool skippedApproximate = false;
 };
 
 std::string_view toString(OrderKey key);
