@@ -398,6 +398,29 @@ Result<SplitTarget, ParseError> compileTarget(const Node& root, SymbolTable& sym
     }
   }
   SplitTarget target;
+  if (mixed.size() == 1) {
+    const Node& test = mixed.front();
+    auto isPath = [](const Node& node, Field field) {
+      return node.kind == NodeKind::Path && node.field == field;
+    };
+    if (test.kind == NodeKind::Compare && test.children.size() == 2) {
+      const Node* item = nullptr;
+      const Node* agent = nullptr;
+      if (test.op == CompareOp::In && isPath(test.children[0], Field::ItemAttribute) &&
+          isPath(test.children[1], Field::AgentAttribute)) {
+        item = &test.children[0];
+        agent = &test.children[1];
+      } else if (test.op == CompareOp::Has && isPath(test.children[0], Field::AgentAttribute) &&
+                 isPath(test.children[1], Field::ItemAttribute)) {
+        item = &test.children[1];
+        agent = &test.children[0];
+      }
+      if (item != nullptr) {
+        target.setItemAttribute = symbols.intern(item->text);
+        target.setAgentAttribute = symbols.intern(agent->text);
+      }
+    }
+  }
   auto compileGroup = [&](std::vector<Node> group, CompiledExpression& out) -> bool {
     if (group.empty()) {
       return true;

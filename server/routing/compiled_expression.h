@@ -72,6 +72,11 @@ struct SplitTarget {
   CompiledExpression agentPart; ///< only static agent fields and constants
   CompiledExpression itemPart;  ///< only item fields
   CompiledExpression mixedPart; ///< the rest: item and agent, or agent state and counters
+  /// When the mixed part is one test `item.X in agent.Y` (or `agent.Y has item.X`): the
+  /// attributes X and Y, so that the engine can decide it from bit sets of the agents' values
+  /// of Y without reading the agents' records. kNoSymbol otherwise.
+  Symbol setItemAttribute = kNoSymbol;
+  Symbol setAgentAttribute = kNoSymbol;
 };
 
 Result<SplitTarget, ParseError> compileTarget(const Node& root, SymbolTable& symbols,

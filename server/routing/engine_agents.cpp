@@ -38,6 +38,9 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
   hot.contactsToday = agent.contactsToday;
   hot.seniority = agent.seniority;
   updateRoom(agent);
+  // Media the agent has room for now and had not at its last refresh: the room summaries of the
+  // ready-index chunks that keep its entries must take them in (see ReadyIndex::widen).
+  const auto gained = static_cast<std::uint8_t>(agent.room & ~hot.room);
   hot.room = agent.room;
   agent.routable = agent.presence == Presence::Ready && !agent.wrapping && agent.room != 0;
   hot.flags =
@@ -67,10 +70,16 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
         for (std::size_t m = first; m < last; ++m) {
           Membership& membership = memberships[m];
           if (agent.indexed && (membership.keyInputs & inputs) == 0) {
+            if (gained != 0) {
+              readyOf(membership).widen(membership.key, gained);
+            }
             continue; // none of what its keys read changed
           }
           const IndexKey key = indexKey(index, *membership.queueRecord);
           if (agent.indexed && key == membership.key) {
+            if (gained != 0) {
+              readyOf(membership).widen(membership.key, gained);
+            }
             continue;
           }
           __builtin_prefetch(&readyOf(membership));
@@ -92,6 +101,10 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
         }
       }
       agent.indexed = true;
+    } else if (gained != 0) {
+      for (const Membership& membership : agent.memberships) {
+        readyOf(membership).widen(membership.key, gained);
+      }
     }
   }
   updateReported(index, now);

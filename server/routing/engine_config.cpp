@@ -203,6 +203,9 @@ Result<bool, RoutingError> RoutingEngine::Impl::buildQueue(const QueueSpec& spec
       return bad("target", compiled.error().format());
     }
     stage->target = std::move(compiled.value());
+    if (stage->target.setAgentAttribute != kNoSymbol) {
+      stage->valueSets = valueSetsFor(stage->target.setAgentAttribute);
+    }
     queue.stages.push_back(std::move(stage));
     return true;
   };
@@ -321,6 +324,72 @@ void RoutingEngine::Impl::buildAgentProfile(const AgentSpec& spec, AgentRecord& 
       counts[m] = 1;
       agent.mixes.push_back(counts);
     }
+  }
+}
+
+namespace {
+
+/// The bits of the agent's values of `sets.attribute`, giving new values the next free bits.
+std::uint64_t valueBits(ValueSets& sets, const AgentRecord& agent) {
+  std::uint64_t bits = 0;
+  auto add = [&](const Value& value) {
+    if (value.kind != ValueKind::String || value.numeric || value.symbol == kNoSymbol) {
+      bits |= ValueSets::kUnsure; // compares as a number, or by its text
+      return;
+    }
+    if (value.symbol >= sets.bitOf.size()) {
+      sets.bitOf.resize(value.symbol + 1, ValueSets::kNoBit);
+    }
+    std::uint8_t& bit = sets.bitOf[value.symbol];
+    if (bit == ValueSets::kNoBit) {
+      if (sets.used == 63) {
+        bits |= ValueSets::kUnsure;
+        return;
+      }
+      bit = sets.used++;
+    }
+    bits |= 1ULL << bit;
+  };
+  const Value* value = findAttribute(agent.attributes, sets.attribute);
+  if (value == nullptr || value->kind == ValueKind::None) {
+    return 0; // `x in` a missing value is false
+  }
+  if (value->kind == ValueKind::List) {
+    for (std::uint32_t i = 0; i < value->size; ++i) {
+      add(value->items[i]);
+    }
+  } else {
+    add(*value);
+  }
+  return bits;
+}
+
+} // namespace
+
+std::uint32_t RoutingEngine::Impl::valueSetsFor(Symbol attribute) {
+  for (std::uint32_t s = 0; s < valueSets.size(); ++s) {
+    if (valueSets[s].attribute == attribute) {
+      return s;
+    }
+  }
+  if (valueSets.size() >= kMaxValueSets) {
+    return kNone;
+  }
+  ValueSets& sets = valueSets.emplace_back();
+  sets.attribute = attribute;
+  sets.agents.resize(agents.size());
+  for (AgentIndex a = 0; a < agents.size(); ++a) {
+    sets.agents[a] = valueBits(sets, agents[a]);
+  }
+  return static_cast<std::uint32_t>(valueSets.size() - 1);
+}
+
+void RoutingEngine::Impl::fillValueSets(AgentIndex index) {
+  for (ValueSets& sets : valueSets) {
+    if (sets.agents.size() <= index) {
+      sets.agents.resize(index + 1);
+    }
+    sets.agents[index] = valueBits(sets, agents[index]);
   }
 }
 

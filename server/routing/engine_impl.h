@@ -53,6 +53,20 @@ struct Choice {
 
 using FullKey = std::array<double, kMaxOrderKeys>;
 
+/// The values of one agent attribute that targets test with `item.X in agent.Y` (Y here), as
+/// bit sets: a candidate check then reads one word per agent instead of the agent's record and
+/// its attribute blocks. The values seen get bits 0 to 62 in order of appearance; bit 63
+/// (kUnsure) marks an agent whose values the bits cannot stand for (a number, which compares as
+/// a number, or a value past the 63rd), whose test is evaluated as written.
+struct ValueSets {
+  static constexpr std::uint64_t kUnsure = 1ULL << 63;
+  static constexpr std::uint8_t kNoBit = 0xff;
+  Symbol attribute = kNoSymbol;
+  std::vector<std::uint8_t> bitOf; ///< by value symbol; kNoBit when it has none
+  std::uint8_t used = 0;
+  std::vector<std::uint64_t> agents; ///< per agent: the bits of its values
+};
+
 struct RoutingEngine::Impl {
   explicit Impl(EngineOptions engineOptions);
 
@@ -198,6 +212,14 @@ struct RoutingEngine::Impl {
   bool takes(const ItemRecord& item, AgentIndex agent, std::int64_t now) const;
   FullKey fullKey(AgentIndex agent, const ItemRecord& item, const QueueRecord& queue) const;
   void fillFullTrace(const ItemRecord& item, std::int64_t now, Trace& trace) const;
+  /// The ValueSets of agent attribute `attribute`, made (and filled for every agent) when new;
+  /// kNone when kMaxValueSets are in use already.
+  std::uint32_t valueSetsFor(Symbol attribute);
+  /// Sets the agent's bits in every ValueSets from its attributes.
+  void fillValueSets(AgentIndex agent);
+  /// The bits of the item's value of the stage's `item.X in agent.Y` test, or kUnsure when the
+  /// test must be evaluated (no such test, or the item's value is not plain text).
+  std::uint64_t itemValueBits(const ItemRecord& item, const Stage& stage) const;
   Trace* newTrace(const ItemRecord& item, std::int64_t now);
   void traceCandidate(Trace& trace, AgentIndex agent, const FullKey& key, std::int64_t now) const;
 
@@ -224,6 +246,8 @@ struct RoutingEngine::Impl {
   std::vector<QueueIndex> queueBySymbol;
   std::vector<CompiledRule> rules;
   QueueIndex defaultQueue = kNone;
+  static constexpr std::size_t kMaxValueSets = 4;
+  std::vector<ValueSets> valueSets;
 
   std::vector<ItemRecord> items;
   std::vector<ItemIndex> freeItems;

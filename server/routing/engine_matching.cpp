@@ -65,6 +65,39 @@ std::optional<Exclusion> RoutingEngine::Impl::dynamicExclusion(const AgentRecord
   return std::nullopt;
 }
 
+std::uint64_t RoutingEngine::Impl::itemValueBits(const ItemRecord& item, const Stage& stage) const {
+  if (stage.valueSets == kNone) {
+    return ValueSets::kUnsure;
+  }
+  const ValueSets& sets = valueSets[stage.valueSets];
+  std::uint64_t bits = 0;
+  auto add = [&](const Value& value) {
+    if (value.kind != ValueKind::String || value.numeric) {
+      return false;
+    }
+    // Agents' values are interned: a text without a symbol equals none of them.
+    const Symbol symbol = value.symbol != kNoSymbol ? value.symbol : symbols.find(value.text);
+    if (symbol != kNoSymbol && symbol < sets.bitOf.size() &&
+        sets.bitOf[symbol] != ValueSets::kNoBit) {
+      bits |= 1ULL << sets.bitOf[symbol];
+    }
+    return true;
+  };
+  const Value* value = findAttribute(item.attributes, stage.target.setItemAttribute);
+  if (value == nullptr || value->kind == ValueKind::None) {
+    return 0; // a missing value is in nothing
+  }
+  if (value->kind == ValueKind::List) {
+    for (std::uint32_t i = 0; i < value->size; ++i) {
+      if (!add(value->items[i])) {
+        return ValueSets::kUnsure;
+      }
+    }
+    return bits;
+  }
+  return add(*value) ? bits : ValueSets::kUnsure;
+}
+
 bool RoutingEngine::Impl::heldForOther(const ItemRecord& item, AgentIndex agent,
                                        std::int64_t now) const {
   if (item.sticky == kNone || item.sticky == agent || now >= item.stickyUntil) {
@@ -208,15 +241,48 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
   } else {
     // The first agent of one index, in key order, that passes the checks. Agents passed over
     // go to the trace directly (`looked` null) or to `looked` with their keys; with `before`,
-    // agents whose key is not below it are not looked at.
+    // agents whose key is not below it are not looked at. Agents without room for the item's
+    // medium are counted, not named, and chunks of the index known to hold none are passed over
+    // unread.
     struct Looked {
       IndexKey key;
       Exclusion exclusion;
+      std::uint32_t count; ///< the agents it stands for (a chunk passed over: several)
+      bool approximate;    ///< a chunk passed over: counted as of the last walk that read it
+    };
+    const auto roomBit = static_cast<std::uint8_t>(1U << item.medium);
+    constexpr auto kNoRoom = static_cast<std::size_t>(Exclusion::NoCapacity);
+    // A target whose item-and-agent part is `item.X in agent.Y` is decided from bit sets of
+    // the agents' values (see ValueSets), without a read of the candidate's record.
+    const std::uint64_t itemBits = itemValueBits(item, stage);
+    const std::uint64_t* agentBits =
+        itemBits != ValueSets::kUnsure ? valueSets[stage.valueSets].agents.data() : nullptr;
+    auto quickExclusion = [&](AgentIndex index) -> std::optional<Exclusion> {
+      // A routable agent is ready and not wrapping up; what dynamicExclusion() checks next:
+      if (std::find(item.excluded.begin(), item.excluded.end(), index) != item.excluded.end()) {
+        return Exclusion::DeclinedBefore;
+      }
+      const bool forced = item.stickyForced && item.sticky == index;
+      if (!forced && (agentBits[index] & itemBits) == 0) {
+        return Exclusion::ConditionFalse;
+      }
+      return std::nullopt;
     };
     auto firstTaker = [&](const ReadyIndex& ready, const IndexKey* before,
                           std::vector<Looked>* looked) {
       AgentIndex winner = kNone;
-      ready.forEach(ReadyIndex::stageBit(item.stage), currentKey(queue), [&](AgentIndex index) {
+      auto skip = [&](std::uint32_t count, const IndexKey& lastKey) {
+        if (!summary) {
+          return;
+        }
+        if (looked != nullptr) {
+          looked->push_back({lastKey, Exclusion::NoCapacity, count, true});
+        } else {
+          trace->skipped[kNoRoom] += count;
+          trace->skippedApproximate = true;
+        }
+      };
+      auto visit = [&](AgentIndex index) {
         if (before != nullptr && !(indexKey(index, queue) < *before)) {
           return true;
         }
@@ -226,8 +292,11 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         // Filed agents are ready and not wrapping up, so no room is the first reason that can
         // apply; the copy of the room mask spares a look at the agent's record.
         std::optional<Exclusion> exclusion;
-        if ((agentHot[index].room >> item.medium & 1U) == 0) {
+        if ((agentHot[index].room & roomBit) == 0) {
           exclusion = Exclusion::NoCapacity;
+        } else if (agentBits != nullptr && (agentHot[index].flags & kRoutableFlag) != 0 &&
+                   (agentBits[index] & ValueSets::kUnsure) == 0) {
+          exclusion = quickExclusion(index);
         } else {
           exclusion = dynamicExclusion(agents[index], index, item, stage, now);
         }
@@ -239,12 +308,15 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           return false;
         }
         if (looked != nullptr) {
-          looked->push_back({indexKey(index, queue), *exclusion});
+          looked->push_back({indexKey(index, queue), *exclusion, 1, false});
+        } else if (*exclusion == Exclusion::NoCapacity) {
+          ++trace->skipped[kNoRoom];
         } else if (trace->excluded.size() < kSummaryExclusions) {
           trace->excluded.push_back({agentIds[index], *exclusion});
         }
         return false;
-      });
+      };
+      ready.forEach(ReadyIndex::stageBit(item.stage), roomBit, currentKey(queue), visit, skip);
       return winner;
     };
     if (item.stage == 0) {
@@ -272,11 +344,15 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         const IndexKey winnerKey =
             choice.winner != kNone ? indexKey(choice.winner, queue) : IndexKey{};
         for (const Looked& entry : all) {
-          if (trace->excluded.size() >= kSummaryExclusions ||
-              (choice.winner != kNone && !(entry.key < winnerKey))) {
+          if (choice.winner != kNone && !(entry.key < winnerKey)) {
             break;
           }
-          trace->excluded.push_back({agentIds[entry.key.agent], entry.exclusion});
+          if (entry.exclusion == Exclusion::NoCapacity) {
+            trace->skipped[kNoRoom] += entry.count;
+            trace->skippedApproximate = trace->skippedApproximate || entry.approximate;
+          } else if (trace->excluded.size() < kSummaryExclusions) {
+            trace->excluded.push_back({agentIds[entry.key.agent], entry.exclusion});
+          }
         }
       }
     }
@@ -313,6 +389,9 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
   trace.eligible.clear();
   trace.excluded.clear();
   trace.stickyWinner = false;
+  trace.medium = symbols.text(media.medium(item.medium));
+  trace.skipped = {};
+  trace.skippedApproximate = false;
   return &trace;
 }
 
@@ -344,6 +423,8 @@ void RoutingEngine::Impl::fillFullTrace(const ItemRecord& item, std::int64_t now
   trace.level = TraceLevel::Full;
   trace.eligible.clear();
   trace.excluded.clear();
+  trace.skipped = {};
+  trace.skippedApproximate = false;
   if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
     return;
   }

@@ -38,6 +38,8 @@ struct Stage {
   std::vector<Symbol> sites;       ///< allowed sites; empty: all
   QueueIndex moveTo = kNone;       ///< a stage that moves its items to another queue
   std::vector<AgentIndex> members; ///< every agent whose agent-only conditions hold (Indexed)
+  /// The engine's ValueSets of target.setAgentAttribute, or kNone.
+  std::uint32_t valueSets = kNone;
   std::pmr::set<WaitKey> waiting;
 };
 

@@ -19,6 +19,14 @@
 // bucket); inside a bucket they are sorted by the whole key, in chunks of at most 2 * kChunk
 // entries so that filing in the middle (an agent coming back with an old round-robin turn) moves
 // little memory. Filing at the end (idle since now) is an append.
+//
+// Each chunk also keeps a room summary: a superset of the room masks (AgentHot::room) of the
+// agents of its live entries. A walk for an item of one medium passes over a chunk whose summary
+// lacks that medium without reading its entries or their agents: agents who hold chats have no
+// room for a call and gather at the front of longest-idle orderings, and every call's walk read
+// them again. Filing ORs the agent's room in; the engine widens the summaries of an agent's
+// entries when its room grows without a refiling (widen()); a walk that reads a whole chunk
+// narrows its summary to the rooms it saw.
 
 #include "agent_record.h"
 
@@ -55,19 +63,22 @@ class ReadyIndex {
     Bucket& bucket = bucketFor(key.keys[0]);
     auto& chunks = bucket.chunks;
     const Entry entry{key, version, stages};
+    const std::uint8_t room = roomOf(key.agent);
     ++size_;
     if (chunks.empty()) {
-      newChunk(chunks, entry);
+      newChunk(chunks, entry, room);
       return;
     }
     if (layout_ == Layout::Unsorted || !(key < chunks.back().last)) {
       Chunk& last = chunks.back();
       if (last.entries.size() - last.head >= 2 * kChunk) {
-        newChunk(chunks, entry);
+        newChunk(chunks, entry, room);
       } else {
         makeRoom(last);
         last.entries.push_back(entry);
         last.last = key;
+        last.room |= room;
+        ++last.live;
       }
       return;
     }
@@ -77,6 +88,8 @@ class ReadyIndex {
     Chunk& chunk = *it;
     auto& entries = chunk.entries;
     makeRoom(chunk);
+    chunk.room |= room;
+    ++chunk.live;
     const auto first = entries.begin() + static_cast<std::ptrdiff_t>(chunk.head);
     auto at = std::upper_bound(first, entries.end(), key,
                                [](const IndexKey& k, const Entry& e) { return k < e.key; });
@@ -90,6 +103,11 @@ class ReadyIndex {
       const auto middle = entries.begin() + static_cast<std::ptrdiff_t>(chunk.head + kChunk);
       upper.entries.assign(middle, entries.end());
       upper.last = upper.entries.back().key;
+      // Both halves keep the whole summary (a superset) and share its count.
+      upper.room = chunk.room;
+      upper.live =
+          std::min<std::uint32_t>(chunk.live, static_cast<std::uint32_t>(upper.entries.size()));
+      chunk.live -= upper.live;
       entries.erase(middle, entries.end());
       chunk.last = entries.back().key;
       chunks.insert(it + 1, std::move(upper));
@@ -142,11 +160,29 @@ class ReadyIndex {
   /// passed over, and kept unless their version is out of date.
   template <typename Current, typename Visit>
   void forEach(std::uint32_t stages, Current&& current, Visit&& visit) const {
+    forEach(stages, 0, current, visit, [](std::uint32_t, const IndexKey&) {});
+  }
+
+  /// forEach() for an item that needs room `room` (a medium's bit of AgentHot::room; 0: any):
+  /// chunks whose room summary lacks it are passed over unread, with skip(agents, lastKey): the
+  /// live entries they held when a walk last read them (plus those filed since), and a key no
+  /// less than theirs and no greater than those after them.
+  template <typename Current, typename Visit, typename Skip>
+  void forEach(std::uint32_t stages, std::uint8_t room, Current&& current, Visit&& visit,
+               Skip&& skip) const {
+    const bool summaries = room != 0 && layout_ != Layout::Unsorted;
     for (Bucket& bucket : buckets_) {
       auto& chunks = bucket.chunks;
       for (std::size_t c = 0; c < chunks.size();) {
         Chunk& chunk = chunks[c];
+        if (summaries && (chunk.room & room) == 0) {
+          skip(chunk.live, chunk.last);
+          ++c;
+          continue;
+        }
         auto& entries = chunk.entries;
+        std::uint8_t seenRoom = 0;
+        std::uint32_t seenLive = 0;
         // Live entries walked are packed towards the stop point, so the stale ones walked over
         // end up before the head: no reader walks over them again.
         std::size_t kept = chunk.head;
@@ -163,6 +199,8 @@ class ReadyIndex {
               entries[kept] = entry; // another stage's: its key is not worth a read here
             }
             ++kept;
+            seenRoom |= roomOf(entry.key.agent);
+            ++seenLive;
             continue;
           }
           if (!current(entry.key)) {
@@ -172,6 +210,8 @@ class ReadyIndex {
             entries[kept] = entry;
           }
           ++kept;
+          seenRoom |= roomOf(entry.key.agent);
+          ++seenLive;
           if (visit(entry.key.agent)) {
             ++i;
             done = true;
@@ -188,6 +228,11 @@ class ReadyIndex {
           size_ -= dropped;
           stale_ -= std::min(stale_, dropped);
         }
+        if (i == entries.size()) {
+          // Every entry was read: the summary narrows to what they hold now.
+          chunk.room = seenRoom;
+          chunk.live = seenLive;
+        }
         if (chunk.head == entries.size()) {
           chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(c));
         } else {
@@ -203,6 +248,29 @@ class ReadyIndex {
   }
 
   std::size_t size() const { return size_ - stale_; }
+
+  /// The agent filed under `key` has gained room `gained` (AgentHot::room bits) while its entry
+  /// stays: the summaries of the chunks that may hold the entry take it in, so that walks read
+  /// them again. Finding the chunk is a binary search over the bucket's chunks.
+  void widen(const IndexKey& key, std::uint8_t gained) {
+    if (layout_ == Layout::Unsorted) {
+      return; // walks of unsorted indexes read every entry
+    }
+    const std::int64_t first = layout_ == Layout::Bucketed ? key.keys[0] : 0;
+    if (first < base_ || first - base_ >= static_cast<std::int64_t>(buckets_.size())) {
+      return;
+    }
+    auto& chunks = buckets_[static_cast<std::size_t>(first - base_)].chunks;
+    auto it = std::lower_bound(chunks.begin(), chunks.end(), key,
+                               [](const Chunk& c, const IndexKey& k) { return c.last < k; });
+    // A chunk whose last key equals this one may be followed by the chunk that holds the entry.
+    for (; it != chunks.end(); ++it) {
+      it->room |= gained;
+      if (key < it->last) {
+        break;
+      }
+    }
+  }
 
   // Filing an agent again touches a chain of cache lines in each of its ~7 indexes. The engine
   // walks its memberships once per step below, so that the misses of one step overlap across
@@ -240,6 +308,11 @@ class ReadyIndex {
     /// The key of its last entry, or one that was: removals leave it, and it stays no greater
     /// than any key of the next chunk, which is all that finding a chunk needs.
     IndexKey last;
+    /// A superset of the room masks of the agents of its live entries (see the file comment).
+    std::uint8_t room = 0;
+    /// Its live entries when a walk last read them all, plus those filed since: what a trace
+    /// counts for the chunk when a walk passes over it unread.
+    std::uint32_t live = 0;
   };
   struct Bucket {
     std::vector<Chunk> chunks; ///< in key order, none empty
@@ -256,11 +329,13 @@ class ReadyIndex {
   }
 
   /// A chunk at the end holding `entry`, with room for its largest size: it never reallocates.
-  static void newChunk(std::vector<Chunk>& chunks, const Entry& entry) {
+  static void newChunk(std::vector<Chunk>& chunks, const Entry& entry, std::uint8_t room) {
     Chunk& chunk = chunks.emplace_back();
     chunk.entries.reserve(2 * kChunk + 1);
     chunk.entries.push_back(entry);
     chunk.last = entry.key;
+    chunk.room = room;
+    chunk.live = 1;
   }
 
   /// Buckets are indexed by first key minus the smallest first key seen (keys bucketed on span
@@ -329,6 +404,10 @@ class ReadyIndex {
       Chunk& chunk = bucket.chunks.emplace_back();
       chunk.entries.assign(from, to);
       chunk.last = chunk.entries.back().key;
+      for (const Entry& entry : chunk.entries) {
+        chunk.room |= roomOf(entry.key.agent);
+      }
+      chunk.live = static_cast<std::uint32_t>(chunk.entries.size());
     }
     size_ += all.size();
   }
@@ -336,6 +415,10 @@ class ReadyIndex {
   Layout layout_;
   std::uint32_t versionOf(AgentIndex agent) const {
     return agents_ != nullptr ? (*agents_)[agent].version : (*versions_)[agent];
+  }
+  /// The agent's room mask; every medium when the index reads bare versions (no summaries).
+  std::uint8_t roomOf(AgentIndex agent) const {
+    return agents_ != nullptr ? (*agents_)[agent].room : std::uint8_t{0xff};
   }
 
   const std::vector<std::uint32_t>* versions_ = nullptr;

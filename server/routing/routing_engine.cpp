@@ -129,6 +129,7 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
   }
   d.unindexAgent(a);
   d.buildAgentProfile(spec, d.agents[a]);
+  d.fillValueSets(a);
   d.agentIds[a] = d.symbols.text(d.agents[a].idSymbol);
   d.computeMemberships(a);
   d.refreshAgent(a, now);
@@ -665,6 +666,7 @@ std::optional<Trace> RoutingEngine::explain(std::string_view itemId, Timestamp n
   trace.stage = static_cast<int>(item.stage);
   trace.level = TraceLevel::Full;
   trace.ordering = d.queues[item.queue]->ordering;
+  trace.medium = d.symbols.text(d.media.medium(item.medium));
   const Choice choice = d.chooseAgent(item, now, &trace);
   trace.outcome = choice.outcome;
   trace.stickyWinner = choice.sticky;

@@ -7,6 +7,9 @@
 
 namespace switchboard::routing {
 
+static_assert(static_cast<std::size_t>(Exclusion::HeldForPrevious) + 1 == kExclusionCount,
+              "Trace::skipped has a count for every Exclusion");
+
 std::string_view toString(Exclusion exclusion) {
   switch (exclusion) {
   case Exclusion::NotInTarget:
@@ -124,7 +127,11 @@ std::string formatTrace(const Trace& trace) {
     }
   }
   out += "\n  excluded:";
-  if (trace.excluded.empty()) {
+  std::uint64_t counted = 0;
+  for (const std::uint32_t n : trace.skipped) {
+    counted += n;
+  }
+  if (trace.excluded.empty() && counted == 0) {
     out += " none";
   }
   for (std::size_t i = 0; i < trace.excluded.size(); ++i) {
@@ -133,6 +140,29 @@ std::string formatTrace(const Trace& trace) {
     out += " (";
     out += toString(trace.excluded[i].reason);
     out += ')';
+  }
+  bool first = trace.excluded.empty();
+  for (std::size_t r = 0; r < trace.skipped.size(); ++r) {
+    if (trace.skipped[r] == 0) {
+      continue;
+    }
+    out += first ? " " : ", ";
+    if (trace.skippedApproximate) {
+      out += "about ";
+    }
+    out += std::to_string(trace.skipped[r]);
+    if (!trace.excluded.empty()) {
+      out += " more";
+    }
+    if (static_cast<Exclusion>(r) == Exclusion::NoCapacity) {
+      out += " with no room for ";
+      out += trace.medium.empty() ? std::string_view("the medium") : trace.medium;
+    } else {
+      out += " (";
+      out += toString(static_cast<Exclusion>(r));
+      out += ')';
+    }
+    first = false;
   }
   out += '\n';
   return out;

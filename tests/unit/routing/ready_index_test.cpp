@@ -197,5 +197,85 @@ TEST(ReadyIndexTest, AStageWalkSeesItsStagesEntriesAndKeepsTheOthers) {
   EXPECT_EQ(walk(1), withoutTen);
 }
 
+TEST(ReadyIndexTest, RoomSummariesSkipOnlyChunksWithoutRoom) {
+  // Agents whose room (three media) changes while they stay filed: a walk for a medium must
+  // yield, in order, exactly the live agents with room for it, whichever chunks it passes over.
+  for (const auto layout : {ReadyIndex::Layout::Sorted, ReadyIndex::Layout::Bucketed}) {
+    constexpr std::uint32_t kAgents = 600;
+    std::vector<AgentHot> hot(kAgents);
+    std::vector<IndexKey> keys(kAgents);
+    std::vector<bool> filed(kAgents, false);
+    std::set<IndexKey> live;
+    ReadyIndex index(layout, &hot);
+    std::mt19937 random(layout == ReadyIndex::Layout::Sorted ? 11 : 12);
+    std::int64_t clock = 0;
+    auto current = [&](const IndexKey& key) { return keys[key.agent] == key; };
+    auto file = [&](AgentIndex agent, bool fresh) {
+      IndexKey key;
+      key.agent = agent;
+      if (layout == ReadyIndex::Layout::Bucketed) {
+        key.keys[0] = static_cast<std::int64_t>(random() % 5);
+      }
+      key.keys[1] =
+          fresh && random() % 4 == 0 ? static_cast<std::int64_t>(random() % 500) : ++clock;
+      keys[agent] = key;
+      index.insert(key, hot[agent].version);
+      live.insert(key);
+      filed[agent] = true;
+    };
+    std::size_t passedOver = 0;
+    for (int step = 0; step < 30'000; ++step) {
+      const AgentIndex agent = random() % kAgents;
+      const unsigned what = random() % 10;
+      if (!filed[agent]) {
+        hot[agent].room = static_cast<std::uint8_t>(1 + random() % 7);
+        file(agent, true);
+      } else if (what < 2) { // stops being routable
+        live.erase(keys[agent]);
+        ++hot[agent].version;
+        filed[agent] = false;
+        index.markStale(current);
+      } else if (what < 3) { // its key changes
+        live.erase(keys[agent]);
+        index.markStale(current);
+        file(agent, false);
+      } else if (what < 6) { // its room changes while its entry stays
+        const auto room = static_cast<std::uint8_t>(1 + random() % 7);
+        const auto gained = static_cast<std::uint8_t>(room & ~hot[agent].room);
+        hot[agent].room = room;
+        if (gained != 0) {
+          index.widen(keys[agent], gained);
+        }
+      } else { // a decision for one medium, read to the end or stopped part way
+        const auto bit = static_cast<std::uint8_t>(1U << (random() % 3));
+        std::vector<AgentIndex> expected;
+        for (const IndexKey& key : live) {
+          if ((hot[key.agent].room & bit) != 0) {
+            expected.push_back(key.agent);
+          }
+        }
+        const AgentIndex stop =
+            expected.empty() || random() % 2 == 0 ? kNone : expected[random() % expected.size()];
+        std::vector<AgentIndex> seen;
+        index.forEach(
+            ReadyIndex::kAllStages, bit, current,
+            [&](AgentIndex a) {
+              if ((hot[a].room & bit) == 0) {
+                return false;
+              }
+              seen.push_back(a);
+              return a == stop;
+            },
+            [&](std::uint32_t, const IndexKey&) { ++passedOver; });
+        if (stop != kNone) {
+          expected.erase(std::find(expected.begin(), expected.end(), stop) + 1, expected.end());
+        }
+        ASSERT_EQ(seen, expected) << "step " << step;
+      }
+    }
+    EXPECT_GT(passedOver, 0u); // the summaries did let walks pass over chunks
+  }
+}
+
 } // namespace
 } // namespace switchboard::routing
