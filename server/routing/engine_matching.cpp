@@ -247,8 +247,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
     struct Looked {
       IndexKey key;
       Exclusion exclusion;
-      std::uint32_t count; ///< the agents it stands for (a chunk passed over: several)
-      bool approximate;    ///< a chunk passed over: counted as of the last walk that read it
+      bool passedOver; ///< a chunk passed over unread: its agents are not counted
     };
     const auto roomBit = static_cast<std::uint8_t>(1U << item.medium);
     constexpr auto kNoRoom = static_cast<std::size_t>(Exclusion::NoCapacity);
@@ -271,15 +270,16 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
     auto firstTaker = [&](const ReadyIndex& ready, const IndexKey* before,
                           std::vector<Looked>* looked) {
       AgentIndex winner = kNone;
-      auto skip = [&](std::uint32_t count, const IndexKey& lastKey) {
+      auto skip = [&](std::uint32_t /*agents*/, const IndexKey& lastKey) {
         if (!summary) {
           return;
         }
+        // How many agents a chunk passed over holds now is not known without reading it (its
+        // count is as of the last walk that did), so the trace only says there were some.
         if (looked != nullptr) {
-          looked->push_back({lastKey, Exclusion::NoCapacity, count, true});
+          looked->push_back({lastKey, Exclusion::NoCapacity, true});
         } else {
-          trace->skipped[kNoRoom] += count;
-          trace->skippedApproximate = true;
+          trace->passedOver = true;
         }
       };
       auto visit = [&](AgentIndex index) {
@@ -308,7 +308,7 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           return false;
         }
         if (looked != nullptr) {
-          looked->push_back({indexKey(index, queue), *exclusion, 1, false});
+          looked->push_back({indexKey(index, queue), *exclusion, false});
         } else if (*exclusion == Exclusion::NoCapacity) {
           ++trace->skipped[kNoRoom];
         } else if (trace->excluded.size() < kSummaryExclusions) {
@@ -347,9 +347,10 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           if (choice.winner != kNone && !(entry.key < winnerKey)) {
             break;
           }
-          if (entry.exclusion == Exclusion::NoCapacity) {
-            trace->skipped[kNoRoom] += entry.count;
-            trace->skippedApproximate = trace->skippedApproximate || entry.approximate;
+          if (entry.passedOver) {
+            trace->passedOver = true;
+          } else if (entry.exclusion == Exclusion::NoCapacity) {
+            ++trace->skipped[kNoRoom];
           } else if (trace->excluded.size() < kSummaryExclusions) {
             trace->excluded.push_back({agentIds[entry.key.agent], entry.exclusion});
           }
@@ -391,7 +392,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
   trace.stickyWinner = false;
   trace.medium = symbols.text(media.medium(item.medium));
   trace.skipped = {};
-  trace.skippedApproximate = false;
+  trace.passedOver = false;
   return &trace;
 }
 
@@ -424,7 +425,7 @@ void RoutingEngine::Impl::fillFullTrace(const ItemRecord& item, std::int64_t now
   trace.eligible.clear();
   trace.excluded.clear();
   trace.skipped = {};
-  trace.skippedApproximate = false;
+  trace.passedOver = false;
   if (!stage.target.itemPart.matches(context(nullptr, &item, now))) {
     return;
   }

@@ -131,7 +131,7 @@ std::string formatTrace(const Trace& trace) {
   for (const std::uint32_t n : trace.skipped) {
     counted += n;
   }
-  if (trace.excluded.empty() && counted == 0) {
+  if (trace.excluded.empty() && counted == 0 && !trace.passedOver) {
     out += " none";
   }
   for (std::size_t i = 0; i < trace.excluded.size(); ++i) {
@@ -147,9 +147,6 @@ std::string formatTrace(const Trace& trace) {
       continue;
     }
     out += first ? " " : ", ";
-    if (trace.skippedApproximate) {
-      out += "about ";
-    }
     out += std::to_string(trace.skipped[r]);
     if (!trace.excluded.empty()) {
       out += " more";
@@ -163,6 +160,12 @@ std::string formatTrace(const Trace& trace) {
       out += ')';
     }
     first = false;
+  }
+  if (trace.passedOver) {
+    out += first ? " " : ", ";
+    out += first ? "agents with no room for " : "others with no room for ";
+    out += trace.medium.empty() ? std::string_view("the medium") : trace.medium;
+    out += " passed over";
   }
   out += '\n';
   return out;

@@ -90,10 +90,16 @@ TEST(TraceFormatTest, CountsAloneAndAfterNames) {
   trace.excluded.push_back({"a3", Exclusion::NotInTarget});
   EXPECT_THAT(formatTrace(trace),
               HasSubstr("  excluded: a3 (notInTarget), 12 more with no room for voice\n"));
-  trace.skippedApproximate = true;
+  trace.passedOver = true;
   EXPECT_THAT(formatTrace(trace),
-              HasSubstr("  excluded: a3 (notInTarget), about 12 more with no room for voice\n"));
+              HasSubstr("  excluded: a3 (notInTarget), 12 more with no room for voice, others "
+                        "with no room for voice passed over\n"));
   trace.skipped = {};
+  trace.excluded.clear();
+  EXPECT_THAT(formatTrace(trace),
+              HasSubstr("  excluded: agents with no room for voice passed over\n"));
+  trace.passedOver = false;
+  trace.excluded.push_back({"a3", Exclusion::NotInTarget});
   EXPECT_THAT(formatTrace(trace), HasSubstr("  excluded: a3 (notInTarget)\n"));
   trace.excluded.clear();
   EXPECT_THAT(formatTrace(trace), HasSubstr("  excluded: none\n"));
@@ -135,10 +141,13 @@ TEST_F(RoomSummaryEngineTest, AnAgentWhoFinishesItsChatGetsTheNextCall) {
   callNobodyTakes("call1", 10);
   complete("chat37", 11);
   const auto events = submit(frenchItem("call2", "voice"), 12);
-  // The agent who held chat37 is the only one with room for a call; the 37 agents before it in
-  // the round-robin order are counted, most of them in chunks passed over unread.
+  // The agent who held chat37 is the only one with room for a call; of the 37 agents before it
+  // in the round-robin order, those in the chunk the walk read are counted, the chunks before
+  // it were passed over unread.
   EXPECT_EQ(offers(events), std::vector<std::string>{"call2>" + holders_["chat37"]});
-  EXPECT_THAT(offerTrace(events), HasSubstr("  excluded: about 37 with no room for voice\n"));
+  EXPECT_THAT(offerTrace(events),
+              HasSubstr("  excluded: 11 with no room for voice, others with no room for voice "
+                        "passed over\n"));
 }
 
 TEST_F(RoomSummaryEngineTest, AnAgentWhoDeclinesAChatGetsTheNextCall) {

@@ -67,15 +67,13 @@ struct Trace {
   bool stickyWinner = false; ///< the winner is the customer's previous agent
   std::string_view medium;   ///< the item's medium
   /// Agents excluded but not named in `excluded`, counted by reason (indexed by Exclusion). A
-  /// Summary trace counts the agents ahead of the winner (or all, when nobody won) that have no
-  /// room for one more item of the medium (NoCapacity) instead of naming them: a walk passes over
-  /// stretches of the ready index known to hold no such room without reading them, and counts
-  /// their agents as of the last walk that read them. A Full trace names every agent and counts
-  /// nothing here.
+  /// Summary trace counts the agents it read ahead of the winner (or all, when nobody won) that
+  /// have no room for one more item of the medium (NoCapacity) instead of naming them. A Full
+  /// trace names every agent and counts nothing here.
   std::array<std::uint32_t, kExclusionCount> skipped{};
-  /// The counts include stretches passed over unread (counted as of the last walk that read
-  /// them), so they may be too high; formatTrace() then says "about".
-  bool skippedApproximate = false;
+  /// A Summary trace's walk passed over stretches of the ready index known to hold nobody with
+  /// room for the medium, without reading (or counting) their agents.
+  bool passedOver = false;
 };
 
 std::string_view toString(OrderKey key);
@@ -84,7 +82,7 @@ std::string_view toString(OrderKey key);
 ///   item m1 in queue billing (stage 0) at 2026-01-01T09:00:00Z: offered to a2
 ///     ordering: longestIdle, seniority
 ///     eligible: a2 [longestIdle=60000 seniority=3] (winner), a1 [longestIdle=1000 seniority=9]
-///     excluded: a3 (notInTarget), 12 more with no room for voice
+///     excluded: a3 (notInTarget), 12 more with no room for voice, others passed over
 /// (a Full trace names the agents without room: `a4 (noCapacity)`).
 std::string formatTrace(const Trace& trace);
 
