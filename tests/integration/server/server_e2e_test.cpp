@@ -16,9 +16,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 namespace switchboard {
 namespace {
@@ -270,6 +274,77 @@ TEST(ServerEndToEnd, KilledAtRandomDuringIngestItKeepsExactlyOneItemPerMail) {
   EXPECT_EQ(items.size(), static_cast<std::size_t>(delivered))
       << "after " << interrupted << " kills in the middle of the ingest";
   EXPECT_EQ(keys.size(), static_cast<std::size_t>(delivered));
+}
+
+// POST /v1/work-items answers 201 only once the item is committed (its worker lets go while it
+// waits): clients post without pause, the server is killed in the middle, and every item it
+// acknowledged is there after the restart, once; the posts the kill cut off, sent again with
+// their key, make no second item.
+TEST(ServerEndToEnd, KilledWhileClientsPostEveryAcknowledgedItemSurvivesOnce) {
+  constexpr int kClients = 4;
+  ServerProcess server(kConfig);
+  std::mutex mutex;
+  std::map<std::string, std::string> acknowledged; // sourceKey -> work item id
+  std::set<std::string> cutOff;                    // posted, never answered
+  int next = 0;
+  std::mt19937 random(20261122);
+  std::uniform_int_distribution<int> pause(100, 400);
+  auto post = [&](const std::string& key) {
+    return server.request("POST", "/v1/work-items", kKey,
+                          R"({"medium":"web","subject":"call me","sourceKey":")" + key + "\"}");
+  };
+  for (int round = 0; round < 3; ++round) {
+    server.start();
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&] {
+        while (!stop) {
+          std::string key;
+          {
+            std::lock_guard lock(mutex);
+            key = "form-" + std::to_string(next++);
+            cutOff.insert(key);
+          }
+          try {
+            HttpReply reply = post(key);
+            if (reply.status == 201) {
+              std::lock_guard lock(mutex);
+              acknowledged[key] = reply.json()->getValue<std::string>("id");
+              cutOff.erase(key);
+            }
+          } catch (const Poco::Exception&) {
+            return; // the server is gone
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause(random)));
+    EXPECT_EQ(server.kill(SIGKILL), 128 + SIGKILL);
+    stop = true;
+    for (auto& client : clients) {
+      client.join();
+    }
+  }
+  server.start();
+  ASSERT_GT(acknowledged.size(), 0u) << server.log();
+  for (const std::string& key : cutOff) {
+    HttpReply reply = post(key);
+    EXPECT_TRUE(reply.status == 200 || reply.status == 201) << reply.body;
+  }
+  std::map<std::string, std::vector<std::string>> itemsByKey;
+  for (const auto& item : allItems(server)) {
+    itemsByKey[item->getValue<std::string>("sourceKey")].push_back(
+        item->getValue<std::string>("id"));
+  }
+  for (const auto& [key, id] : acknowledged) {
+    ASSERT_EQ(itemsByKey[key].size(), 1u) << key;
+    EXPECT_EQ(itemsByKey[key].front(), id) << key;
+  }
+  for (const auto& [key, ids] : itemsByKey) {
+    EXPECT_EQ(ids.size(), 1u) << "two items for " << key;
+  }
+  EXPECT_EQ(itemsByKey.size(), acknowledged.size() + cutOff.size());
 }
 
 // docs/openapi.json is the contract: the running server serves exactly that document, and every
