@@ -835,7 +835,8 @@ void HttpApi::start() {
     auto& open = impl_->registry_.gauge("switchboard_http_connections",
                                         "Open HTTP connections on the listeners without TLS.");
     impl_->connections_ = std::make_unique<api::HttpConnections>(
-        std::move(plain), params, factory, api::HttpConnections::Options{options.threads, options.drainTimeout},
+        std::move(plain), params, factory,
+        api::HttpConnections::Options{options.threads, options.drainTimeout},
         api::HttpConnections::Observer{[&open](int delta) { open.add(delta); }});
     impl_->connections_->start();
   }
