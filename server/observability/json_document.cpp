@@ -4,6 +4,7 @@
 #include "switchboard/log.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -18,6 +19,19 @@ namespace {
 constexpr std::size_t kPairwiseDuplicateCheck = 16;
 /// A thread's scratch stacks are given back when a document made them larger than this.
 constexpr std::size_t kScratchKeep = 1 << 14;
+
+/// Bytes that a string holds as they are: printable ASCII but the quote and the backslash.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) {
+    plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  }
+  return plain;
+}();
+
+bool plain(char c) {
+  return kPlain[static_cast<unsigned char>(c)];
+}
 
 bool isDigit(char c) {
   return c >= '0' && c <= '9';
@@ -349,6 +363,9 @@ void JsonParser::refuseDuplicates(const Frame& frame, std::size_t members) {
 JsonValue JsonParser::string() {
   const char* start = ++p_;
   for (;;) {
+    while (p_ != end_ && plain(*p_)) {
+      ++p_;
+    }
     if (p_ == end_) {
       fail(start - 1, "a string that never ends");
     }
@@ -378,15 +395,12 @@ JsonValue JsonParser::string() {
     if (c < 0x20) {
       fail(p_, "unescaped control character U+" + hex(c, 4) + " in a string");
     }
-    if (c < 0x80) {
-      ++p_;
-    } else {
-      std::size_t length = utf8Sequence(p_, end_);
-      if (length == 0) {
-        fail(p_, "invalid UTF-8 in a string (byte 0x" + hex(c, 2) + ")");
-      }
-      p_ += length;
+    // Not plain: the byte leads a UTF-8 sequence.
+    std::size_t length = utf8Sequence(p_, end_);
+    if (length == 0) {
+      fail(p_, "invalid UTF-8 in a string (byte 0x" + hex(c, 2) + ")");
     }
+    p_ += length;
   }
   JsonValue value;
   value.type_ = JsonValue::Type::String;
@@ -400,6 +414,12 @@ JsonValue JsonParser::string() {
 const char* JsonParser::unescape(const char* start) {
   char* o = out_;
   for (;;) {
+    const char* run = p_;
+    while (p_ != end_ && plain(*p_)) {
+      ++p_;
+    }
+    std::memcpy(o, run, static_cast<std::size_t>(p_ - run));
+    o += p_ - run;
     if (p_ == end_) {
       fail(start - 1, "a string that never ends");
     }
@@ -481,18 +501,13 @@ const char* JsonParser::unescape(const char* start) {
     if (c < 0x20) {
       fail(p_, "unescaped control character U+" + hex(c, 4) + " in a string");
     }
-    if (c < 0x80) {
-      *o++ = static_cast<char>(c);
-      ++p_;
-    } else {
-      std::size_t length = utf8Sequence(p_, end_);
-      if (length == 0) {
-        fail(p_, "invalid UTF-8 in a string (byte 0x" + hex(c, 2) + ")");
-      }
-      std::memcpy(o, p_, length);
-      o += length;
-      p_ += length;
+    std::size_t length = utf8Sequence(p_, end_);
+    if (length == 0) {
+      fail(p_, "invalid UTF-8 in a string (byte 0x" + hex(c, 2) + ")");
     }
+    std::memcpy(o, p_, length);
+    o += length;
+    p_ += length;
   }
 }
 
