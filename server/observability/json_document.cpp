@@ -17,8 +17,11 @@ namespace {
 /// Objects up to this many members are checked for duplicate names pair by pair; larger ones
 /// by sorting, so that a hostile body of many members stays O(n log n).
 constexpr std::size_t kPairwiseDuplicateCheck = 16;
-/// A thread's scratch stacks are given back when a document made them larger than this.
-constexpr std::size_t kScratchKeep = 1 << 14;
+/// A thread's scratch stacks are given back when a document made them longer than this, so
+/// that one huge body does not stay with every listener thread.
+constexpr std::size_t kScratchKeep = 4096;
+/// Nodes reserved up front: about one per eight bytes of a typical body, up to this many.
+constexpr std::size_t kReserveNodes = 1024;
 
 /// Bytes that a string holds as they are: printable ASCII but the quote and the backslash.
 constexpr auto kPlain = [] {
@@ -172,8 +175,9 @@ JsonDocument JsonParser::run() {
   scratch_.values.clear();
   scratch_.nameOffsets.clear();
   scratch_.frames.clear();
-  // About one node per eight bytes of a typical body: one allocation for most documents.
-  document_.nodes_.reserve(static_cast<std::size_t>(end_ - begin_) / 8 + 2);
+  // One allocation for most documents.
+  document_.nodes_.reserve(
+      std::min(static_cast<std::size_t>(end_ - begin_) / 8 + 2, kReserveNodes));
   skipWhitespace();
   for (;;) {
     if (!startValue()) {
@@ -744,10 +748,14 @@ Result<JsonDocument, JsonError> JsonDocument::parse(std::string_view text, std::
       return parser.error(failure);
     }
   }();
-  if (scratch.values.capacity() > kScratchKeep) {
-    scratch.values = {};
-    scratch.nameOffsets = {};
-  }
+  auto release = [](auto& stack) {
+    if (stack.capacity() > kScratchKeep) {
+      stack = {};
+    }
+  };
+  release(scratch.values);
+  release(scratch.nameOffsets);
+  release(scratch.frames);
   return result;
 }
 
