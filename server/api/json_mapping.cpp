@@ -164,8 +164,8 @@ JsonDocument parseObject(std::string_view body, bool emptyIsObject) {
 JsonReader::JsonReader(const JsonValue& object, const JsonReader* parent, std::string_view key,
                        std::size_t index)
     : object_(object), parent_(parent), key_(key), index_(index) {
-  if (object.size() > 64) {
-    readBeyond_.resize(object.size() - 64);
+  if (object.size() > kReadBits) {
+    readBeyond_.resize(object.size() - kReadBits);
   }
 }
 
@@ -187,10 +187,10 @@ const JsonValue* JsonReader::get(std::string_view key) {
   if (index == JsonValue::npos) {
     return nullptr;
   }
-  if (index < 64) {
+  if (index < kReadBits) {
     read_ |= std::uint64_t{1} << index;
   } else {
-    readBeyond_[index - 64] = true;
+    readBeyond_[index - kReadBits] = true;
   }
   const JsonValue& value = object_.members()[index].value;
   return value.isNull() ? nullptr : &value;
@@ -271,7 +271,7 @@ const JsonValue* JsonReader::optArray(std::string_view key) {
 void JsonReader::done() const {
   auto members = object_.members();
   for (std::size_t i = 0; i < members.size(); ++i) {
-    bool read = i < 64 ? (read_ >> i) & 1 : readBeyond_[i - 64];
+    bool read = i < kReadBits ? (read_ >> i) & 1 : readBeyond_[i - kReadBits];
     if (!read) {
       throw ApiError(ApiErrorCode::BadRequest,
                      "unknown field '" + where() + std::string(members[i].name) + "'",

@@ -70,7 +70,8 @@ class JsonReader {
   const JsonReader* parent_;
   std::string_view key_;
   std::size_t index_;
-  std::uint64_t read_ = 0;       ///< members read, by position: the first 64
+  static constexpr std::size_t kReadBits = 64;
+  std::uint64_t read_ = 0;       ///< members read, by position: the first kReadBits
   std::vector<bool> readBeyond_; ///< and the ones after, in the rare object that has more
 };
 
