@@ -327,6 +327,22 @@ TEST(JsonDocumentTest, FindsTheFirstDuplicateInALargeObject) {
   text += "\"m4000\":1,\n\"m17\":2}";
   EXPECT_EQ(message(text), "line 5002, column 1: the member name \"m4000\" appears twice in one "
                            "object");
+  // Around the size where the check changes method: the first member whose name came before.
+  for (int members : {16, 17, 40}) {
+    std::vector<std::string> names;
+    for (int i = 0; i < members; ++i) {
+      names.push_back("x" + std::to_string(i));
+    }
+    names[0] = names[static_cast<std::size_t>(members - 1)] = "a";
+    names[1] = names[static_cast<std::size_t>(members / 2)] = "b";
+    std::string object = "{";
+    for (const auto& name : names) {
+      object += "\"" + name + "\":0,";
+    }
+    object.back() = '}';
+    EXPECT_THAT(message(object), HasSubstr("the member name \"b\"")) << object;
+  }
+  EXPECT_THAT(message(R"({"":1,"":2})"), HasSubstr("the member name \"\" appears twice"));
 }
 
 TEST(JsonDocumentTest, NestingIsLimitedWithoutRecursion) {
