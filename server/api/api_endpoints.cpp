@@ -153,7 +153,7 @@ ApiResponse getAgent(EndpointContext& context, const ApiRequest& request) {
 }
 
 ApiResponse putAgent(EndpointContext& context, const ApiRequest& request) {
-  Agent profile = agentFromJson(parseObject(request.body, false).root(), request.param("id"));
+  Agent profile = agentFromJson(parseObject(request.body, false), request.param("id"));
   return resource(unwrap(context.service.upsertAgent(profile)));
 }
 
@@ -246,7 +246,7 @@ ApiResponse getWorkItem(EndpointContext& context, const ApiRequest& request) {
 }
 
 ApiResponse createWorkItem(EndpointContext& context, const ApiRequest& request) {
-  WorkItem item = workItemFromJson(parseObject(request.body, false).root());
+  WorkItem item = workItemFromJson(parseObject(request.body, false));
   auto outcome = unwrap(context.service.createWorkItem(item, "api"));
   auto response = json(
       [&](JsonWriter& out) {

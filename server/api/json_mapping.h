@@ -89,8 +89,14 @@ void writeJson(JsonWriter& json, const DeadLetter& letter);
 /// An agent profile for PUT /v1/agents/{id}; its id is `id` (a different "id" in the body is
 /// refused). State fields are read-only here.
 Agent agentFromJson(const JsonValue& object, const std::string& id);
+inline Agent agentFromJson(const JsonDocument& body, const std::string& id) {
+  return agentFromJson(body.root(), id);
+}
 /// A work item for POST /v1/work-items (medium required; the server sets id, state, created).
 WorkItem workItemFromJson(const JsonValue& object);
+inline WorkItem workItemFromJson(const JsonDocument& body) {
+  return workItemFromJson(body.root());
+}
 std::vector<Address> addressesFromJson(JsonReader& reader, std::string_view key);
 Body bodyFromJson(JsonReader& reader, std::string_view key);
 std::vector<Attachment> attachmentsFromJson(JsonReader& reader, std::string_view key);
