@@ -160,7 +160,8 @@ ApiResponse putAgent(EndpointContext& context, const ApiRequest& request) {
 ApiResponse setAgentState(EndpointContext& context, const ApiRequest& request) {
   const auto& id = request.param("id");
   requireSelf(request, id);
-  JsonReader reader(parseObject(request.body, false), "");
+  auto body = parseObject(request.body, false);
+  JsonReader reader(body.root());
   auto state = enumFromJson<AgentState>(reader, "state", reader.string("state"));
   auto reason = reader.optString("reason");
   reader.done();
@@ -174,7 +175,8 @@ ApiResponse setAgentState(EndpointContext& context, const ApiRequest& request) {
 
 ApiResponse issueToken(EndpointContext& context, const ApiRequest& request) {
   const auto& id = request.param("id");
-  JsonReader reader(parseObject(request.body, true), "");
+  auto body = parseObject(request.body, true);
+  JsonReader reader(body.root());
   reader.done();
   if (!context.authenticator.tokensEnabled()) {
     throw ApiError(ApiErrorCode::Unavailable,
@@ -280,7 +282,8 @@ void createWorkItemDeferred(EndpointContext& context, const ApiRequest& request,
 
 ApiResponse accept(EndpointContext& context, const ApiRequest& request) {
   const auto& id = request.param("id");
-  JsonReader reader(parseObject(request.body, true), "");
+  auto body = parseObject(request.body, true);
+  JsonReader reader(body.root());
   auto agent = actingAgent(request, reader, true);
   reader.done();
   requireOwnItem(context.service, request, id);
@@ -289,7 +292,8 @@ ApiResponse accept(EndpointContext& context, const ApiRequest& request) {
 
 ApiResponse decline(EndpointContext& context, const ApiRequest& request) {
   const auto& id = request.param("id");
-  JsonReader reader(parseObject(request.body, true), "");
+  auto body = parseObject(request.body, true);
+  JsonReader reader(body.root());
   auto agent = actingAgent(request, reader, true);
   auto reason = reader.optString("reason");
   reader.done();
@@ -300,7 +304,8 @@ ApiResponse decline(EndpointContext& context, const ApiRequest& request) {
 ApiResponse transfer(EndpointContext& context, const ApiRequest& request) {
   TransferRequest transfer;
   transfer.workItemId = request.param("id");
-  JsonReader reader(parseObject(request.body, false), "");
+  auto body = parseObject(request.body, false);
+  JsonReader reader(body.root());
   transfer.agentId = actingAgent(request, reader, false);
   transfer.targetType =
       enumFromJson<TransferTarget>(reader, "targetType", reader.string("targetType"));
@@ -313,7 +318,8 @@ ApiResponse transfer(EndpointContext& context, const ApiRequest& request) {
 ApiResponse complete(EndpointContext& context, const ApiRequest& request) {
   CompleteRequest complete;
   complete.workItemId = request.param("id");
-  JsonReader reader(parseObject(request.body, true), "");
+  auto body = parseObject(request.body, true);
+  JsonReader reader(body.root());
   complete.agentId = actingAgent(request, reader, false);
   complete.disposition = reader.optString("disposition");
   complete.notes = reader.optString("notes");
@@ -325,7 +331,8 @@ ApiResponse complete(EndpointContext& context, const ApiRequest& request) {
 ApiResponse reply(EndpointContext& context, const ApiRequest& request) {
   SendReply reply;
   reply.workItemId = request.param("id");
-  JsonReader reader(parseObject(request.body, false), "");
+  auto body = parseObject(request.body, false);
+  JsonReader reader(body.root());
   reply.agentId = actingAgent(request, reader, false);
   auto replyId = reader.optString("replyId");
   if (replyId && replyId->empty()) {

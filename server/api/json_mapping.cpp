@@ -2,10 +2,8 @@
 
 #include "switchboard/timestamp.h"
 
-#include <Poco/JSON/JSONException.h>
-#include <Poco/JSON/Parser.h>
-
 #include <algorithm>
+#include <limits>
 
 namespace switchboard::api {
 
@@ -102,24 +100,33 @@ void writeArray(JsonWriter& json, std::string_view key, const std::vector<T>& va
   json.endArray();
 }
 
-std::vector<Attribute> attributesFromJson(JsonReader& reader, const std::string& key) {
+/// An attribute object: every member a string, in the order given.
+std::vector<Attribute> attributesFromJson(JsonReader& reader, std::string_view key) {
   std::vector<Attribute> attributes;
-  auto object = reader.optObject(key);
+  const JsonValue* object = reader.optObject(key);
   if (!object) {
     return attributes;
   }
-  for (const auto& name : object->getNames()) {
-    auto value = object->get(name);
-    if (!value.isString()) {
-      reader.fail(key + "." + name, "expected a string");
+  attributes.reserve(object->size());
+  for (auto member : object->members()) {
+    if (!member.value.isString()) {
+      reader.fail(std::string(key) + "." + std::string(member.name), "expected a string");
     }
-    attributes.push_back({name, value.extract<std::string>()});
+    attributes.push_back({std::string(member.name), std::string(member.value.string())});
   }
   return attributes;
 }
 
-Customer customerFromJson(const JsonObject& object, const std::string& where) {
-  JsonReader reader(object, where);
+Address addressFromJson(JsonReader& reader) {
+  Address address;
+  address.kind = reader.string("kind");
+  address.value = reader.string("value");
+  address.name = reader.optString("name");
+  reader.done();
+  return address;
+}
+
+Customer customerFromJson(JsonReader& reader) {
   Customer customer;
   customer.ref = reader.optString("ref");
   customer.name = reader.optString("name");
@@ -132,128 +139,142 @@ Customer customerFromJson(const JsonObject& object, const std::string& where) {
   return customer;
 }
 
-JsonObject newObject() {
-  return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-}
-
 } // namespace
 
-JsonObject parseObject(std::string_view body, bool emptyIsObject) {
+JsonDocument parseObject(std::string_view body, bool emptyIsObject) {
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (blank) {
     if (emptyIsObject) {
-      return newObject();
+      return JsonDocument::emptyObject();
     }
     throw ApiError(ApiErrorCode::BadRequest, "the request needs a JSON object as its body",
                    "Malformed JSON");
   }
-  Poco::Dynamic::Var parsed;
-  try {
-    Poco::JSON::Parser parser;
-    parsed = parser.parse(std::string(body));
-  } catch (const Poco::Exception& e) {
-    throw ApiError(ApiErrorCode::BadRequest, "the body is not valid JSON: " + e.message(),
-                   "Malformed JSON");
+  auto parsed = JsonDocument::parse(body);
+  if (!parsed.ok()) {
+    throw ApiError(ApiErrorCode::BadRequest,
+                   "the body is not valid JSON: " + parsed.error().toString(), "Malformed JSON");
   }
-  if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) {
+  if (!parsed->root().isObject()) {
     throw ApiError(ApiErrorCode::BadRequest, "the body must be a JSON object", "Malformed JSON");
   }
-  return parsed.extract<Poco::JSON::Object::Ptr>();
+  return std::move(parsed).value();
 }
 
-JsonReader::JsonReader(JsonObject object, std::string where)
-    : object_(std::move(object)), where_(std::move(where)) {}
+JsonReader::JsonReader(const JsonValue& object, const JsonReader* parent, std::string_view key,
+                       std::size_t index)
+    : object_(object), parent_(parent), key_(key), index_(index) {
+  if (object.size() > kReadBits) {
+    readBeyond_.resize(object.size() - kReadBits);
+  }
+}
 
-Poco::Dynamic::Var JsonReader::get(const std::string& key) {
-  read_.insert(key);
-  if (!object_->has(key)) {
+std::string JsonReader::where() const {
+  if (!parent_) {
     return {};
   }
-  return object_->get(key);
+  std::string path = parent_->where();
+  path += key_;
+  if (index_ != kNoIndex) {
+    path += "[" + std::to_string(index_) + "]";
+  }
+  path += '.';
+  return path;
 }
 
-void JsonReader::fail(const std::string& key, std::string_view problem) const {
-  throw ApiError(ApiErrorCode::BadRequest, "field '" + where_ + key + "': " + std::string(problem),
+const JsonValue* JsonReader::get(std::string_view key) {
+  std::size_t index = object_.indexOf(key);
+  if (index == JsonValue::npos) {
+    return nullptr;
+  }
+  if (index < kReadBits) {
+    read_ |= std::uint64_t{1} << index;
+  } else {
+    readBeyond_[index - kReadBits] = true;
+  }
+  const JsonValue& value = object_.members()[index].value;
+  return value.isNull() ? nullptr : &value;
+}
+
+void JsonReader::fail(std::string_view key, std::string_view problem) const {
+  throw ApiError(ApiErrorCode::BadRequest,
+                 "field '" + where() + std::string(key) + "': " + std::string(problem),
                  "Invalid request body");
 }
 
-std::optional<std::string> JsonReader::optString(const std::string& key) {
-  auto value = get(key);
-  if (value.isEmpty()) {
+std::optional<std::string> JsonReader::optString(std::string_view key) {
+  const JsonValue* value = get(key);
+  if (!value) {
     return std::nullopt;
   }
-  if (!value.isString()) {
+  if (!value->isString()) {
     fail(key, "expected a string");
   }
-  return value.extract<std::string>();
+  return std::string(value->string());
 }
 
-std::string JsonReader::string(const std::string& key) {
+std::string JsonReader::string(std::string_view key) {
   auto value = optString(key);
   if (!value || value->empty()) {
     fail(key, "required, a non-empty string");
   }
-  return *value;
+  return std::move(*value);
 }
 
-std::optional<long long> JsonReader::optInteger(const std::string& key, long long min,
+std::optional<long long> JsonReader::optInteger(std::string_view key, long long min,
                                                 long long max) {
-  auto value = get(key);
-  if (value.isEmpty()) {
+  const JsonValue* value = get(key);
+  if (!value) {
     return std::nullopt;
   }
-  if (!value.isInteger()) {
+  if (!value->integral()) {
+    // 1.5, 3.0 and 1e2 alike: only a number written as an integer is one.
     fail(key, "expected an integer");
   }
-  long long number = 0;
-  try {
-    number = value.convert<Poco::Int64>();
-  } catch (const Poco::Exception&) {
+  if (value->type() != JsonValue::Type::Integer) {
     fail(key, "integer out of range");
   }
+  long long number = value->integer();
   if (number < min || number > max) {
     fail(key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return number;
 }
 
-std::optional<bool> JsonReader::optBool(const std::string& key) {
-  auto value = get(key);
-  if (value.isEmpty()) {
+std::optional<bool> JsonReader::optBool(std::string_view key) {
+  const JsonValue* value = get(key);
+  if (!value) {
     return std::nullopt;
   }
-  if (!value.isBoolean()) {
+  if (!value->isBool()) {
     fail(key, "expected true or false");
   }
-  return value.extract<bool>();
+  return value->boolean();
 }
 
-JsonObject JsonReader::optObject(const std::string& key) {
-  auto value = get(key);
-  if (value.isEmpty()) {
-    return nullptr;
-  }
-  if (value.type() != typeid(Poco::JSON::Object::Ptr)) {
+const JsonValue* JsonReader::optObject(std::string_view key) {
+  const JsonValue* value = get(key);
+  if (value && !value->isObject()) {
     fail(key, "expected an object");
   }
-  return value.extract<Poco::JSON::Object::Ptr>();
+  return value;
 }
 
-JsonArray JsonReader::optArray(const std::string& key) {
-  auto value = get(key);
-  if (value.isEmpty()) {
-    return nullptr;
-  }
-  if (value.type() != typeid(Poco::JSON::Array::Ptr)) {
+const JsonValue* JsonReader::optArray(std::string_view key) {
+  const JsonValue* value = get(key);
+  if (value && !value->isArray()) {
     fail(key, "expected an array");
   }
-  return value.extract<Poco::JSON::Array::Ptr>();
+  return value;
 }
 
 void JsonReader::done() const {
-  for (const auto& name : object_->getNames()) {
-    if (!read_.contains(name)) {
-      throw ApiError(ApiErrorCode::BadRequest, "unknown field '" + where_ + name + "'",
+  auto members = object_.members();
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    bool read = i < kReadBits ? (read_ >> i) & 1 : readBeyond_[i - kReadBits];
+    if (!read) {
+      throw ApiError(ApiErrorCode::BadRequest,
+                     "unknown field '" + where() + std::string(members[i].name) + "'",
                      "Invalid request body");
     }
   }
@@ -366,8 +387,29 @@ void writeJson(JsonWriter& json, const DeadLetter& letter) {
 
 // ---------------------------------------------------------------------------------- reading
 
-Agent agentFromJson(const JsonObject& object, const std::string& id) {
-  JsonReader reader(object, "");
+namespace {
+
+/// Calls `read(JsonReader&)` for each object of the array at `key`.
+template <class Read>
+void forEachObject(JsonReader& reader, std::string_view key, Read&& read) {
+  const JsonValue* array = reader.optArray(key);
+  if (!array) {
+    return;
+  }
+  auto elements = array->elements();
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (!elements[i].isObject()) {
+      reader.fail(key, "expected an array of objects");
+    }
+    JsonReader entry(elements[i], reader, key, i);
+    read(entry);
+  }
+}
+
+} // namespace
+
+Agent agentFromJson(const JsonValue& object, const std::string& id) {
+  JsonReader reader(object);
   Agent agent;
   agent.id = id;
   if (auto bodyId = reader.optString("id"); bodyId && *bodyId != id) {
@@ -375,7 +417,7 @@ Agent agentFromJson(const JsonObject& object, const std::string& id) {
   }
   for (const char* readOnly :
        {"state", "stateReason", "stateSince", "lastContact", "contactsToday"}) {
-    if (object->has(readOnly)) {
+    if (reader.has(readOnly)) {
       reader.fail(readOnly, "read-only; set the state with POST /v1/agents/{id}/state");
     }
   }
@@ -384,95 +426,51 @@ Agent agentFromJson(const JsonObject& object, const std::string& id) {
   if (auto seniority = reader.optInteger("seniority", 0, 1000000)) {
     agent.seniority = static_cast<int>(*seniority);
   }
-  if (auto skills = reader.optArray("skills")) {
-    for (std::size_t i = 0; i < skills->size(); ++i) {
-      std::string where = "skills[" + std::to_string(i) + "].";
-      auto entry = skills->getObject(static_cast<unsigned>(i));
-      if (!entry) {
-        reader.fail("skills", "expected an array of objects");
-      }
-      JsonReader skill(entry, where);
-      agent.skills.push_back(
-          {skill.string("name"), static_cast<int>(skill.optInteger("level", 0, 10).value_or(0))});
-      skill.done();
+  forEachObject(reader, "skills", [&](JsonReader& skill) {
+    std::string name = skill.string("name");
+    int level = static_cast<int>(skill.optInteger("level", 0, 10).value_or(0));
+    skill.done();
+    agent.skills.push_back({std::move(name), level});
+  });
+  forEachObject(reader, "capacity", [&](JsonReader& medium) {
+    Capacity value;
+    value.medium = medium.string("medium");
+    auto max = medium.optInteger("max", 0, 1000);
+    if (!max) {
+      medium.fail("max", "required, an integer from 0 to 1000");
     }
-  }
-  if (auto capacity = reader.optArray("capacity")) {
-    for (std::size_t i = 0; i < capacity->size(); ++i) {
-      std::string where = "capacity[" + std::to_string(i) + "].";
-      auto entry = capacity->getObject(static_cast<unsigned>(i));
-      if (!entry) {
-        reader.fail("capacity", "expected an array of objects");
-      }
-      JsonReader medium(entry, where);
-      Capacity value;
-      value.medium = medium.string("medium");
-      auto max = medium.optInteger("max", 0, 1000);
-      if (!max) {
-        medium.fail("max", "required, an integer from 0 to 1000");
-      }
-      value.max = static_cast<int>(*max);
-      medium.done();
-      agent.capacity.push_back(std::move(value));
-    }
-  }
+    value.max = static_cast<int>(*max);
+    medium.done();
+    agent.capacity.push_back(std::move(value));
+  });
   agent.attributes = attributesFromJson(reader, "attributes");
   reader.done();
   return agent;
 }
 
-Address addressFromJson(const JsonObject& object, const std::string& where) {
-  JsonReader reader(object, where);
-  Address address;
-  address.kind = reader.string("kind");
-  address.value = reader.string("value");
-  address.name = reader.optString("name");
-  reader.done();
-  return address;
-}
-
-std::vector<Address> addressesFromJson(JsonReader& reader, const std::string& key) {
+std::vector<Address> addressesFromJson(JsonReader& reader, std::string_view key) {
   std::vector<Address> addresses;
-  auto array = reader.optArray(key);
-  if (!array) {
-    return addresses;
-  }
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    auto entry = array->getObject(static_cast<unsigned>(i));
-    if (!entry) {
-      reader.fail(key, "expected an array of objects");
-    }
-    addresses.push_back(
-        addressFromJson(entry, reader.where() + key + "[" + std::to_string(i) + "]."));
-  }
+  forEachObject(reader, key,
+                [&](JsonReader& entry) { addresses.push_back(addressFromJson(entry)); });
   return addresses;
 }
 
-Body bodyFromJson(JsonReader& reader, const std::string& key) {
+Body bodyFromJson(JsonReader& reader, std::string_view key) {
   Body body;
-  auto object = reader.optObject(key);
+  const JsonValue* object = reader.optObject(key);
   if (!object) {
     reader.fail(key, "required, an object with \"text\" (and \"type\")");
   }
-  JsonReader fields(object, reader.where() + key + ".");
+  JsonReader fields(*object, reader, key);
   body.type = fields.optString("type");
   body.text = fields.optString("text").value_or("");
   fields.done();
   return body;
 }
 
-std::vector<Attachment> attachmentsFromJson(JsonReader& reader, const std::string& key) {
+std::vector<Attachment> attachmentsFromJson(JsonReader& reader, std::string_view key) {
   std::vector<Attachment> attachments;
-  auto array = reader.optArray(key);
-  if (!array) {
-    return attachments;
-  }
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    auto entry = array->getObject(static_cast<unsigned>(i));
-    if (!entry) {
-      reader.fail(key, "expected an array of objects");
-    }
-    JsonReader fields(entry, reader.where() + key + "[" + std::to_string(i) + "].");
+  forEachObject(reader, key, [&](JsonReader& fields) {
     Attachment attachment;
     attachment.name = fields.optString("name");
     attachment.type = fields.string("type");
@@ -485,12 +483,12 @@ std::vector<Attachment> attachmentsFromJson(JsonReader& reader, const std::strin
     attachment.ref = fields.optString("ref");
     fields.done();
     attachments.push_back(std::move(attachment));
-  }
+  });
   return attachments;
 }
 
-WorkItem workItemFromJson(const JsonObject& object) {
-  JsonReader reader(object, "");
+WorkItem workItemFromJson(const JsonValue& object) {
+  JsonReader reader(object);
   WorkItem item;
   item.medium = reader.string("medium");
   for (char c : item.medium) {
@@ -504,14 +502,16 @@ WorkItem workItemFromJson(const JsonObject& object) {
   item.queueId = reader.optString("queue");
   item.sourceKey = reader.optString("sourceKey");
   item.thread = reader.optString("thread");
-  if (auto customer = reader.optObject("customer")) {
-    item.customer = customerFromJson(customer, "customer.");
+  if (const JsonValue* customer = reader.optObject("customer")) {
+    JsonReader fields(*customer, reader, "customer");
+    item.customer = customerFromJson(fields);
   }
-  if (auto contactPoint = reader.optObject("contactPoint")) {
-    item.contactPoint = addressFromJson(contactPoint, "contactPoint.");
+  if (const JsonValue* contactPoint = reader.optObject("contactPoint")) {
+    JsonReader fields(*contactPoint, reader, "contactPoint");
+    item.contactPoint = addressFromJson(fields);
   }
   item.subject = reader.optString("subject");
-  if (object->has("body")) {
+  if (reader.has("body")) {
     item.body = bodyFromJson(reader, "body");
   }
   item.attachments = attachmentsFromJson(reader, "attachments");
