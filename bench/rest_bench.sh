@@ -10,9 +10,13 @@ set -euo pipefail
 
 build=${1:?usage: rest_bench.sh BUILD_DIR [SECONDS] [THREADS]}
 seconds=${2:-5}
-# Threads of Switchboard's listener (and of the bare Poco reference): many let more durable
-# POSTs share a commit; few keep GET latency low on two cores.
-threads=${3:-16}
+# Threads of Switchboard's listener: its configuration's default. An idle connection holds no
+# thread and a POST waits for its commit without one, so a few serve all 50 connections.
+threads=${3:-4}
+# wrk's connections. The bare Poco reference gives each connection a thread for as long as it
+# is open (Poco's HTTPServer), so it gets one thread per connection: with fewer, the connections
+# beyond its thread count would wait unanswered and its figures would cover only the others.
+connections=50
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 program="$build/server/app/switchboard"
 work=$(mktemp -d /tmp/sb-rest-bench.XXXXXX)
@@ -88,7 +92,7 @@ nginx_pid=$!
 sleep 0.3
 
 poco_port=$((port + 2))
-"$build/bench/poco_http_reference" "$work/queues.json" "$poco_port" "$threads" &
+"$build/bench/poco_http_reference" "$work/queues.json" "$poco_port" "$connections" &
 poco_pid=$!
 sleep 0.3
 
@@ -102,7 +106,7 @@ EOF
 # Prints "REQUESTS_PER_SECOND P99_MS" for one wrk run.
 measure() {
   local output
-  output=$(wrk -t2 -c50 -d"${seconds}s" --latency "$@")
+  output=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@")
   local rate p99
   rate=$(awk '/Requests\/sec/ {print $2}' <<<"$output")
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$output")
@@ -130,8 +134,8 @@ read -r get_rate get_p99 <"$work/get.rate"
 read -r post_rate post_p99 <"$work/post.rate"
 read -r loaded_rate loaded_p99 <"$work/get-loaded.rate"
 
-printf '\nREST API, wrk -t2 -c50 for %ss each, response of %s bytes, %s server threads\n' "$seconds" \
-  "$(wc -c <"$work/queues.json")" "$threads"
+printf '\nREST API, wrk -t2 -c%s for %ss each, response of %s bytes, %s Switchboard threads, %s bare Poco threads\n' \
+  "$connections" "$seconds" "$(wc -c <"$work/queues.json")" "$threads" "$connections"
 printf 'reference  nginx static file        %10.0f requests/s  p99 %7.2f ms\n' "$nginx_rate" "$nginx_p99"
 printf 'reference  bare Poco HTTPServer     %10.0f requests/s  p99 %7.2f ms  (%.2f x nginx)\n' \
   "$poco_rate" "$poco_p99" "$(awk -v a="$poco_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')"
