@@ -62,7 +62,8 @@ struct Connection {
   int fd;
   State state = State::Idle;
   Clock::time_point idleSince = Clock::now();
-  bool fresh = true; ///< no request served yet
+  bool fresh = true;    ///< no request served yet
+  bool expired = false; ///< idle past the keep-alive timeout, shut down, to be closed
 };
 
 enum class After { Wait, Close, Detached, Parked };
@@ -282,8 +283,8 @@ void HttpConnections::Impl::work() {
         bool mine = false;
         {
           std::lock_guard lock(mutex_);
-          // Idle guards against the sweep, which may have closed it in the meantime... but
-          // then it left the set first, so a connection reported here is alive.
+          // Connections are deleted only by the worker holding them (Busy), so one reported
+          // here is alive; Idle says that no other worker took it meanwhile.
           if (connection->state == State::Idle) {
             connection->state = State::Busy;
             mine = true;
@@ -364,22 +365,16 @@ void HttpConnections::Impl::sweepIfDue() {
   }
   nextSweep_.store((now + std::chrono::seconds(1)).time_since_epoch().count(),
                    std::memory_order_relaxed);
-  std::vector<std::unique_ptr<Connection>> expired;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = connections_.begin(); it != connections_.end();) {
-      Connection& connection = *it->second;
-      if (connection.state == State::Idle && now - connection.idleSince >= keepAlive_) {
-        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
-        expired.push_back(std::move(it->second));
-        it = connections_.erase(it);
-      } else {
-        ++it;
-      }
+  // Only the worker that takes a connection may delete it: another may hold its epoll event
+  // already. So an expired connection is shut down here, which wakes a worker for it (the end
+  // of the stream), and that worker closes it.
+  std::lock_guard lock(mutex_);
+  for (auto& [raw, connection] : connections_) {
+    if (connection->state == State::Idle && !connection->expired &&
+        now - connection->idleSince >= keepAlive_) {
+      connection->expired = true;
+      ::shutdown(connection->fd, SHUT_RDWR);
     }
-  }
-  for (std::size_t i = 0; i < expired.size(); ++i) {
-    counted(-1);
   }
 }
 
@@ -615,34 +610,37 @@ void HttpConnections::stopAll() {
   // Never read back: the eventfd stays readable, so every worker's epoll_wait returns.
   std::uint64_t one = 1;
   [[maybe_unused]] auto written = ::write(impl_->wake_, &one, sizeof one);
+  {
+    // Workers may still hold events of idle connections, so they are only shut down now (and
+    // their workers, if any, close them); what is left is deleted once the workers are gone.
+    // The shutdown also ends a read or a write a handler may wait in.
+    std::lock_guard lock(impl_->mutex_);
+    for (auto& [raw, connection] : impl_->connections_) {
+      ::shutdown(connection->fd, SHUT_RDWR);
+    }
+  }
+  for (auto& worker : impl_->workers_) {
+    worker.join();
+  }
+  impl_->workers_.clear();
   std::vector<std::unique_ptr<Connection>> closing;
   {
     std::lock_guard lock(impl_->mutex_);
     for (auto it = impl_->connections_.begin(); it != impl_->connections_.end();) {
-      Connection& connection = *it->second;
-      if (connection.state == State::Busy) {
-        // Its worker closes it when the handler returns; the shutdown ends a read or a write
-        // the handler may wait in.
-        try {
-          connection.socket.shutdown();
-        } catch (const Poco::Exception&) {
-        }
+      // A parked request keeps its connection until it is resumed, whenever that is.
+      if (it->second->state == State::Busy) {
         ++it;
-      } else {
-        ::epoll_ctl(impl_->epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
-        closing.push_back(std::move(it->second));
-        it = impl_->connections_.erase(it);
+        continue;
       }
+      ::epoll_ctl(impl_->epoll_, EPOLL_CTL_DEL, it->second->fd, nullptr);
+      closing.push_back(std::move(it->second));
+      it = impl_->connections_.erase(it);
     }
   }
   for (std::size_t i = 0; i < closing.size(); ++i) {
     impl_->counted(-1);
   }
   closing.clear();
-  for (auto& worker : impl_->workers_) {
-    worker.join();
-  }
-  impl_->workers_.clear();
   std::deque<std::function<void()>> dropped;
   {
     std::lock_guard lock(impl_->postMutex_);
