@@ -314,14 +314,7 @@ TEST(SummaryTraceTest, LaterStagesListTheAgentsPassedOverInOrder) {
   addAgent("german", "s1", "de", 2);
   addAgent("spanish", "s0", "es", 2.5);
   addAgent("french", "s1", "fr", 3);
-  auto item = [](const std::string& id, const std::string& medium) {
-    ItemSpec spec;
-    spec.id = id;
-    spec.queue = "q";
-    spec.medium = medium;
-    spec.attributes = {AttributeSpec::scalar("language", "fr")};
-    return spec;
-  };
+  const auto item = frenchItem;
   const auto chat = engine.submit(item("chat1", "chat"), at(4));
   ASSERT_TRUE(chat.ok());
   ASSERT_EQ(offers(copy(chat.value())), std::vector<std::string>{"chat1>chatting"});

@@ -13,6 +13,16 @@
 namespace switchboard::routing::testing {
 
 /// 2026-01-05T08:00:00Z: a Monday morning.
+/// An item of `medium` for queue "q" in French.
+inline ItemSpec frenchItem(const std::string& id, const std::string& medium) {
+  ItemSpec spec;
+  spec.id = id;
+  spec.queue = "q";
+  spec.medium = medium;
+  spec.attributes = {AttributeSpec::scalar("language", "fr")};
+  return spec;
+}
+
 inline Timestamp at(double seconds) {
   return Timestamp(
       std::chrono::milliseconds(1'767'600'000'000LL + static_cast<std::int64_t>(seconds * 1000.0)));

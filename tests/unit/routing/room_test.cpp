@@ -26,15 +26,6 @@ AgentSpec narrowAgent(const std::string& id, const std::string& language) {
   return spec;
 }
 
-ItemSpec frenchItem(const std::string& id, const std::string& medium) {
-  ItemSpec spec;
-  spec.id = id;
-  spec.queue = "q";
-  spec.medium = medium;
-  spec.attributes = {AttributeSpec::scalar("language", "fr")};
-  return spec;
-}
-
 std::string offerTrace(const std::vector<Event>& events) {
   for (const auto& e : events) {
     if (e.kind == Event::Kind::Offer) {
