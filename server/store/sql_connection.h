@@ -100,6 +100,9 @@ class SqlConnection {
   SqlDialect dialect_;
   std::string description_;
   std::unique_ptr<Poco::Data::Session> session_;
+  // SQLite: BEGIN and COMMIT compiled once per connection (after session_: gone before it).
+  std::unique_ptr<PreparedStatement> beginStatement_;
+  std::unique_ptr<PreparedStatement> commitStatement_;
 };
 
 /// `text` with every byte sequence that is not valid UTF-8, and every NUL, replaced by U+FFFD:
