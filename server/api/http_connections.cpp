@@ -66,7 +66,9 @@ struct Connection {
   bool expired = false; ///< idle past the keep-alive timeout, shut down, to be closed
 };
 
-enum class After { Wait, Close, Detached, Parked };
+// What a connection does after an answer: wait in epoll, close, leave (a WebSocket has it),
+// wait for a deferred answer, or serve the next request already read (Continue).
+enum class After { Wait, Close, Detached, Parked, Continue };
 
 /// One request and its response, on the heap so that a deferred answer can outlive serve().
 struct Exchange {
@@ -115,6 +117,9 @@ struct HttpConnections::Impl : std::enable_shared_from_this<HttpConnections::Imp
   After serve(Connection& connection);
   void finish(Connection* connection, After after);
   void resumeParked(Connection* connection, std::unique_ptr<Exchange> exchange);
+  /// Ends an answered exchange and tells what the connection does next.
+  After answered(Connection& connection, std::unique_ptr<Exchange> exchange);
+  void parkedChanged(int delta);
   void runPosted();
   void post(std::function<void()> task);
   void counted(int delta) const;
@@ -403,26 +408,34 @@ void HttpConnections::Impl::runPosted() {
 
 void HttpConnections::Impl::resumeParked(Connection* connection,
                                          std::unique_ptr<Exchange> exchange) {
-  Session& session = connection->session;
-  After after = After::Close;
-  if (session.detached()) {
-    after = After::Detached;
-  } else {
-    session.setKeepAlive(params_->getKeepAlive() && exchange->response.getKeepAlive() &&
-                         session.canKeepAlive());
-    exchange.reset();
-    if (session.getKeepAlive() && !stopping_.load(std::memory_order_acquire)) {
-      after = session.hasBuffered() ? serve(*connection) : After::Wait;
-    }
+  After after = answered(*connection, std::move(exchange));
+  if (after == After::Continue) {
+    after = serve(*connection);
   }
+  parkedChanged(-1);
+  finish(connection, after);
+}
+
+void HttpConnections::Impl::parkedChanged(int delta) {
   {
     std::lock_guard lock(mutex_);
-    --parked_;
+    parked_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(parked_) + delta);
   }
   parkedDone_.notify_all();
-  if (after != After::Parked) {
-    finish(connection, after);
+}
+
+After HttpConnections::Impl::answered(Connection& connection, std::unique_ptr<Exchange> exchange) {
+  Session& session = connection.session;
+  if (session.detached()) {
+    return After::Detached; // a WebSocket took the connection over
   }
+  session.setKeepAlive(params_->getKeepAlive() && exchange->response.getKeepAlive() &&
+                       session.canKeepAlive());
+  exchange.reset();
+  if (!session.getKeepAlive() || stopping_.load(std::memory_order_acquire)) {
+    return After::Close;
+  }
+  return session.hasBuffered() ? After::Continue : After::Wait;
 }
 
 // One connection's requests while they keep coming without a wait: the first was announced by
@@ -464,26 +477,12 @@ After HttpConnections::Impl::serve(Connection& connection) {
       handler->handleRequest(request, response);
       current = nullptr;
       if (serving.pending) {
-        bool parked = false;
-        {
-          std::lock_guard lock(mutex_);
-          ++parked_;
-        }
-        parked = serving.pending->park(exchange);
-        if (parked) {
+        parkedChanged(+1);
+        if (serving.pending->park(exchange)) {
           return After::Parked;
         }
-        {
-          std::lock_guard lock(mutex_);
-          --parked_;
-        }
-        parkedDone_.notify_all();
+        parkedChanged(-1); // answered before the handler returned
       }
-      if (session.detached()) {
-        return After::Detached; // a WebSocket took the connection over
-      }
-      session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() &&
-                           session.canKeepAlive());
     } catch (const Poco::Net::NoMessageException&) {
       current = nullptr;
       return After::Close; // the client closed the connection between requests
@@ -495,12 +494,9 @@ After HttpConnections::Impl::serve(Connection& connection) {
       current = nullptr;
       return After::Close; // a timeout or a reset in the middle of a request
     }
-    exchange.reset();
-    if (!session.getKeepAlive() || stopping_.load(std::memory_order_acquire)) {
-      return After::Close;
-    }
-    if (!session.hasBuffered()) {
-      return After::Wait;
+    After next = answered(connection, std::move(exchange));
+    if (next != After::Continue) {
+      return next;
     }
   }
 }
