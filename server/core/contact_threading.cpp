@@ -134,7 +134,7 @@ CommunicationServer::threadTargetOf(const WorkItem& item) {
   target.thread = stored->item.thread.value_or(found);
   target.join = attributeOf(item, "threading") != "link";
   Lock lock(mutex_);
-  target.open = engine_.item(found).has_value();
+  target.open = engine_.itemState(found).has_value();
   return target;
 }
 

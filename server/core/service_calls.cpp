@@ -159,8 +159,8 @@ ServiceResult<WorkItemDetails> CommunicationServer::workItem(const std::string& 
   bool behind = false;
   if (freshness == Freshness::Pushed) {
     Lock lock(mutex_);
-    if (auto live = engine_.item(id)) {
-      behind = live->state != stored->item.state.value_or(WorkItemState::New);
+    if (auto live = engine_.itemState(id)) {
+      behind = *live != stored->item.state.value_or(WorkItemState::New);
     }
   }
   if (behind) {

@@ -596,6 +596,14 @@ std::optional<AgentView> RoutingEngine::agent(std::string_view agentId) const {
   return view;
 }
 
+std::optional<WorkItemState> RoutingEngine::itemState(std::string_view itemId) const {
+  const ItemIndex index = impl_->findItem(itemId);
+  if (index == kNone) {
+    return std::nullopt;
+  }
+  return impl_->items[index].state;
+}
+
 std::optional<ItemView> RoutingEngine::item(std::string_view itemId) const {
   const Impl& d = *impl_;
   const ItemIndex index = d.findItem(itemId);

@@ -28,6 +28,8 @@ TEST_F(LifecycleTest, ArrivingItemIsOfferedAtOnceWithAnExpiry) {
   EXPECT_EQ(offer->expires, at(15));
   EXPECT_EQ(stateOf("a"), AgentState::Reserved);
   EXPECT_EQ(engine_.item("i1")->state, WorkItemState::Offered);
+  EXPECT_EQ(engine_.itemState("i1"), WorkItemState::Offered);
+  EXPECT_EQ(engine_.itemState("unknown"), std::nullopt);
 }
 
 TEST_F(LifecycleTest, DeclineReroutesAtOnceAndNeverBackToTheSameAgent) {

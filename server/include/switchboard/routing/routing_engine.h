@@ -143,6 +143,8 @@ class RoutingEngine {
 
   std::optional<AgentView> agent(std::string_view agentId) const;
   std::optional<ItemView> item(std::string_view itemId) const;
+  /// Only the state of a live item, without building its view; nothing for an unknown one.
+  std::optional<WorkItemState> itemState(std::string_view itemId) const;
   /// Items waiting in a queue, in the order they would be served.
   std::vector<std::string> waiting(std::string_view queueId) const;
   /// A full trace of what routing the item would decide now, without changing anything.
