@@ -2,6 +2,7 @@
 
 #include "authenticator.h"
 
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
@@ -654,12 +655,15 @@ class RawConnection {
     return text;
   }
 
-  /// True once the server closed the connection (a read returns end of stream).
+  /// True once the server closed the connection (a read returns end of stream, or the
+  /// connection was reset); false when nothing came for the receive timeout.
   bool closedByServer() {
     char byte = 0;
     try {
       return socket_.receiveBytes(&byte, 1) == 0;
-    } catch (const Poco::Exception&) {
+    } catch (const Poco::TimeoutException&) {
+      return false;
+    } catch (const Poco::Net::ConnectionResetException&) {
       return true;
     }
   }
