@@ -132,10 +132,13 @@ struct HttpConnections::Impl : std::enable_shared_from_this<HttpConnections::Imp
   Clock::duration keepAlive_;
   int epoll_ = -1;
   int wake_ = -1;  ///< an eventfd that, once written, wakes every worker for good (stopping)
-  int posts_ = -1; ///< a semaphore eventfd: one count per posted task
+  int posts_ = -1; ///< an eventfd written when posted tasks need a worker
 
   std::mutex postMutex_;
   std::deque<std::function<void()>> tasks_;
+  /// A worker was woken for the tasks and has not read the eventfd yet, or a worker is running
+  /// them and looks at the queue again before it goes back to epoll: a new task needs no wake.
+  bool postsSignalled_ = false;
   bool tasksClosed_ = false;
 
   std::mutex mutex_; ///< guards the connections and their states
@@ -224,7 +227,7 @@ HttpConnections::Impl::Impl(std::vector<Poco::Net::ServerSocket> sockets,
     ::close(epoll_);
     throw std::system_error(error, std::generic_category(), "eventfd");
   }
-  posts_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+  posts_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (posts_ < 0) {
     int error = errno;
     ::close(wake_);
@@ -383,26 +386,38 @@ void HttpConnections::Impl::sweepIfDue() {
   }
 }
 
+// The committer posts a whole batch of answers at once. One eventfd write wakes a first worker,
+// which wakes one more if tasks are left, and each runs tasks until none are left: a batch costs
+// a few wakes instead of one per task.
 void HttpConnections::Impl::runPosted() {
-  std::uint64_t one = 0;
-  // The semaphore hands each task to one reader; a worker woken for a task another took
-  // finds nothing.
-  if (::read(posts_, &one, sizeof one) != sizeof one) {
-    return;
+  std::uint64_t signals = 0;
+  if (::read(posts_, &signals, sizeof signals) != sizeof signals) {
+    return; // another worker took the signal
   }
-  std::function<void()> task;
-  {
-    std::lock_guard lock(postMutex_);
-    if (tasks_.empty()) {
-      return;
+  bool handedOn = false;
+  for (;;) {
+    std::function<void()> task;
+    bool wakeAnother = false;
+    {
+      std::lock_guard lock(postMutex_);
+      if (tasks_.empty()) {
+        postsSignalled_ = false;
+        return;
+      }
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+      wakeAnother = !handedOn && !tasks_.empty();
     }
-    task = std::move(tasks_.front());
-    tasks_.pop_front();
-  }
-  try {
-    task();
-  } catch (...) {
-    // A task reports its own failures; one that throws must not take the worker down.
+    if (wakeAnother) {
+      handedOn = true;
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto written = ::write(posts_, &one, sizeof one);
+    }
+    try {
+      task();
+    } catch (...) {
+      // A task reports its own failures; one that throws must not take the worker down.
+    }
   }
 }
 
@@ -560,6 +575,10 @@ void HttpConnections::Impl::post(std::function<void()> task) {
       return;
     }
     tasks_.push_back(std::move(task));
+    if (postsSignalled_) {
+      return;
+    }
+    postsSignalled_ = true;
   }
   std::uint64_t one = 1;
   [[maybe_unused]] auto written = ::write(posts_, &one, sizeof one);
