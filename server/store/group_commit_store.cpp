@@ -123,6 +123,10 @@ std::shared_future<void> GroupCommitStore::recordChange(const WorkItemChange& ch
   auto pending = std::make_unique<PendingWrite>();
   auto& write = pending->body.emplace<ChangeWrite>();
   write.workItemId = validUtf8(change.workItemId);
+  if (auto number = workItemNumber(write.workItemId);
+      number && workItemId(*number) == write.workItemId) {
+    write.seq = number;
+  }
   write.state = toString(change.state);
   setOrClear(change.queueId, write.setQueue, write.queueId);
   setOrClear(change.agentId, write.setAgent, write.agentId);

@@ -40,6 +40,8 @@ struct ArrivalWrite {
 
 struct ChangeWrite {
   std::string workItemId;
+  /// The row the id names (ids are made from it); none for an id the store never handed out.
+  std::optional<std::int64_t> seq;
   std::string state;
   bool setQueue = false;
   std::optional<std::string> queueId; ///< nothing clears it

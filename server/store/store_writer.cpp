@@ -63,7 +63,7 @@ struct StoreWriter::Statements {
                              " medium = COALESCE(?, medium),"
                              " priority = COALESCE(?, priority),"
                              " updated_ms = ?"
-                             " WHERE id = ?")),
+                             " WHERE seq = ?")),
         transitionInsert(c.prepare("INSERT INTO transitions (work_item_id, time_ms, state, "
                                    "cause, actor_id) VALUES (?, ?, ?, ?, ?)")),
         counterRead(c.prepare(c.dialect() == SqlDialect::Postgresql
@@ -204,12 +204,17 @@ void StoreWriter::apply(ArrivalWrite& write) {
 }
 
 void StoreWriter::apply(ChangeWrite& write, PendingWrite& pending) {
+  if (!write.seq) {
+    pending.refusal = "no work item " + write.workItemId;
+    return;
+  }
+  // By row number rather than by id: the row is found without a search of the id index.
   std::size_t changed = statements_->itemUpdate->execute(
       {std::string_view(write.state), std::int64_t{write.setQueue ? 1 : 0}, text(write.queueId),
        std::int64_t{write.setAgent ? 1 : 0}, text(write.agentId),
        std::int64_t{write.setCustomerRef ? 1 : 0}, text(write.customerRef),
        number(write.offerExpiresMs), text(write.record), text(write.medium), number(write.priority),
-       write.updatedMs, std::string_view(write.workItemId)});
+       write.updatedMs, *write.seq});
   if (changed == 0) {
     pending.refusal = "no work item " + write.workItemId;
     return;
