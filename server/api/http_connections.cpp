@@ -492,7 +492,6 @@ After HttpConnections::Impl::serve(Connection& connection) {
       handler->handleRequest(request, response);
       current = nullptr;
       if (serving.pending) {
-        parkedChanged(+1);
         if (serving.pending->park(exchange)) {
           return After::Parked;
         }
@@ -564,6 +563,9 @@ std::shared_ptr<HttpConnections::Parked> HttpConnections::defer() {
   if (!current->pending) {
     current->pending =
         std::make_shared<Pending>(current->impl->shared_from_this(), current->connection);
+    // Counted from here, not from when the handler returns: a stop that begins meanwhile
+    // waits for this answer too.
+    current->impl->parkedChanged(+1);
   }
   return current->pending;
 }
