@@ -184,7 +184,7 @@ void CommunicationServer::recover() {
 
 CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
                                                        const std::string& actor,
-                                                       const WorkItem* arrived) {
+                                                       const WorkItem* arrived, HeldBack* held) {
   std::vector<ChangeRecord> changes;
   std::vector<std::pair<std::string, AgentState>> agentChanges;
   std::vector<Message> outbound;
@@ -308,7 +308,11 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
       queueWaits_.forget(change.workItemId);
       itemSources_.erase(change.workItemId);
     }
-    writes.push_back(store_.recordChange(change));
+    if (held != nullptr && arrived != nullptr && change.workItemId == *arrived->id) {
+      held->steps.push_back(std::move(record.change));
+    } else {
+      writes.push_back(store_.recordChange(change));
+    }
   }
   for (const auto& [agentId, state] : agentChanges) {
     StoredAgent stored;
@@ -317,6 +321,10 @@ CommunicationServer::Writes CommunicationServer::apply(routing::Actions actions,
     stored.updated = now;
     stored.stateChanged = true;
     writes.push_back(store_.saveAgent(stored));
+  }
+  if (held != nullptr) {
+    held->outbound = std::move(outbound);
+    return writes;
   }
   for (const Message& message : outbound) {
     publish(message);

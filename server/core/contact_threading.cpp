@@ -138,6 +138,11 @@ CommunicationServer::threadTargetOf(const WorkItem& item) {
   return target;
 }
 
+bool CommunicationServer::routableBeforeCommit(const Arrival& arrival) {
+  const WorkItem& item = arrival.record.item;
+  return !item.sourceKey && !arrival.target && attributeOf(item, "noRoute").empty();
+}
+
 std::optional<ArrivalOutcome>
 CommunicationServer::keepUnrouted(const WorkItem& item, const ArrivalOutcome& outcome,
                                   const std::string& source,

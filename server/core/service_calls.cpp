@@ -195,10 +195,18 @@ void CommunicationServer::createWorkItemAsync(
     const WorkItem& item, const std::string& source, const Post& post,
     std::function<void(ServiceResult<ArrivalOutcome>)> done) {
   std::shared_ptr<Arrival> arrival;
+  std::optional<std::string> reserved;
   try {
     arrival = std::make_shared<Arrival>(prepareArrival(item, source));
+    if (routableBeforeCommit(*arrival)) {
+      reserved = store_.reserveWorkItemId();
+    }
   } catch (const std::exception& e) {
     done(unavailable(e));
+    return;
+  }
+  if (reserved) {
+    arriveRouted(arrival, *reserved, post, std::move(done));
     return;
   }
   // The committer thread only hands the outcome on; routing it (and asking the CRM) runs on
@@ -218,6 +226,113 @@ void CommunicationServer::createWorkItemAsync(
                                 }
                               });
                             });
+}
+
+// The arrival and its first routing steps are one row and one write, where routing after the
+// commit cost a second write (an update and its history). The engine knows the item before the
+// store does; what the routing sends (an offer) waits for the commit, like the answer. A
+// change another caller makes to the item meanwhile queues behind the arrival's write, which
+// is queued under the lock.
+void CommunicationServer::arriveRouted(const std::shared_ptr<Arrival>& arrival,
+                                       const std::string& id, const Post& post,
+                                       std::function<void(ServiceResult<ArrivalOutcome>)> done) {
+  auto held = std::make_shared<HeldBack>();
+  try {
+    NewWorkItem& record = arrival->record;
+    WorkItem& item = record.item;
+    item.id = id;
+    record.reservedId = id;
+    if (enricher_ != nullptr) {
+      if (std::optional<std::string> enriched = enricher_->enrich(item)) {
+        record.steps.push_back({clock_(), WorkItemState::New, enriched->substr(0, 512), "crm"});
+      }
+    }
+    auto spec = routing::itemFromMessage(item);
+    Lock lock(mutex_);
+    auto routed = spec.ok() ? timed([&] { return engine_.submit(*spec, record.receivedAt); })
+                            : routing::Outcome(spec.error());
+    if (!routed.ok()) {
+      // Kept, failed, with the reason in its history, as an item committed first would be.
+      item.state = WorkItemState::Failed;
+      record.steps.push_back(
+          {record.receivedAt, WorkItemState::Failed, routed.error().message, "router"});
+      count("failed");
+    } else {
+      itemSources_[id] = record.source;
+      rememberThreadKeys(item, id);
+      apply(*routed, "router", &item, held.get());
+      for (WorkItemChange& step : held->steps) {
+        if (step.record) {
+          std::optional<std::string> queueId = item.queueId;
+          std::optional<std::string> agentId = item.agentId;
+          item = std::move(*step.record); // what classification added
+          item.id = id;
+          item.queueId = queueId;
+          item.agentId = agentId;
+        }
+        item.state = step.state;
+        if (step.queueId) {
+          item.queueId = *step.queueId;
+        }
+        if (step.agentId) {
+          item.agentId = *step.agentId;
+        }
+        record.offerExpires =
+            step.state == WorkItemState::Offered ? step.offerExpires : std::nullopt;
+        step.entry.state = step.state;
+        record.steps.push_back(std::move(step.entry));
+      }
+      held->steps.clear();
+    }
+    bool wake = timerDueSooner();
+    try {
+      store_.commitArrivalAsync(
+          record, [this, arrival, held, post, done](std::optional<ArrivalOutcome> outcome,
+                                                    const std::string& failure) {
+            post([this, arrival, held, outcome = std::move(outcome), failure, done]() {
+              committedRouted(*arrival, *held, outcome, failure, done);
+            });
+          });
+    } catch (const std::exception& e) {
+      lock.unlock();
+      committedRouted(*arrival, *held, std::nullopt, e.what(), done);
+      return;
+    }
+    lock.unlock();
+    if (wake) {
+      wake_.notify_all();
+    }
+  } catch (const std::exception& e) {
+    done(unavailable(e));
+  }
+}
+
+void CommunicationServer::committedRouted(
+    const Arrival& arrival, const HeldBack& held, const std::optional<ArrivalOutcome>& outcome,
+    const std::string& failure, const std::function<void(ServiceResult<ArrivalOutcome>)>& done) {
+  if (!outcome) {
+    try {
+      // The engine knows an item the store refused: it leaves the engine, and what it held (an
+      // agent's reservation) goes to others. Its offer was never sent.
+      Lock lock(mutex_);
+      auto ended = engine_.abandon(*arrival.record.reservedId, "not stored: " + failure, clock_());
+      if (ended.ok()) {
+        apply(*ended, "server");
+      }
+    } catch (const std::exception&) {
+      // The caller hears of the failure below; the engine's books are the lesser worry.
+    }
+    done(unavailable(StoreError(failure)));
+    return;
+  }
+  {
+    Lock lock(mutex_);
+    count("arrived");
+    for (const Message& message : held.outbound) {
+      publish(message);
+    }
+  }
+  done(*outcome);
 }
 
 // Waits for `writes` and answers with the item as stored.

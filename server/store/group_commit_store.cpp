@@ -77,6 +77,12 @@ void GroupCommitStore::enqueue(std::unique_ptr<PendingWrite> write) {
 std::unique_ptr<PendingWrite> GroupCommitStore::arrivalWrite(const NewWorkItem& arrival) const {
   auto pending = std::make_unique<PendingWrite>();
   auto& write = pending->body.emplace<ArrivalWrite>();
+  if (arrival.reservedId) {
+    write.number = workItemNumber(*arrival.reservedId);
+    if (!write.number || workItemId(*write.number) != *arrival.reservedId) {
+      throw StoreError("the reserved work item id " + *arrival.reservedId + " is not one");
+    }
+  }
   const WorkItem& item = arrival.item;
   WorkItemState state = item.state.value_or(WorkItemState::New);
   write.source = validUtf8(arrival.source);
@@ -90,16 +96,33 @@ std::unique_ptr<PendingWrite> GroupCommitStore::arrivalWrite(const NewWorkItem& 
     write.customerRef = valid(item.customer->ref);
   }
   write.createdMs = millisOrNow(arrival.receivedAt);
-  write.record = codec_.encodeWorkItem(item);
-  for (const HistoryEntry& entry : item.history) {
-    write.history.push_back(
-        HistoryRow{millis(entry.time),
-                   entry.state ? std::optional<std::string>(toString(*entry.state)) : std::nullopt,
-                   validUtf8(entry.cause), valid(entry.actorId)});
+  if (arrival.offerExpires) {
+    write.offerExpiresMs = millis(*arrival.offerExpires);
   }
-  write.history.push_back(HistoryRow{write.createdMs, write.state, "arrived",
-                                     std::optional<std::string>(write.source)});
+  write.record = codec_.encodeWorkItem(item);
+  auto row = [](const HistoryEntry& entry) {
+    return HistoryRow{millis(entry.time),
+                      entry.state ? std::optional<std::string>(toString(*entry.state))
+                                  : std::nullopt,
+                      validUtf8(entry.cause), valid(entry.actorId)};
+  };
+  for (const HistoryEntry& entry : item.history) {
+    write.history.push_back(row(entry));
+  }
+  // A routed arrival was new when it arrived, whatever state its steps left it in.
+  write.history.push_back(
+      HistoryRow{write.createdMs,
+                 arrival.steps.empty() ? write.state : std::string(toString(WorkItemState::New)),
+                 "arrived", std::optional<std::string>(write.source)});
+  for (const HistoryEntry& entry : arrival.steps) {
+    write.history.push_back(row(entry));
+  }
   return pending;
+}
+
+std::optional<std::string> GroupCommitStore::reserveWorkItemId() {
+  std::optional<std::int64_t> number = writer_.reserveNumber();
+  return number ? std::optional<std::string>(workItemId(*number)) : std::nullopt;
 }
 
 ArrivalOutcome GroupCommitStore::commitArrival(const NewWorkItem& arrival) {

@@ -26,6 +26,7 @@ class GroupCommitStore final : public Store {
   /// Commits everything queued, then stops the committer.
   ~GroupCommitStore() override;
 
+  std::optional<std::string> reserveWorkItemId() override;
   ArrivalOutcome commitArrival(const NewWorkItem& arrival) override;
   void commitArrivalAsync(const NewWorkItem& arrival, ArrivalDone done) override;
   std::shared_future<void> recordChange(const WorkItemChange& change) override;

@@ -22,6 +22,9 @@ struct HistoryRow {
 };
 
 struct ArrivalWrite {
+  /// The item's number: reserved before the commit, or taken by the committer (and kept, so that
+  /// a retried write keeps its id).
+  std::optional<std::int64_t> number;
   std::string source;
   std::optional<std::string> sourceKey;
   std::string medium;
@@ -31,8 +34,9 @@ struct ArrivalWrite {
   std::optional<std::string> agentId;
   std::optional<std::string> customerRef;
   std::int64_t createdMs = 0;
+  std::optional<std::int64_t> offerExpiresMs;
   std::string record;
-  std::vector<HistoryRow> history; ///< the item's own history, then its arrival
+  std::vector<HistoryRow> history; ///< the item's own history, its arrival, its routing steps
   ArrivalOutcome outcome;          ///< set by the committer
   std::promise<ArrivalOutcome> done;
   Store::ArrivalDone callback; ///< when set, completes the write instead of `done`

@@ -53,7 +53,7 @@ struct StoreWriter::Statements {
         itemInsert(c.prepare("INSERT INTO work_items (seq, id, source, source_key, medium, "
                              "state, priority, queue_id, agent_id, customer_ref, created_ms, "
                              "updated_ms, offer_expires_ms, record) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)")),
+                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
         itemUpdate(c.prepare("UPDATE work_items SET state = ?,"
                              " queue_id = CASE WHEN ? = 1 THEN ? ELSE queue_id END,"
                              " agent_id = CASE WHEN ? = 1 THEN ? ELSE agent_id END,"
@@ -105,6 +105,23 @@ StoreWriter::StoreWriter(const StoreOptions& options)
     : connection_(std::make_unique<SqlConnection>(options, SqlConnection::Role::Writer)) {
   Schema::migrate(*connection_);
   prepare();
+  if (connection_->dialect() == SqlDialect::Sqlite) {
+    numbersInMemory_ = true;
+    // The counters row, or the highest item if a reserved number committed after a higher one.
+    std::int64_t highest = 0;
+    connection_->session() << "SELECT max(COALESCE((SELECT value FROM counters WHERE name = "
+                              "'work_item'), 0), COALESCE((SELECT max(seq) FROM work_items), 0))",
+        Poco::Data::Keywords::into(highest), Poco::Data::Keywords::now;
+    issued_ = highest;
+    committedHighest_ = highest;
+  }
+}
+
+std::optional<std::int64_t> StoreWriter::reserveNumber() {
+  if (!numbersInMemory_) {
+    return std::nullopt;
+  }
+  return issued_.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 StoreWriter::~StoreWriter() = default;
@@ -135,10 +152,13 @@ void StoreWriter::commit(std::span<PendingWrite* const> batch) {
           },
           pending->body);
     }
-    if (numberUsed_) {
+    if (numberUsed_ && (!numbersInMemory_ || *lastNumber_ > committedHighest_)) {
       statements_->counterWrite->execute({*lastNumber_});
     }
     connection_->commit();
+    if (numberUsed_ && numbersInMemory_) {
+      committedHighest_ = std::max(committedHighest_, *lastNumber_);
+    }
   } catch (const Poco::Exception& e) {
     throw StoreError("the store " + connection_->description() +
                      " failed a transaction: " + redactLocation(e.displayText()));
@@ -174,8 +194,20 @@ std::int64_t StoreWriter::nextNumber() {
 // The apply functions read the write and leave it as it was: a write whose batch failed is
 // applied again in a transaction of its own.
 void StoreWriter::apply(ArrivalWrite& write) {
-  std::int64_t number = nextNumber();
-  std::string id = workItemId(number);
+  if (numbersInMemory_ && !write.number && write.sourceKey) {
+    // A duplicate takes no number: numbers run without gaps when the same mail comes twice.
+    std::optional<std::string> first = statements_->keyLookup->queryOne(
+        {std::string_view(write.source), std::string_view(*write.sourceKey)});
+    if (first) {
+      write.outcome = ArrivalOutcome{*first, true};
+      return;
+    }
+  }
+  if (numbersInMemory_ && !write.number) {
+    write.number = *reserveNumber();
+  }
+  std::int64_t seq = write.number ? *write.number : nextNumber();
+  std::string id = workItemId(seq);
   if (write.sourceKey) {
     std::size_t inserted = statements_->keyInsert->execute({std::string_view(write.source),
                                                             std::string_view(*write.sourceKey),
@@ -191,11 +223,11 @@ void StoreWriter::apply(ArrivalWrite& write) {
     }
   }
   statements_->itemInsert->execute(
-      {number, std::string_view(id), std::string_view(write.source), text(write.sourceKey),
+      {seq, std::string_view(id), std::string_view(write.source), text(write.sourceKey),
        std::string_view(write.medium), std::string_view(write.state), std::int64_t{write.priority},
        text(write.queueId), text(write.agentId), text(write.customerRef), write.createdMs,
-       write.createdMs, std::string_view(write.record)});
-  lastNumber_ = number;
+       write.createdMs, number(write.offerExpiresMs), std::string_view(write.record)});
+  lastNumber_ = std::max(lastNumber_.value_or(seq), seq);
   numberUsed_ = true;
   for (const HistoryRow& row : write.history) {
     insertHistory(id, row);

@@ -6,6 +6,7 @@
 #include "pending_write.h"
 #include "sql_connection.h"
 
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +38,11 @@ class StoreWriter {
 
   SqlConnection& connection() { return *connection_; }
 
+  /// A work item number handed out before its arrival is committed
+  /// (Store::reserveWorkItemId()), or nothing for a database that several servers may share,
+  /// where only the committing transaction may take a number. Any thread.
+  std::optional<std::int64_t> reserveNumber();
+
  private:
   struct Statements;
 
@@ -54,6 +60,11 @@ class StoreWriter {
   std::unique_ptr<Statements> statements_;
   std::optional<std::int64_t> lastNumber_; ///< within the open transaction
   bool numberUsed_ = false;
+  /// SQLite, which one server owns: numbers come from here, reserved or taken at commit, so
+  /// that both kinds never meet. The counters row follows the highest committed.
+  bool numbersInMemory_ = false;
+  std::atomic<std::int64_t> issued_{0};
+  std::int64_t committedHighest_ = 0;
 };
 
 } // namespace switchboard::store

@@ -15,6 +15,17 @@ namespace switchboard::testing {
 
 class MemoryStore : public Store {
  public:
+  /// Whether reserveWorkItemId() hands out ids (as the SQLite store does) or not (PostgreSQL).
+  bool reservesIds = false;
+
+  std::optional<std::string> reserveWorkItemId() override {
+    std::lock_guard lock(mutex_);
+    if (!reservesIds) {
+      return std::nullopt;
+    }
+    return idOf(++sequence_);
+  }
+
   ArrivalOutcome commitArrival(const NewWorkItem& arrival) override {
     std::lock_guard lock(mutex_);
     failIfBroken();
@@ -24,18 +35,23 @@ class MemoryStore : public Store {
         return {found->second, true};
       }
     }
-    char id[16];
-    std::snprintf(id, sizeof id, "wi-%06llu", static_cast<unsigned long long>(++sequence_));
+    std::string id = arrival.reservedId ? *arrival.reservedId : idOf(++sequence_);
     StoredWorkItem stored;
     stored.item = arrival.item;
     stored.item.id = id;
-    stored.item.state = WorkItemState::New;
+    stored.item.state = arrival.steps.empty() ? WorkItemState::New
+                                              : arrival.item.state.value_or(WorkItemState::New);
     stored.item.created = arrival.receivedAt;
     stored.item.history = {{arrival.receivedAt, WorkItemState::New, "arrived", arrival.source}};
+    logItemStep(id, stored.item.history.back());
+    for (const HistoryEntry& step : arrival.steps) {
+      stored.item.history.push_back(step);
+      logItemStep(id, step);
+    }
+    stored.offerExpires = arrival.offerExpires;
     stored.source = arrival.source;
     stored.updated = arrival.receivedAt;
     items_[id] = stored;
-    logItemStep(id, stored.item.history.back());
     if (arrival.item.sourceKey) {
       keys_[{arrival.source, *arrival.item.sourceKey}] = id;
     }
@@ -222,6 +238,11 @@ class MemoryStore : public Store {
   }
 
  private:
+  static std::string idOf(std::uint64_t number) {
+    char id[16];
+    std::snprintf(id, sizeof id, "wi-%06llu", static_cast<unsigned long long>(number));
+    return id;
+  }
   static std::shared_future<void> done() {
     std::promise<void> promise;
     promise.set_value();

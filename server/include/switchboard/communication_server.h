@@ -137,8 +137,18 @@ class CommunicationServer final : public Service, public MessageSink {
   void recover();
   /// Persists and publishes what the engine decided. `arrived`: the record of a work item just
   /// submitted, whose first step also records what classification added to it.
+  /// What apply() leaves to an arrival routed before its commit: the steps of the arrived
+  /// item, which the arrival's own write carries, and the messages, sent once it is committed.
+  struct HeldBack {
+    std::vector<WorkItemChange> steps;
+    std::vector<Message> outbound;
+  };
+  /// Records the engine's actions in the store, keeps the books (waits, counters, traces) and
+  /// sends the messages. `arrived`: the item just submitted, whose first step carries what
+  /// classification added. `held`: the arrived item's steps and the messages go there instead.
+  /// Called with the lock held.
   Writes apply(routing::Actions actions, const std::string& actor,
-               const WorkItem* arrived = nullptr);
+               const WorkItem* arrived = nullptr, HeldBack* held = nullptr);
   ServiceResult<ArrivalOutcome> arrive(const WorkItem& item, const std::string& source);
   Agent agentLocked(const std::string& id) const;
   void publish(const Message& message);
@@ -164,6 +174,17 @@ class CommunicationServer final : public Service, public MessageSink {
   };
   Arrival prepareArrival(const WorkItem& item, const std::string& source);
   ServiceResult<ArrivalOutcome> completeArrival(Arrival& arrival, const ArrivalOutcome& outcome);
+  /// Whether `arrival` may be routed before its commit: no idempotency key (it cannot be a
+  /// duplicate), not kept unrouted, not a reply to an earlier item.
+  static bool routableBeforeCommit(const Arrival& arrival);
+  /// Routes `arrival` under the reserved id `id`, then commits it with its routing steps in
+  /// one write; its messages (an offer) go out and `done` runs once it is committed.
+  void arriveRouted(const std::shared_ptr<Arrival>& arrival, const std::string& id,
+                    const Post& post, std::function<void(ServiceResult<ArrivalOutcome>)> done);
+  /// The end of arriveRouted(), on a thread of `post`, once the store has answered.
+  void committedRouted(const Arrival& arrival, const HeldBack& held,
+                       const std::optional<ArrivalOutcome>& outcome, const std::string& failure,
+                       const std::function<void(ServiceResult<ArrivalOutcome>)>& done);
   /// The earlier item an arriving contact answers (attributes inReplyTo, workItemRef), if any.
   std::optional<ThreadTarget> threadTargetOf(const WorkItem& item);
   /// Lets later contacts find `workItemId` by the keys of `item` (source key, replyKeys).

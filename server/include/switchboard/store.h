@@ -50,8 +50,16 @@ struct NewWorkItem {
   std::string source;   ///< the driver's name, or "api"; scopes item.sourceKey
   WorkItem item;        ///< item.id is ignored; item.sourceKey, when set, is the idempotency key;
                         ///< item.history, if any, is kept, and the store appends the arrival
-                        ///< step (cause "arrived", actor `source`)
+                        ///< step (cause "arrived", actor `source`); item.state, queueId and
+                        ///< agentId are stored as they are (state new when unset)
   Timestamp receivedAt; ///< becomes item.created (now, when left unset)
+  /// An id from Store::reserveWorkItemId(): the item is committed under it. Unset: the store
+  /// numbers the item in the committing transaction.
+  std::optional<std::string> reservedId{};
+  /// Routing steps taken before the commit (an item routed under its reserved id): stored after
+  /// the arrival step, in order.
+  std::vector<HistoryEntry> steps{};
+  std::optional<Timestamp> offerExpires{}; ///< of the offer among `steps`, if any
 };
 
 struct ArrivalOutcome {
@@ -154,6 +162,14 @@ class Store {
   /// (same source and sourceKey), and returns its id either way. Blocks until the transaction
   /// holding it has committed. Throws StoreError.
   virtual ArrivalOutcome commitArrival(const NewWorkItem& arrival) = 0;
+
+  /// The id of a work item yet to arrive, so that the caller can route the item before it
+  /// commits it (NewWorkItem::reservedId) and store its arrival and first routing steps in one
+  /// write. Each id is handed out once; one whose arrival never commits is a gap in the
+  /// numbering. Nothing when this store numbers items only inside the committing transaction
+  /// (PostgreSQL, which several server nodes may share): then commit first, route after. Any
+  /// thread. Throws StoreError.
+  virtual std::optional<std::string> reserveWorkItemId() { return std::nullopt; }
 
   /// Called once with the outcome of commitArrivalAsync(): `outcome` when the item committed,
   /// otherwise nothing and the StoreError's message in `failure`.

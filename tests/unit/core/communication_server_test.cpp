@@ -21,6 +21,43 @@ routing::AgentSpec agentProfile(std::string id, std::string skill, int level) {
   return agent;
 }
 
+/// The memory store, whose asynchronous commits can be held until the test lets them go.
+class HeldCommitsStore : public testing::MemoryStore {
+ public:
+  bool holdCommits = false;
+
+  void commitArrivalAsync(const NewWorkItem& arrival, ArrivalDone done) override {
+    if (!holdCommits) {
+      MemoryStore::commitArrivalAsync(arrival, std::move(done));
+      return;
+    }
+    std::lock_guard lock(heldMutex_);
+    held_.emplace_back(arrival, std::move(done));
+  }
+  std::size_t held() {
+    std::lock_guard lock(heldMutex_);
+    return held_.size();
+  }
+  /// Commits the oldest held arrival, or fails it with `failure`.
+  void release(const std::optional<std::string>& failure = std::nullopt) {
+    std::pair<NewWorkItem, ArrivalDone> next;
+    {
+      std::lock_guard lock(heldMutex_);
+      next = std::move(held_.front());
+      held_.erase(held_.begin());
+    }
+    if (failure) {
+      next.second(std::nullopt, *failure);
+    } else {
+      next.second(commitArrival(next.first), {});
+    }
+  }
+
+ private:
+  std::mutex heldMutex_;
+  std::vector<std::pair<NewWorkItem, ArrivalDone>> held_;
+};
+
 class CommunicationServerTest : public ::testing::Test {
  protected:
   CommunicationServerTest() { options_ = makeOptions(); }
@@ -98,8 +135,19 @@ class CommunicationServerTest : public ::testing::Test {
     return offers;
   }
 
+  /// Creates an item as POST /v1/work-items does; the answer lands in `answer`.
+  void createAsync(const std::string& topic, std::optional<ServiceResult<ArrivalOutcome>>& answer) {
+    WorkItem item;
+    item.medium = "email";
+    item.subject = "about " + topic;
+    item.attributes = {{"topic", topic}};
+    server().createWorkItemAsync(
+        item, "api", [](std::function<void()> task) { task(); },
+        [&answer](ServiceResult<ArrivalOutcome> result) { answer = std::move(result); });
+  }
+
   CoreOptions options_;
-  testing::MemoryStore store_;
+  HeldCommitsStore store_;
   MessageCodec codec_;
   Timestamp now_ = Timestamp{std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}} + 9h;
   std::vector<Message> published_;
@@ -349,6 +397,59 @@ TEST_F(CommunicationServerTest, AnArrivalIsNotAcknowledgedWhenTheStoreFails) {
   store_.setBroken(false);
   EXPECT_EQ(std::get<Response>(submit(arrival("<m1@x>", "billing")).payload).status,
             ResponseStatus::Ok);
+}
+
+// An item the store can number before the commit is routed first and committed once with its
+// routing steps; its offer and its answer wait for the commit.
+TEST_F(CommunicationServerTest, AnItemRoutedBeforeItsCommitIsOfferedOnlyOnceCommitted) {
+  store_.reservesIds = true;
+  store_.holdCommits = true;
+  ASSERT_TRUE(server().setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+  std::optional<ServiceResult<ArrivalOutcome>> answer;
+  createAsync("billing", answer);
+  ASSERT_EQ(store_.held(), 1u);
+  EXPECT_FALSE(answer.has_value());
+  EXPECT_TRUE(offersTo("a-ana").empty());
+  EXPECT_TRUE(store_.workItems(WorkItemFilter{}).empty());
+
+  store_.release();
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->ok());
+  std::string id = (*answer)->workItemId;
+  auto stored = store_.workItem(id, true);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->item.state, WorkItemState::Offered);
+  EXPECT_EQ(stored->item.queueId, "billing");
+  EXPECT_EQ(stored->item.agentId, "a-ana");
+  EXPECT_EQ(stored->offerExpires, now_ + 30s);
+  EXPECT_THAT(stored->item.attributes, ::testing::Contains(Attribute{"vip", "true"}));
+  ASSERT_GE(stored->item.history.size(), 2u);
+  EXPECT_EQ(stored->item.history.front().cause, "arrived");
+  EXPECT_EQ(stored->item.history.front().state, WorkItemState::New);
+  EXPECT_EQ(stored->item.history.back().state, WorkItemState::Offered);
+  ASSERT_EQ(offersTo("a-ana").size(), 1u);
+  EXPECT_EQ(offersTo("a-ana")[0].workItemId, id);
+}
+
+TEST_F(CommunicationServerTest, AnItemRoutedBeforeACommitThatFailsIsNeitherOfferedNorKept) {
+  store_.reservesIds = true;
+  store_.holdCommits = true;
+  ASSERT_TRUE(server().setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+  std::optional<ServiceResult<ArrivalOutcome>> failed;
+  createAsync("billing", failed);
+  store_.release("disk full (test)");
+  ASSERT_TRUE(failed.has_value());
+  ASSERT_FALSE(failed->ok());
+  EXPECT_THAT(failed->error().detail, HasSubstr("disk full"));
+  EXPECT_TRUE(offersTo("a-ana").empty());
+
+  // The agent the refused item was reserved for is free for the next one.
+  std::optional<ServiceResult<ArrivalOutcome>> next;
+  createAsync("billing", next);
+  store_.release();
+  ASSERT_TRUE(next.has_value() && next->ok());
+  ASSERT_EQ(offersTo("a-ana").size(), 1u);
+  EXPECT_EQ(offersTo("a-ana")[0].workItemId, (*next)->workItemId);
 }
 
 } // namespace

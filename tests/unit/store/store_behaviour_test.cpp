@@ -5,6 +5,7 @@
 
 #include "schema.h"
 #include "sql_connection.h"
+#include "store_writer.h"
 
 #include <gmock/gmock.h>
 
@@ -121,6 +122,98 @@ TEST_P(StoreTest, AnAsyncArrivalReportsItsOutcomeOnceCommittedAndDuplicatesToo) 
   ASSERT_TRUE(repeated.has_value()) << repeatedFailure;
   EXPECT_TRUE(repeated->duplicate);
   EXPECT_EQ(repeated->workItemId, outcome->workItemId);
+}
+
+// SQLite, which one server owns, numbers items before their commit, so that an item can be
+// routed first and stored once with its routing steps; PostgreSQL, which several servers may
+// share, numbers them only in the committing transaction.
+TEST_P(StoreTest, AReservedIdIsCommittedWithTheStepsTakenBeforeTheCommit) {
+  auto store = open();
+  std::optional<std::string> id = store->reserveWorkItemId();
+  if (GetParam() == Backend::Postgresql) {
+    EXPECT_FALSE(id.has_value());
+    return;
+  }
+  ASSERT_TRUE(id.has_value());
+  NewWorkItem arrival = email("<routed@example.com>", at(10));
+  arrival.item.sourceKey.reset();
+  arrival.reservedId = id;
+  arrival.item.state = WorkItemState::Offered;
+  arrival.item.queueId = "billing";
+  arrival.item.agentId = "a-ana";
+  arrival.steps = {{at(10), WorkItemState::Queued, "queued in billing", "router"},
+                   {at(10), WorkItemState::Offered, "offered to a-ana", "a-ana"}};
+  arrival.offerExpires = at(40);
+  ArrivalOutcome outcome = store->commitArrival(arrival);
+  EXPECT_EQ(outcome.workItemId, *id);
+  EXPECT_FALSE(outcome.duplicate);
+
+  auto stored = store->workItem(*id, true);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->item.state, WorkItemState::Offered);
+  EXPECT_EQ(stored->item.queueId, "billing");
+  EXPECT_EQ(stored->item.agentId, "a-ana");
+  EXPECT_EQ(stored->offerExpires, at(40));
+  ASSERT_EQ(stored->item.history.size(), 3u);
+  EXPECT_EQ(stored->item.history[0].cause, "arrived");
+  EXPECT_EQ(stored->item.history[0].state, WorkItemState::New);
+  EXPECT_EQ(stored->item.history[1].cause, "queued in billing");
+  EXPECT_EQ(stored->item.history[2].state, WorkItemState::Offered);
+  EXPECT_EQ(stored->item.history[2].actorId, "a-ana");
+  // Recovery finds it in the state it was committed in.
+  auto open_items = store->openWorkItems();
+  ASSERT_EQ(open_items.size(), 1u);
+  EXPECT_EQ(open_items[0].item.state, WorkItemState::Offered);
+}
+
+TEST_P(StoreTest, ReservedIdsAreNeverHandedOutTwiceNorReusedAfterARestart) {
+  if (GetParam() == Backend::Postgresql) {
+    GTEST_SKIP() << "PostgreSQL reserves no ids";
+  }
+  std::set<std::string> ids;
+  std::string highest;
+  {
+    auto store = open();
+    std::vector<std::vector<std::string>> reserved(4);
+    std::vector<std::thread> threads;
+    for (auto& mine : reserved) {
+      threads.emplace_back([&store, &mine] {
+        for (int i = 0; i < 250; ++i) {
+          mine.push_back(store->reserveWorkItemId().value());
+        }
+      });
+    }
+    for (auto& thread : threads) {
+      thread.join();
+    }
+    for (const auto& mine : reserved) {
+      ids.insert(mine.begin(), mine.end());
+    }
+    EXPECT_EQ(ids.size(), 1000u);
+    // The highest reserved id commits before a lower one, and nothing else follows: the
+    // next server must still number above it.
+    highest = *ids.rbegin();
+    NewWorkItem last = email("<last@example.com>");
+    last.item.sourceKey.reset();
+    last.reservedId = highest;
+    store->commitArrival(last);
+    NewWorkItem lower = email("<lower@example.com>");
+    lower.item.sourceKey.reset();
+    lower.reservedId = *ids.begin();
+    store->commitArrival(lower);
+  }
+  auto store = open();
+  std::string next = store->commitArrival(email("<next@example.com>")).workItemId;
+  EXPECT_GT(next, highest);
+  EXPECT_EQ(ids.count(store->reserveWorkItemId().value()), 0u);
+}
+
+TEST_P(StoreTest, ADuplicateTakesNoNumber) {
+  auto store = open();
+  std::string first = store->commitArrival(email("<one@example.com>")).workItemId;
+  EXPECT_TRUE(store->commitArrival(email("<one@example.com>")).duplicate);
+  std::string second = store->commitArrival(email("<two@example.com>")).workItemId;
+  EXPECT_EQ(store::workItemNumber(second), store::workItemNumber(first).value() + 1);
 }
 
 TEST_P(StoreTest, ConcurrentArrivalsWithOverlappingKeysGiveOneItemPerKey) {
