@@ -19,8 +19,9 @@ class WorkItemEnricher {
  public:
   virtual ~WorkItemEnricher() = default;
 
-  /// Called once for every new (not duplicate) arrival, after the item is committed (item.id is
-  /// set) and before it is routed, on the arriving thread, outside the core's lock. Sets the
+  /// Called once for every new (not duplicate) arrival, once the item has its id (item.id is
+  /// set: committed, or reserved for an item stored with its routing steps, decision 0014) and
+  /// before it is routed, on the arriving thread, outside the core's lock. Sets the
   /// customer's reference, name, language, tier and previous agent and adds attributes to
   /// `item`. When the CRM cannot answer in time it marks the item so (an attribute) and returns:
   /// it must return within its own timeout and never throw. Returns the text of the history step
