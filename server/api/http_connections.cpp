@@ -40,6 +40,22 @@ constexpr std::uint64_t kWakeTag = 0;
 constexpr std::uint64_t kPostTag = 2;
 constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
+/// An accepted connection that knows both its addresses. Poco asks the socket for them on every
+/// request (two system calls each time); they cannot change while the connection lives.
+class AcceptedSocketImpl : public Poco::Net::StreamSocketImpl {
+ public:
+  /// Owns `fd` from here on, also when the constructor throws.
+  AcceptedSocketImpl(int fd, const sockaddr_storage& peer, socklen_t peerLength)
+      : StreamSocketImpl(fd), peer_(reinterpret_cast<const sockaddr*>(&peer), peerLength),
+        local_(StreamSocketImpl::address()) {}
+  Poco::Net::SocketAddress address() override { return local_; }
+  Poco::Net::SocketAddress peerAddress() override { return peer_; }
+
+ private:
+  Poco::Net::SocketAddress peer_;
+  Poco::Net::SocketAddress local_;
+};
+
 /// Tells whether bytes of a next request are already read (a pipelining client).
 class Session : public Poco::Net::HTTPServerSession {
  public:
@@ -314,7 +330,9 @@ void HttpConnections::Impl::accept(std::size_t index) {
   }
   int listening = listeners_[index].impl()->sockfd();
   for (int i = 0; i < 64; ++i) {
-    int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof peer;
+    int fd = ::accept4(listening, reinterpret_cast<sockaddr*>(&peer), &peerLength, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) {
         continue;
@@ -325,9 +343,9 @@ void HttpConnections::Impl::accept(std::size_t index) {
       }
       return;
     }
-    Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
     std::unique_ptr<Connection> connection;
     try {
+      Poco::Net::StreamSocket socket(new AcceptedSocketImpl(fd, peer, peerLength));
       socket.setNoDelay(true);
       connection = std::make_unique<Connection>(socket, params_);
     } catch (const Poco::Exception&) {

@@ -77,6 +77,13 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       parked->resume();
       return;
     }
+    if (uri == "/addresses") {
+      std::string body = "client=" + request.clientAddress().toString() +
+                         " server=" + request.serverAddress().toString() + ";";
+      response.setContentLength(static_cast<std::streamsize>(body.size()));
+      response.sendBuffer(body.data(), body.size());
+      return;
+    }
     std::string body = "now " + uri;
     response.setContentLength(static_cast<std::streamsize>(body.size()));
     response.sendBuffer(body.data(), body.size());
@@ -100,6 +107,9 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 
 class Client {
  public:
+  Poco::Net::SocketAddress localAddress() const { return socket_.address(); }
+  /// Drops what was read so far, so that readUntil() waits for the next answer.
+  void forget() { received_.clear(); }
   explicit Client(std::uint16_t port) : socket_(Poco::Net::SocketAddress("127.0.0.1", port)) {
     socket_.setReceiveTimeout(Poco::Timespan(20, 0));
   }
@@ -225,6 +235,19 @@ TEST_F(HttpConnectionsTest, StopWaitsForAParkedRequestToBeAnswered) {
             std::string::npos);
   stopping.join();
   connections.reset();
+}
+
+// Requests see the connection's two addresses, the same on every request of a connection.
+TEST_F(HttpConnectionsTest, RequestsKnowTheClientAndServerAddresses) {
+  Client client(port);
+  std::string expected = "client=" + client.localAddress().toString() +
+                         " server=127.0.0.1:" + std::to_string(port) + ";";
+  for (int round = 0; round < 2; ++round) {
+    client.send("/addresses");
+    std::string answer = client.readUntil(expected);
+    EXPECT_NE(answer.find(expected), std::string::npos) << answer;
+    client.forget();
+  }
 }
 
 } // namespace
