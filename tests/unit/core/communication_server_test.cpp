@@ -442,6 +442,11 @@ TEST_F(CommunicationServerTest, AnItemRoutedBeforeACommitThatFailsIsNeitherOffer
   ASSERT_FALSE(failed->ok());
   EXPECT_THAT(failed->error().detail, HasSubstr("disk full"));
   EXPECT_TRUE(offersTo("a-ana").empty());
+  // The engine let the item go: the agent it was reserved for holds nothing.
+  for (const QueueStatus& queue : server().queues()) {
+    EXPECT_EQ(queue.agentsBusy, 0u) << queue.id;
+    EXPECT_EQ(queue.waiting, 0u) << queue.id;
+  }
 
   // The agent the refused item was reserved for is free for the next one.
   std::optional<ServiceResult<ArrivalOutcome>> next;
