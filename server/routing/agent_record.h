@@ -72,8 +72,9 @@ struct AgentHot {
   std::int64_t idleSince = 0;
 };
 
-/// One queue with at least one stage whose agent-only conditions the agent meets.
-struct Membership {
+/// One queue with at least one stage whose agent-only conditions the agent meets. 64 bytes,
+/// aligned, so that refiling reads one cache line per queue of the agent.
+struct alignas(64) Membership {
   QueueIndex queue = kNone;
   /// The stages it meets: ReadyIndex::stageBit(s) for each, as its ready-index entry says.
   std::uint32_t stages = 0;
@@ -85,7 +86,8 @@ struct Membership {
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
 /// The capacity mixes of an agent, kept inside the record up to kInline of them (an agent without
-/// capacity has one per medium), so that recomputing its room reads no other memory.
+/// capacity has one per medium), so that recomputing its room reads no other memory. The count
+/// comes first and the common one to three mixes follow it in the same cache line.
 class MixList {
  public:
   static constexpr std::size_t kInline = kMaxMedia;
@@ -95,49 +97,59 @@ class MixList {
   }
   void push_back(const MediaCounts& mix) {
     if (count_ < kInline) {
-      inline_[count_++] = mix;
+      inline_[count_] = mix;
     } else {
+      if (count_ == kInline) {
+        more_.assign(inline_.begin(), inline_.end());
+      }
       more_.push_back(mix);
     }
+    ++count_;
   }
-  const MediaCounts* begin() const { return more_.empty() ? inline_.data() : more_.data(); }
-  const MediaCounts* end() const {
-    return more_.empty() ? inline_.data() + count_ : more_.data() + more_.size();
-  }
-  std::size_t size() const { return more_.empty() ? count_ : more_.size(); }
+  const MediaCounts* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
+  const MediaCounts* end() const { return begin() + count_; }
+  std::size_t size() const { return count_; }
 
  private:
+  std::uint32_t count_ = 0;
   std::array<MediaCounts, kInline> inline_{};
-  std::size_t count_ = 0;
   std::vector<MediaCounts> more_; ///< all mixes, once there are more than kInline
 };
 
-struct AgentRecord {
-  // What refiling and a routing decision read, together in the first cache lines.
+/// Aligned to a cache line, so that what refiling, an accept and a completion read (the first two
+/// lines) is two lines, not three (records are 472 bytes: unaligned, each started anywhere in a
+/// line).
+struct alignas(64) AgentRecord {
+  // Line 0: what refiling and a routing decision read and write.
   Presence presence = Presence::LoggedOut;
   bool wrapping = false;
   bool routable = false;
-  bool indexed = false;       ///< filed in the ready indexes of its memberships' queues
-  std::uint8_t room = 0;      ///< bit m: room for one more item of medium slot m (see updateRoom)
+  bool indexed = false;  ///< filed in the ready indexes of its memberships' queues
+  std::uint8_t room = 0; ///< bit m: room for one more item of medium slot m (see updateRoom)
+  AgentState reported = AgentState::LoggedOut;
   MediaCounts held{};         ///< items offered or accepted, per medium slot
   std::int64_t idleSince = 0; ///< ms since the epoch
   int contactsToday = 0;
-  int seniority = 0;
   std::uint32_t turns = 0; ///< bumped when a queue's round-robin turn for the agent changes
   std::uint32_t offersPending = 0;
   std::uint32_t itemsAccepted = 0;
-  AgentState reported = AgentState::LoggedOut;
+  std::vector<Membership> memberships;
+  // Line 1: the key inputs as filed, the counters an accept resets, and the capacity mixes.
   /// The key inputs as filed: while they stand, the filed keys stand (profile changes unfile).
   std::int64_t filedIdleSince = 0;
   int filedContacts = 0;
   std::uint32_t filedTurns = 0;
-  Symbol reason = kNoSymbol;
+  int seniority = 0;
+  int missedInRow = 0;
   Symbol reportedReason = kNoSymbol;
-  Symbol site = kNoSymbol;
-  std::vector<Membership> memberships;
-  std::vector<AttributeSlot> attributes; ///< sorted by name
   MixList mixes;
 
+  Symbol reason = kNoSymbol;
+  Symbol site = kNoSymbol;
+  std::uint32_t wrapEpoch = 0;
+  bool idleKnown = false;
+  bool everReady = false;
+  std::vector<AttributeSlot> attributes; ///< sorted by name
   std::string id;
   Symbol idSymbol = kNoSymbol;
   Value idValue;
@@ -145,11 +157,6 @@ struct AgentRecord {
   Value siteValue;
   std::vector<std::pair<Symbol, std::uint8_t>> skills; ///< sorted by symbol
   std::vector<Value> listStore;                        ///< elements of list attributes
-
-  bool idleKnown = false;
-  bool everReady = false;
-  std::uint32_t wrapEpoch = 0;
-  int missedInRow = 0;
 };
 
 /// The level of skill `skill`, or -1 when the agent does not have it.
