@@ -116,6 +116,51 @@ class MixList {
   std::vector<MediaCounts> more_; ///< all mixes, once there are more than kInline
 };
 
+/// Items of one agent (the offers it has not answered), inline up to kInline of them: an offer
+/// adds one and its answer removes it, and a list of its own was two cache misses each time.
+class ItemList {
+ public:
+  static constexpr std::size_t kInline = 6;
+  void push_back(std::uint32_t item) {
+    if (count_ < kInline) {
+      inline_[count_] = item;
+    } else {
+      if (count_ == kInline) {
+        more_.assign(inline_.begin(), inline_.end());
+      }
+      more_.push_back(item);
+    }
+    ++count_;
+  }
+  /// Removes the first `item` (a no-op when absent), keeping the order of the others.
+  void erase(std::uint32_t item) {
+    std::uint32_t* first = data();
+    std::uint32_t* last = first + count_;
+    std::uint32_t* at = std::find(first, last, item);
+    if (at == last) {
+      return;
+    }
+    std::copy(at + 1, last, at);
+    if (count_ > kInline) {
+      more_.pop_back();
+      if (count_ - 1 == kInline) {
+        std::copy(more_.begin(), more_.end(), inline_.begin());
+        more_.clear();
+      }
+    }
+    --count_;
+  }
+  const std::uint32_t* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
+  const std::uint32_t* end() const { return begin() + count_; }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  std::uint32_t* data() { return count_ <= kInline ? inline_.data() : more_.data(); }
+  std::uint32_t count_ = 0;
+  std::array<std::uint32_t, kInline> inline_{};
+  std::vector<std::uint32_t> more_; ///< all items, once there are more than kInline
+};
+
 /// Aligned to a cache line, so that what refiling, an accept and a completion read (the first two
 /// lines) is two lines, not three (records are 472 bytes: unaligned, each started anywhere in a
 /// line).
@@ -142,13 +187,16 @@ struct alignas(64) AgentRecord {
   int seniority = 0;
   int missedInRow = 0;
   Symbol reportedReason = kNoSymbol;
+  bool idleKnown = false;
+  bool everReady = false;
   MixList mixes;
+  // Line 3: items offered and not answered, items held for the agent (sticky).
+  std::vector<std::uint32_t> heldFor; ///< waiting items held for it
+  ItemList offered;                   ///< items offered and not answered, in offer order
 
   Symbol reason = kNoSymbol;
   Symbol site = kNoSymbol;
   std::uint32_t wrapEpoch = 0;
-  bool idleKnown = false;
-  bool everReady = false;
   std::vector<AttributeSlot> attributes; ///< sorted by name
   std::string id;
   Symbol idSymbol = kNoSymbol;

@@ -5,17 +5,6 @@
 
 namespace switchboard::routing {
 
-namespace {
-
-void eraseValue(std::vector<ItemIndex>& list, ItemIndex value) {
-  auto it = std::find(list.begin(), list.end(), value);
-  if (it != list.end()) {
-    list.erase(it);
-  }
-}
-
-} // namespace
-
 void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
   AgentRecord& agent = agents[index];
   if (!agent.indexed) {
@@ -157,14 +146,14 @@ void RoutingEngine::Impl::setPresence(AgentIndex index, Presence presence, Symbo
   }
   refreshAgent(index, now);
   if (presence != Presence::Ready && previous == Presence::Ready) {
-    const std::vector<ItemIndex> offered = offeredTo[index];
+    const std::vector<ItemIndex> offered(agent.offered.begin(), agent.offered.end());
     for (const ItemIndex item : offered) {
       releaseOffer(item);
       refreshAgent(index, now);
       enqueue(item, items[item].queue, now, "agentUnavailable", false);
     }
-    const std::vector<ItemIndex> held = heldFor[index];
-    heldFor[index].clear();
+    const std::vector<ItemIndex> held = std::move(agent.heldFor);
+    agent.heldFor.clear();
     for (const ItemIndex item : held) {
       ItemRecord& record = items[item];
       if (record.live && record.waiting && record.sticky == index) {
@@ -183,7 +172,7 @@ void RoutingEngine::Impl::releaseOffer(ItemIndex index) {
   AgentRecord& agent = agents[item.agent];
   --agent.held[item.medium];
   --agent.offersPending;
-  eraseValue(offeredTo[item.agent], index);
+  agent.offered.erase(index);
   item.agent = kNone;
 }
 
@@ -229,7 +218,7 @@ void RoutingEngine::Impl::backfill(AgentIndex index, std::int64_t now) {
   };
   while (agents[index].routable) {
     Candidate best;
-    for (const ItemIndex item : heldFor[index]) {
+    for (const ItemIndex item : agents[index].heldFor) {
       const ItemRecord& record = items[item];
       if (record.live && record.waiting && record.sticky == index && takes(record, index, now)) {
         const QueueRecord& queue = *queues[record.queue];

@@ -261,8 +261,6 @@ struct RoutingEngine::Impl {
   };
   IdTable customerIndex;
   std::vector<CustomerRecord> customers;
-  std::vector<std::vector<ItemIndex>> offeredTo; ///< per agent: items offered and not answered
-  std::vector<std::vector<ItemIndex>> heldFor;   ///< per agent: waiting items held for it
 
   TimerQueue<Timer> timers;
   std::uint64_t timerSequence = 0;

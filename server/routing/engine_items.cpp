@@ -161,7 +161,7 @@ void RoutingEngine::Impl::clearSticky(ItemIndex index) {
   if (item.sticky == kNone) {
     return;
   }
-  auto& list = heldFor[item.sticky];
+  auto& list = agents[item.sticky].heldFor;
   list.erase(std::remove(list.begin(), list.end(), index), list.end());
   item.sticky = kNone;
   item.stickyForced = false;
@@ -254,7 +254,7 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
   item.agent = agentIndex;
   ++agent.held[item.medium];
   ++agent.offersPending;
-  offeredTo[agentIndex].push_back(index);
+  agent.offered.push_back(index);
   if (std::find(queue.ordering.begin(), queue.ordering.end(), OrderKey::RoundRobin) !=
       queue.ordering.end()) {
     if (queue.roundRobinTurn.size() <= agentIndex) {
