@@ -241,9 +241,11 @@ struct RoutingEngine::Impl {
   std::vector<std::unique_ptr<QueueRecord>> queues;
   /// Per queue, its id (interned, so the view is stable), beside the records for the actions.
   std::vector<std::string_view> queueIds;
-  /// The queue named by each interned name (kNone for names of other things): every submit
-  /// finds its queue, and symbols are small dense numbers.
-  std::vector<QueueIndex> queueBySymbol;
+  /// Queues by id, with their ids in a small array of their own: every submit finds its queue,
+  /// and through the symbol table (the hash slot, then the text among thousands of names) that
+  /// was a cache miss or two; a hundred queues' slots and ids stay in the cache.
+  IdTable queueById;
+  std::vector<std::string> queueNames;
   std::vector<CompiledRule> rules;
   QueueIndex defaultQueue = kNone;
   static constexpr std::size_t kMaxValueSets = 4;

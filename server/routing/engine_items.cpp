@@ -85,8 +85,7 @@ void RoutingEngine::Impl::rememberAgent(std::string_view customer, AgentIndex ag
 }
 
 QueueIndex RoutingEngine::Impl::findQueue(std::string_view id) const {
-  const Symbol symbol = symbols.find(id);
-  return symbol < queueBySymbol.size() ? queueBySymbol[symbol] : kNone;
+  return queueById.find(id, [this](QueueIndex q) -> std::string_view { return queueNames[q]; });
 }
 
 void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::string_view cause,

@@ -78,11 +78,9 @@ struct ItemRecord {
   std::uint64_t sequence = 0;
 
   // What expressions read.
-  std::vector<char> textStore; ///< the item's texts (see textSizes), id, customer, attributes
+  std::vector<char> textStore; ///< the item's texts (see textSizes), then attribute values
   std::array<std::uint16_t, kItemTexts> textSizes{}; ///< 0: the item has no such text
-  Value idValue;
-  Value mediumValue;
-  Value customerValue;
+  Symbol mediumSymbol = kNoSymbol;
   std::vector<AttributeSlot> attributes;
   std::vector<Value> listStore; ///< elements of list attributes
   Symbol topic = kNoSymbol;     ///< resolved per queue (skillAttribute) when queued

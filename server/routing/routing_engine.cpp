@@ -55,11 +55,8 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
   } else {
     q = static_cast<QueueIndex>(d.queues.size());
     d.queues.push_back(std::move(record));
-    const Symbol symbol = d.queues[q]->idSymbol;
-    if (symbol >= d.queueBySymbol.size()) {
-      d.queueBySymbol.resize(symbol + 1, kNone);
-    }
-    d.queueBySymbol[symbol] = q;
+    d.queueById.insert(spec.id, q);
+    d.queueNames.push_back(spec.id);
     d.queueIds.push_back(d.symbols.text(d.queues[q]->idSymbol));
   }
   QueueRecord& queue = *d.queues[q];
@@ -218,7 +215,7 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   const std::string_view texts[kItemTexts] = {
       cutText(spec.subject, kMaxItemTextBytes), cutText(spec.from, kMaxItemTextBytes),
       cutText(spec.contactPoint, kMaxItemTextBytes), cutText(spec.customerName, kMaxItemTextBytes)};
-  std::size_t bytes = spec.id.size() + spec.customerId.size();
+  std::size_t bytes = 0;
   for (const auto text : texts) {
     bytes += text.size();
   }
@@ -231,12 +228,12 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   }
   item.textStore.resize(bytes + 1); // the slot's buffer is reused by later items
   char* cursor = item.textStore.data();
-  // Ids are not looked up among the interned names: comparisons fall back to the text.
-  auto store = [&](std::string_view text, bool intern) {
+  // Attribute values are looked up among the interned names, which agents' values are.
+  auto store = [&](std::string_view text) {
     std::memcpy(cursor, text.data(), text.size());
     std::string_view stored(cursor, text.size());
     cursor += text.size();
-    return Value::ofString(stored, intern ? d.symbols.find(text) : kNoSymbol);
+    return Value::ofString(stored, d.symbols.find(text));
   };
   static_assert(kMaxItemTextBytes <= 0xffff, "text sizes are kept in 16 bits");
   for (std::size_t i = 0; i < kItemTexts; ++i) {
@@ -244,9 +241,7 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
     std::memcpy(cursor, texts[i].data(), texts[i].size());
     cursor += texts[i].size();
   }
-  item.idValue = store(spec.id, false);
-  item.customerValue = spec.customerId.empty() ? Value{} : store(spec.customerId, false);
-  item.mediumValue = Value::ofString(d.symbols.text(mediumSymbol), mediumSymbol);
+  item.mediumSymbol = mediumSymbol;
   item.listStore.reserve(elements);
   for (const auto& attribute : spec.attributes) {
     AttributeSlot slot;
@@ -254,12 +249,12 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
     if (attribute.isList) {
       const auto first = item.listStore.size();
       for (const auto& value : attribute.values) {
-        item.listStore.push_back(store(value, true));
+        item.listStore.push_back(store(value));
       }
       slot.value = Value::ofList(item.listStore.data() + first,
                                  static_cast<std::uint32_t>(attribute.values.size()));
     } else if (!attribute.values.empty()) {
-      slot.value = store(attribute.values.front(), true);
+      slot.value = store(attribute.values.front());
     }
     item.attributes.push_back(slot);
   }
