@@ -29,7 +29,16 @@
 
 namespace switchboard::routing {
 
-enum class TimerKind : std::uint8_t { OfferExpiry, Escalate, MaxWait, StickyEnd, WrapUpEnd };
+/// Cancelled: a timer that can no longer apply (an offer's expiry once it is accepted), marked
+/// in its lane so that it fires without a look at its item.
+enum class TimerKind : std::uint8_t {
+  OfferExpiry,
+  Escalate,
+  MaxWait,
+  StickyEnd,
+  WrapUpEnd,
+  Cancelled
+};
 
 struct Timer {
   std::int64_t at = 0;
@@ -181,8 +190,9 @@ struct RoutingEngine::Impl {
                   AgentIndex agent = kNone);
   /// Sets a timer at `at`, `delay` ms after the time it counts from (TimerQueue::kNoDelay when
   /// there is no fixed delay).
-  void schedule(std::int64_t at, std::int64_t delay, TimerKind kind, std::uint32_t target,
-                std::uint32_t epoch, std::uint32_t stage = 0);
+  TimerQueue<Timer>::Handle schedule(std::int64_t at, std::int64_t delay, TimerKind kind,
+                                     std::uint32_t target, std::uint32_t epoch,
+                                     std::uint32_t stage = 0);
   void fire(const Timer& timer);
   ItemIndex findItem(std::string_view id) const;
   AgentIndex lastAgentOf(std::string_view customer) const;

@@ -37,6 +37,7 @@ void RoutingEngine::Impl::beginCall(std::int64_t now) {
     item.agent = kNone;
     item.attempt = 0;
     item.sticky = kNone;
+    item.offerTimer = {};
     item.stickyUntil = 0;
     item.stickyForced = false;
     item.moves = 0;
@@ -104,9 +105,10 @@ void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::
   actions.emplace_back(changed);
 }
 
-void RoutingEngine::Impl::schedule(std::int64_t at, std::int64_t delay, TimerKind kind,
-                                   std::uint32_t target, std::uint32_t epoch, std::uint32_t stage) {
-  timers.push(Timer{at, timerSequence++, kind, target, epoch, stage}, delay);
+TimerQueue<Timer>::Handle RoutingEngine::Impl::schedule(std::int64_t at, std::int64_t delay,
+                                                        TimerKind kind, std::uint32_t target,
+                                                        std::uint32_t epoch, std::uint32_t stage) {
+  return timers.push(Timer{at, timerSequence++, kind, target, epoch, stage}, delay);
 }
 
 void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue, std::string_view body) {
@@ -267,7 +269,8 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
   }
   transition(index, WorkItemState::Offered, "offered", now, agentIndex);
   const std::int64_t expires = now + queue.offerTimeout;
-  schedule(expires, queue.offerTimeout, TimerKind::OfferExpiry, index, item.epoch);
+  item.offerTimer =
+      schedule(expires, queue.offerTimeout, TimerKind::OfferExpiry, index, item.epoch);
   actions.emplace_back(OfferMade{item.id, agentIds[agentIndex], queueIds[item.queue], fromMs(now),
                                  fromMs(expires), trace});
   ++offerCount;
@@ -312,6 +315,9 @@ void RoutingEngine::Impl::retire(ItemIndex index) {
 }
 
 void RoutingEngine::Impl::fire(const Timer& timer) {
+  if (timer.kind == TimerKind::Cancelled) {
+    return;
+  }
   const std::int64_t at = timer.at;
   if (timer.kind == TimerKind::WrapUpEnd) {
     AgentRecord& agent = agents[timer.target];
@@ -387,6 +393,7 @@ void RoutingEngine::Impl::fire(const Timer& timer) {
     }
     return;
   case TimerKind::WrapUpEnd:
+  case TimerKind::Cancelled:
     return;
   }
 }

@@ -5,6 +5,7 @@
 
 #include "agent_record.h"
 #include "symbol_table.h"
+#include "timer_queue.h"
 #include "value.h"
 
 #include "switchboard/message.h"
@@ -67,6 +68,9 @@ struct ItemRecord {
   AgentIndex sticky = kNone; ///< held for this agent until stickyUntil
   std::uint32_t attempt = 0;
   std::vector<HistoryStep> history;
+  /// The expiry timer of its current offer: an accept cancels it, so that it fires without a
+  /// look at the item (twenty seconds later the item's record has left the cache).
+  TimerHandle offerTimer;
   std::string customer;
   std::int64_t stickyUntil = 0;
   std::vector<AgentIndex> excluded;

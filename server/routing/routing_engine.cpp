@@ -398,6 +398,7 @@ Outcome RoutingEngine::accept(std::string_view itemId, std::string_view agentId,
     d.rememberAgent(item.customer, a);
   }
   ++item.epoch;
+  d.timers.change(item.offerTimer, [](Timer& timer) { timer.kind = TimerKind::Cancelled; });
   d.transition(index, WorkItemState::Accepted, "accepted", now, a);
   d.refreshAgent(a, now);
   return d.done();

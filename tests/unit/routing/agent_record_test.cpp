@@ -1,9 +1,11 @@
 // The small inline lists of an agent record (its capacity mixes, its unanswered offers): past
 // their inline room they keep every element, in order, and an engine agent with more pending
-// offers than fit inline answers and loses them like any other.
+// offers than fit inline answers and loses them like any other. And the timer queue's handles,
+// through which an accept cancels its offer's expiry.
 
 #include "agent_record.h"
 #include "engine_fixture.h"
+#include "timer_queue.h"
 
 #include <gtest/gtest.h>
 
@@ -88,6 +90,52 @@ TEST_F(ManyOffersTest, AnAgentWithMoreOffersThanFitInlineAnswersAndLosesThemAll)
   EXPECT_EQ(engine_.item("m1")->state, WorkItemState::Accepted);
   EXPECT_EQ(engine_.item("m7")->state, WorkItemState::Accepted);
   EXPECT_FALSE(engine_.accept("m2", "a1", at(22)).ok());
+}
+
+struct TestTimer {
+  std::int64_t at = 0;
+  std::uint64_t sequence = 0;
+  int mark = 0;
+  bool operator>(const TestTimer& other) const {
+    return at != other.at ? at > other.at : sequence > other.sequence;
+  }
+};
+
+TEST(TimerQueueTest, AHandleReachesItsTimerWhileItWaitsInItsLane) {
+  TimerQueue<TestTimer> timers;
+  std::uint64_t sequence = 0;
+  auto push = [&](std::int64_t at, std::int64_t delay) {
+    return timers.push(TestTimer{at, sequence++, 0}, delay);
+  };
+  const auto first = push(20, 20);                             // lane of 20
+  const auto second = push(25, 20);                            // same lane
+  const auto other = push(15, 10);                             // lane of 10
+  const auto heap = push(18, TimerQueue<TestTimer>::kNoDelay); // heap
+  const auto late = push(22, 20); // before the lane's last: goes to the heap
+  EXPECT_EQ(heap.lane, TimerHandle::kNoLane);
+  EXPECT_EQ(late.lane, TimerHandle::kNoLane);
+  auto mark = [&](const TimerHandle& handle, int value) {
+    timers.change(handle, [&](TestTimer& timer) { timer.mark = value; });
+  };
+  mark(second, 2);
+  mark(other, 3);
+  mark(heap, 4); // left alone
+  // Times and order are unchanged; only the marks differ.
+  std::vector<std::pair<std::int64_t, int>> fired;
+  while (!timers.empty() && timers.top().at <= 20) {
+    fired.emplace_back(timers.top().at, timers.top().mark);
+    timers.pop();
+  }
+  EXPECT_EQ(fired, (std::vector<std::pair<std::int64_t, int>>{{15, 3}, {18, 0}, {20, 0}}));
+  mark(first, 9); // gone: nothing happens
+  const auto third = push(30, 20);
+  mark(third, 5);
+  fired.clear();
+  while (!timers.empty()) {
+    fired.emplace_back(timers.top().at, timers.top().mark);
+    timers.pop();
+  }
+  EXPECT_EQ(fired, (std::vector<std::pair<std::int64_t, int>>{{22, 0}, {25, 2}, {30, 5}}));
 }
 
 } // namespace
