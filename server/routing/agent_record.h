@@ -34,8 +34,15 @@ struct AttributeSlot {
 /// Sort key of an agent in one queue stage's index: the indexable keys of the queue's ordering
 /// (smaller first), then the agent.
 struct IndexKey {
+  /// valueBits: the agent stands for values the low bits cannot (see valueBits).
+  static constexpr std::uint32_t kUnsureBits = 1U << 31;
   std::array<std::int64_t, kMaxOrderKeys> keys{};
   AgentIndex agent = kNone;
+  /// Not part of the key (comparisons ignore it), carried into the agent's ready-index entry in
+  /// what was padding: the agent's bits of the queue's ValueSets (see QueueRecord::
+  /// entryValueSets) when they fit in 31 bits, else kUnsureBits. A walk then tests
+  /// `item.X in agent.Y` from the entry it reads anyway, not from a per-agent array.
+  std::uint32_t valueBits = kUnsureBits;
   // Written out: std::array's operators call memcmp, which dominated index updates.
   bool operator<(const IndexKey& other) const {
     for (std::size_t i = 0; i < kMaxOrderKeys; ++i) {

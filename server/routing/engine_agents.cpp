@@ -64,7 +64,8 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
             }
             continue; // none of what its keys read changed
           }
-          const IndexKey key = indexKey(index, *membership.queueRecord);
+          IndexKey key = indexKey(index, *membership.queueRecord);
+          key.valueBits = membership.key.valueBits; // the profile's, unchanged since filed
           if (agent.indexed && key == membership.key) {
             if (gained != 0) {
               readyOf(membership).widen(membership.key, gained);

@@ -236,6 +236,7 @@ Result<bool, RoutingError> RoutingEngine::Impl::buildQueue(const QueueSpec& spec
   if (auto r = addStage(0); !r) {
     return r;
   }
+  queue.entryValueSets = queue.stages[0]->valueSets;
   while (e < events.size() && moveTo == kNone) {
     const std::int64_t at = events[e].at;
     for (; e < events.size() && events[e].at == at; ++e) {
@@ -424,6 +425,11 @@ std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, Qu
     return std::nullopt;
   }
   membership.key = indexKey(index, queue);
+  if (queue.entryValueSets != kNone) {
+    const std::uint64_t bits = valueSets[queue.entryValueSets].agents[index];
+    membership.key.valueBits =
+        (bits & ~0x7fffffffULL) == 0 ? static_cast<std::uint32_t>(bits) : IndexKey::kUnsureBits;
+  }
   return membership;
 }
 
