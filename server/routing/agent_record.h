@@ -65,6 +65,9 @@ struct IndexKey {
 struct QueueRecord;
 struct Stage;
 
+/// Memberships an agent's masks stand for (AgentRecord::idleMembers ...).
+inline constexpr std::size_t kMaskedMemberships = 8;
+
 /// What walks and refiling read of an agent, in one 24-byte record per agent kept beside the
 /// agent records: the version its ready-index entries must carry (see ReadyIndex), its room
 /// mask (a copy of AgentRecord::room), the flags behind queueAgents(), and the inputs of its
@@ -178,6 +181,12 @@ struct alignas(64) AgentRecord {
   bool routable = false;
   bool indexed = false;  ///< filed in the ready indexes of its memberships' queues
   std::uint8_t room = 0; ///< bit m: room for one more item of medium slot m (see updateRoom)
+  /// Of the first kMaskedMemberships memberships, those whose keys read idle time, contacts
+  /// today, the round-robin turn (bit m: memberships[m]): refiling after an accept, which
+  /// changes only the contacts, reads only the memberships whose keys read them.
+  std::uint8_t idleMembers = 0;
+  std::uint8_t contactsMembers = 0;
+  std::uint8_t turnMembers = 0;
   AgentState reported = AgentState::LoggedOut;
   MediaCounts held{};         ///< items offered or accepted, per medium slot
   std::int64_t idleSince = 0; ///< ms since the epoch

@@ -48,6 +48,17 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
       agent.filedContacts = agent.contactsToday;
       agent.filedTurns = agent.turns;
       const std::uint32_t version = hot.version;
+      // Memberships whose keys read nothing of what changed need nothing when no room was
+      // gained: the masks in the agent's first cache line say which they are, so that they are
+      // not read (an accept changes the contacts, which few queues order by).
+      std::uint32_t skip = 0;
+      if (agent.indexed && gained == 0) {
+        const std::uint32_t reads = ((inputs & kIdleInput) != 0 ? agent.idleMembers : 0U) |
+                                    ((inputs & kContactsInput) != 0 ? agent.contactsMembers : 0U) |
+                                    ((inputs & kTurnInput) != 0 ? agent.turnMembers : 0U);
+        const std::size_t masked = std::min(agent.memberships.size(), kMaskedMemberships);
+        skip = ((1U << masked) - 1U) & ~reads;
+      }
       // Keys first, then the indexes in steps, a batch of memberships at a time (see
       // ReadyIndex::prefetchTail).
       constexpr std::size_t kBatch = 16;
@@ -57,6 +68,9 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
         std::size_t count = 0;
         const std::size_t last = std::min(memberships.size(), first + kBatch);
         for (std::size_t m = first; m < last; ++m) {
+          if (m < kMaskedMemberships && (skip >> m & 1U) != 0) {
+            continue;
+          }
           Membership& membership = memberships[m];
           if (agent.indexed && (membership.keyInputs & inputs) == 0) {
             if (gained != 0) {

@@ -410,6 +410,21 @@ void RoutingEngine::Impl::computeMemberships(AgentIndex index) {
       agent.memberships.push_back(*membership);
     }
   }
+  updateMemberMasks(agent);
+}
+
+void RoutingEngine::Impl::updateMemberMasks(AgentRecord& agent) {
+  agent.idleMembers = 0;
+  agent.contactsMembers = 0;
+  agent.turnMembers = 0;
+  const std::size_t count = std::min(agent.memberships.size(), kMaskedMemberships);
+  for (std::size_t m = 0; m < count; ++m) {
+    const std::uint8_t inputs = agent.memberships[m].keyInputs;
+    const auto bit = static_cast<std::uint8_t>(1U << m);
+    agent.idleMembers |= (inputs & kIdleInput) != 0 ? bit : 0;
+    agent.contactsMembers |= (inputs & kContactsInput) != 0 ? bit : 0;
+    agent.turnMembers |= (inputs & kTurnInput) != 0 ? bit : 0;
+  }
 }
 
 std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, QueueIndex q) {

@@ -92,6 +92,8 @@ struct RoutingEngine::Impl {
                                         std::vector<CompiledRule>& out);
   void buildAgentProfile(const AgentSpec& spec, AgentRecord& agent);
   void computeMemberships(AgentIndex agent);
+  /// Sets the agent's idleMembers, contactsMembers and turnMembers from its memberships.
+  static void updateMemberMasks(AgentRecord& agent);
   /// The agent's membership of queue `q` (adding it to the stages' members), or nullopt when
   /// it meets no stage of it.
   std::optional<Membership> membershipOf(AgentIndex agent, QueueIndex q);

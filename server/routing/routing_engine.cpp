@@ -42,6 +42,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
     }
     for (auto& agent : d.agents) {
       std::erase_if(agent.memberships, [&](const Membership& m) { return m.queue == q; });
+      Impl::updateMemberMasks(agent);
     }
     record->roundRobinTurn = std::move(d.queues[q]->roundRobinTurn);
     record->roundRobinCounter = d.queues[q]->roundRobinCounter;
@@ -70,6 +71,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
               .append(membership->key, d.agentHot[a].version, membership->stages);
         }
         agent.memberships.push_back(*membership);
+        Impl::updateMemberMasks(agent);
       }
     }
   }
