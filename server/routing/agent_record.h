@@ -130,7 +130,7 @@ class MixList {
 /// adds one and its answer removes it, and a list of its own was two cache misses each time.
 class ItemList {
  public:
-  static constexpr std::size_t kInline = 6;
+  static constexpr std::size_t kInline = 4;
   void push_back(std::uint32_t item) {
     if (count_ < kInline) {
       inline_[count_] = item;
@@ -206,9 +206,11 @@ struct alignas(64) AgentRecord {
   bool idleKnown = false;
   bool everReady = false;
   MixList mixes;
-  // Line 3: items offered and not answered, items held for the agent (sticky).
-  std::vector<std::uint32_t> heldFor; ///< waiting items held for it
+  // Line 3: its id (interned: the view stays valid) and the items offered and not answered: an
+  // offer, its answer and their actions read both.
+  std::string_view idView;
   ItemList offered;                   ///< items offered and not answered, in offer order
+  std::vector<std::uint32_t> heldFor; ///< waiting items held for it (sticky)
 
   Symbol reason = kNoSymbol;
   Symbol site = kNoSymbol;

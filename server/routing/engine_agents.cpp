@@ -133,7 +133,7 @@ void RoutingEngine::Impl::updateReported(AgentIndex index, std::int64_t now) {
     return;
   }
   AgentChanged changed;
-  changed.agentId = agentIds[index];
+  changed.agentId = agent.idView;
   changed.state = state;
   changed.previous = agent.reported;
   changed.reason = symbols.text(reason);

@@ -99,7 +99,7 @@ void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::
   changed.previous = item.state;
   changed.cause = cause;
   changed.queueId = item.queue == kNone ? std::string_view{} : queueIds[item.queue];
-  changed.agentId = agent == kNone ? std::string_view{} : agentIds[agent];
+  changed.agentId = agent == kNone ? std::string_view{} : agents[agent].idView;
   changed.time = fromMs(now);
   item.state = state;
   actions.emplace_back(changed);
@@ -265,14 +265,14 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
     ++agent.turns;
   }
   if (trace != nullptr) {
-    trace->winner = agentIds[agentIndex];
+    trace->winner = agent.idView;
   }
   transition(index, WorkItemState::Offered, "offered", now, agentIndex);
   const std::int64_t expires = now + queue.offerTimeout;
   item.offerTimer =
       schedule(expires, queue.offerTimeout, TimerKind::OfferExpiry, index, item.epoch);
-  actions.emplace_back(OfferMade{item.id, agentIds[agentIndex], queueIds[item.queue], fromMs(now),
-                                 fromMs(expires), trace});
+  actions.emplace_back(
+      OfferMade{item.id, agent.idView, queueIds[item.queue], fromMs(now), fromMs(expires), trace});
   ++offerCount;
   refreshAgent(agentIndex, now);
 }

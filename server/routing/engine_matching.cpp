@@ -407,7 +407,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
 void RoutingEngine::Impl::traceCandidate(Trace& trace, AgentIndex index, const FullKey& key,
                                          std::int64_t now) const {
   TraceCandidate candidate;
-  candidate.agentId = agentIds[index];
+  candidate.agentId = agents[index].idView;
   std::size_t n = 0;
   for (const OrderKey order : trace.ordering) {
     if (order == OrderKey::PreviousAgent) {

@@ -128,6 +128,7 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
   d.buildAgentProfile(spec, d.agents[a]);
   d.fillValueSets(a);
   d.agentIds[a] = d.symbols.text(d.agents[a].idSymbol);
+  d.agents[a].idView = d.agentIds[a];
   d.computeMemberships(a);
   d.refreshAgent(a, now);
   if (d.agents[a].routable) {
@@ -350,7 +351,7 @@ RoutingEngine::Impl::offeredItem(std::string_view itemId, std::string_view agent
   // without a search of the agent table (a cache miss for the table and one for the record).
   if (const ItemRecord& item = d.items[index]; item.state == WorkItemState::Offered &&
                                                item.agent != kNone &&
-                                               agentIds[item.agent] == agentId) {
+                                               agents[item.agent].idView == agentId) {
     return std::pair{index, item.agent};
   }
   const AgentIndex agent = d.findAgent(agentId);

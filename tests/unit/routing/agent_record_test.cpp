@@ -67,7 +67,8 @@ TEST_F(ManyOffersTest, AnAgentWithMoreOffersThanFitInlineAnswersAndLosesThemAll)
   AgentSpec spec = agentSpec("a1");
   spec.capacity = {CapacityMix{{{"email", 9}}}};
   addReady(spec);
-  const std::size_t count = ItemList::kInline + 3;
+  const std::size_t count = 9;
+  static_assert(ItemList::kInline + 3 <= count, "more offers than fit inline");
   for (std::size_t i = 0; i < count; ++i) {
     const auto events =
         submit("m" + std::to_string(i), "mail", 1.0 + static_cast<double>(i), "email");
