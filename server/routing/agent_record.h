@@ -171,9 +171,9 @@ class ItemList {
   std::vector<std::uint32_t> more_; ///< all items, once there are more than kInline
 };
 
-/// Aligned to a cache line, so that what refiling, an accept and a completion read (the first two
-/// lines) is two lines, not three (records are 472 bytes: unaligned, each started anywhere in a
-/// line).
+/// Aligned to a cache line and ordered by line, so that what refiling, an accept and a completion
+/// read is the first two lines (unaligned, a record started anywhere in a line and those fields
+/// spread over three or four).
 struct alignas(64) AgentRecord {
   // Line 0: what refiling and a routing decision read and write.
   Presence presence = Presence::LoggedOut;
