@@ -34,8 +34,15 @@ struct AttributeSlot {
 /// Sort key of an agent in one queue stage's index: the indexable keys of the queue's ordering
 /// (smaller first), then the agent.
 struct IndexKey {
+  /// valueBits: the agent stands for values the low bits cannot (see valueBits).
+  static constexpr std::uint32_t kUnsureBits = 1U << 31;
   std::array<std::int64_t, kMaxOrderKeys> keys{};
   AgentIndex agent = kNone;
+  /// Not part of the key (comparisons ignore it), carried into the agent's ready-index entry in
+  /// what was padding: the agent's bits of the queue's ValueSets (see QueueRecord::
+  /// entryValueSets) when they fit in 31 bits, else kUnsureBits. A walk then tests
+  /// `item.X in agent.Y` from the entry it reads anyway, not from a per-agent array.
+  std::uint32_t valueBits = kUnsureBits;
   // Written out: std::array's operators call memcmp, which dominated index updates.
   bool operator<(const IndexKey& other) const {
     for (std::size_t i = 0; i < kMaxOrderKeys; ++i) {
@@ -58,6 +65,9 @@ struct IndexKey {
 struct QueueRecord;
 struct Stage;
 
+/// Memberships an agent's masks stand for (AgentRecord::idleMembers ...).
+inline constexpr std::size_t kMaskedMemberships = 8;
+
 /// What walks and refiling read of an agent, in one 24-byte record per agent kept beside the
 /// agent records: the version its ready-index entries must carry (see ReadyIndex), its room
 /// mask (a copy of AgentRecord::room), the flags behind queueAgents(), and the inputs of its
@@ -72,8 +82,9 @@ struct AgentHot {
   std::int64_t idleSince = 0;
 };
 
-/// One queue with at least one stage whose agent-only conditions the agent meets.
-struct Membership {
+/// One queue with at least one stage whose agent-only conditions the agent meets. 64 bytes,
+/// aligned, so that refiling reads one cache line per queue of the agent.
+struct alignas(64) Membership {
   QueueIndex queue = kNone;
   /// The stages it meets: ReadyIndex::stageBit(s) for each, as its ready-index entry says.
   std::uint32_t stages = 0;
@@ -85,7 +96,8 @@ struct Membership {
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
 /// The capacity mixes of an agent, kept inside the record up to kInline of them (an agent without
-/// capacity has one per medium), so that recomputing its room reads no other memory.
+/// capacity has one per medium), so that recomputing its room reads no other memory. The count
+/// comes first and the common one to three mixes follow it in the same cache line.
 class MixList {
  public:
   static constexpr std::size_t kInline = kMaxMedia;
@@ -95,49 +107,115 @@ class MixList {
   }
   void push_back(const MediaCounts& mix) {
     if (count_ < kInline) {
-      inline_[count_++] = mix;
+      inline_[count_] = mix;
     } else {
+      if (count_ == kInline) {
+        more_.assign(inline_.begin(), inline_.end());
+      }
       more_.push_back(mix);
     }
+    ++count_;
   }
-  const MediaCounts* begin() const { return more_.empty() ? inline_.data() : more_.data(); }
-  const MediaCounts* end() const {
-    return more_.empty() ? inline_.data() + count_ : more_.data() + more_.size();
-  }
-  std::size_t size() const { return more_.empty() ? count_ : more_.size(); }
+  const MediaCounts* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
+  const MediaCounts* end() const { return begin() + count_; }
+  std::size_t size() const { return count_; }
 
  private:
+  std::uint32_t count_ = 0;
   std::array<MediaCounts, kInline> inline_{};
-  std::size_t count_ = 0;
   std::vector<MediaCounts> more_; ///< all mixes, once there are more than kInline
 };
 
-struct AgentRecord {
-  // What refiling and a routing decision read, together in the first cache lines.
+/// Items of one agent (the offers it has not answered), inline up to kInline of them: an offer
+/// adds one and its answer removes it, and a list of its own was two cache misses each time.
+class ItemList {
+ public:
+  static constexpr std::size_t kInline = 4;
+  void push_back(std::uint32_t item) {
+    if (count_ < kInline) {
+      inline_[count_] = item;
+    } else {
+      if (count_ == kInline) {
+        more_.assign(inline_.begin(), inline_.end());
+      }
+      more_.push_back(item);
+    }
+    ++count_;
+  }
+  /// Removes the first `item` (a no-op when absent), keeping the order of the others.
+  void erase(std::uint32_t item) {
+    std::uint32_t* first = data();
+    std::uint32_t* last = first + count_;
+    std::uint32_t* at = std::find(first, last, item);
+    if (at == last) {
+      return;
+    }
+    std::copy(at + 1, last, at);
+    if (count_ > kInline) {
+      more_.pop_back();
+      if (count_ - 1 == kInline) {
+        std::copy(more_.begin(), more_.end(), inline_.begin());
+        more_.clear();
+      }
+    }
+    --count_;
+  }
+  const std::uint32_t* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
+  const std::uint32_t* end() const { return begin() + count_; }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  std::uint32_t* data() { return count_ <= kInline ? inline_.data() : more_.data(); }
+  std::uint32_t count_ = 0;
+  std::array<std::uint32_t, kInline> inline_{};
+  std::vector<std::uint32_t> more_; ///< all items, once there are more than kInline
+};
+
+/// Aligned to a cache line and ordered by line, so that what refiling, an accept and a completion
+/// read is the first two lines (unaligned, a record started anywhere in a line and those fields
+/// spread over three or four).
+struct alignas(64) AgentRecord {
+  // Line 0: what refiling and a routing decision read and write.
   Presence presence = Presence::LoggedOut;
   bool wrapping = false;
   bool routable = false;
-  bool indexed = false;       ///< filed in the ready indexes of its memberships' queues
-  std::uint8_t room = 0;      ///< bit m: room for one more item of medium slot m (see updateRoom)
+  bool indexed = false;  ///< filed in the ready indexes of its memberships' queues
+  std::uint8_t room = 0; ///< bit m: room for one more item of medium slot m (see updateRoom)
+  /// Of the first kMaskedMemberships memberships, those whose keys read idle time, contacts
+  /// today, the round-robin turn (bit m: memberships[m]): refiling after an accept, which
+  /// changes only the contacts, reads only the memberships whose keys read them.
+  std::uint8_t idleMembers = 0;
+  std::uint8_t contactsMembers = 0;
+  std::uint8_t turnMembers = 0;
+  AgentState reported = AgentState::LoggedOut;
   MediaCounts held{};         ///< items offered or accepted, per medium slot
   std::int64_t idleSince = 0; ///< ms since the epoch
   int contactsToday = 0;
-  int seniority = 0;
   std::uint32_t turns = 0; ///< bumped when a queue's round-robin turn for the agent changes
   std::uint32_t offersPending = 0;
   std::uint32_t itemsAccepted = 0;
-  AgentState reported = AgentState::LoggedOut;
+  std::vector<Membership> memberships;
+  // Line 1: the key inputs as filed, the counters an accept resets, and the capacity mixes.
   /// The key inputs as filed: while they stand, the filed keys stand (profile changes unfile).
   std::int64_t filedIdleSince = 0;
   int filedContacts = 0;
   std::uint32_t filedTurns = 0;
-  Symbol reason = kNoSymbol;
+  int seniority = 0;
+  int missedInRow = 0;
   Symbol reportedReason = kNoSymbol;
-  Symbol site = kNoSymbol;
-  std::vector<Membership> memberships;
-  std::vector<AttributeSlot> attributes; ///< sorted by name
+  bool idleKnown = false;
+  bool everReady = false;
   MixList mixes;
+  // Line 3: its id (interned: the view stays valid) and the items offered and not answered: an
+  // offer, its answer and their actions read both.
+  std::string_view idView;
+  ItemList offered;                   ///< items offered and not answered, in offer order
+  std::vector<std::uint32_t> heldFor; ///< waiting items held for it (sticky)
 
+  Symbol reason = kNoSymbol;
+  Symbol site = kNoSymbol;
+  std::uint32_t wrapEpoch = 0;
+  std::vector<AttributeSlot> attributes; ///< sorted by name
   std::string id;
   Symbol idSymbol = kNoSymbol;
   Value idValue;
@@ -145,11 +223,6 @@ struct AgentRecord {
   Value siteValue;
   std::vector<std::pair<Symbol, std::uint8_t>> skills; ///< sorted by symbol
   std::vector<Value> listStore;                        ///< elements of list attributes
-
-  bool idleKnown = false;
-  bool everReady = false;
-  std::uint32_t wrapEpoch = 0;
-  int missedInRow = 0;
 };
 
 /// The level of skill `skill`, or -1 when the agent does not have it.

@@ -296,15 +296,6 @@ const Value& CompiledExpression::valueRef(std::uint32_t index, const EvalContext
     case Field::AgentAttribute:
       stored = agent != nullptr ? findAttribute(agent->attributes, node.name) : nullptr;
       break;
-    case Field::ItemId:
-      stored = item != nullptr ? &item->idValue : nullptr;
-      break;
-    case Field::ItemMedium:
-      stored = item != nullptr ? &item->mediumValue : nullptr;
-      break;
-    case Field::ItemCustomer:
-      stored = item != nullptr ? &item->customerValue : nullptr;
-      break;
     case Field::ItemAttribute:
       stored = item != nullptr ? findAttribute(item->attributes, node.name) : nullptr;
       break;
@@ -356,14 +347,16 @@ Value CompiledExpression::field(const CNode& node, const EvalContext& context) c
     const Value* found = findAttribute(agent->attributes, node.name);
     return found != nullptr ? *found : Value{};
   }
+  // Made when read: targets and rules seldom read them, and three stored values were 144 bytes
+  // of every item to write.
   case Field::ItemId:
-    return item->idValue;
+    return Value::ofString(item->id, kNoSymbol);
   case Field::ItemMedium:
-    return item->mediumValue;
+    return Value::ofString(context.symbols->text(item->mediumSymbol), item->mediumSymbol);
   case Field::ItemPriority:
     return Value::ofNumber(item->priority);
   case Field::ItemCustomer:
-    return item->customerValue;
+    return item->customer.empty() ? Value{} : Value::ofString(item->customer, kNoSymbol);
   case Field::ItemWaitSeconds:
     return Value::ofNumber((context.now - item->arrival) / 1000.0);
   case Field::ItemSubject:

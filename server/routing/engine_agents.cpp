@@ -5,17 +5,6 @@
 
 namespace switchboard::routing {
 
-namespace {
-
-void eraseValue(std::vector<ItemIndex>& list, ItemIndex value) {
-  auto it = std::find(list.begin(), list.end(), value);
-  if (it != list.end()) {
-    list.erase(it);
-  }
-}
-
-} // namespace
-
 void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
   AgentRecord& agent = agents[index];
   if (!agent.indexed) {
@@ -59,6 +48,17 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
       agent.filedContacts = agent.contactsToday;
       agent.filedTurns = agent.turns;
       const std::uint32_t version = hot.version;
+      // Memberships whose keys read nothing of what changed need nothing when no room was
+      // gained: the masks in the agent's first cache line say which they are, so that they are
+      // not read (an accept changes the contacts, which few queues order by).
+      std::uint32_t skip = 0;
+      if (agent.indexed && gained == 0) {
+        const std::uint32_t reads = ((inputs & kIdleInput) != 0 ? agent.idleMembers : 0U) |
+                                    ((inputs & kContactsInput) != 0 ? agent.contactsMembers : 0U) |
+                                    ((inputs & kTurnInput) != 0 ? agent.turnMembers : 0U);
+        const std::size_t masked = std::min(agent.memberships.size(), kMaskedMemberships);
+        skip = ((1U << masked) - 1U) & ~reads;
+      }
       // Keys first, then the indexes in steps, a batch of memberships at a time (see
       // ReadyIndex::prefetchTail).
       constexpr std::size_t kBatch = 16;
@@ -68,6 +68,9 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
         std::size_t count = 0;
         const std::size_t last = std::min(memberships.size(), first + kBatch);
         for (std::size_t m = first; m < last; ++m) {
+          if (m < kMaskedMemberships && (skip >> m & 1U) != 0) {
+            continue;
+          }
           Membership& membership = memberships[m];
           if (agent.indexed && (membership.keyInputs & inputs) == 0) {
             if (gained != 0) {
@@ -75,7 +78,8 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
             }
             continue; // none of what its keys read changed
           }
-          const IndexKey key = indexKey(index, *membership.queueRecord);
+          IndexKey key = indexKey(index, *membership.queueRecord);
+          key.valueBits = membership.key.valueBits; // the profile's, unchanged since filed
           if (agent.indexed && key == membership.key) {
             if (gained != 0) {
               readyOf(membership).widen(membership.key, gained);
@@ -129,7 +133,7 @@ void RoutingEngine::Impl::updateReported(AgentIndex index, std::int64_t now) {
     return;
   }
   AgentChanged changed;
-  changed.agentId = agentIds[index];
+  changed.agentId = agent.idView;
   changed.state = state;
   changed.previous = agent.reported;
   changed.reason = symbols.text(reason);
@@ -157,14 +161,14 @@ void RoutingEngine::Impl::setPresence(AgentIndex index, Presence presence, Symbo
   }
   refreshAgent(index, now);
   if (presence != Presence::Ready && previous == Presence::Ready) {
-    const std::vector<ItemIndex> offered = offeredTo[index];
+    const std::vector<ItemIndex> offered(agent.offered.begin(), agent.offered.end());
     for (const ItemIndex item : offered) {
       releaseOffer(item);
       refreshAgent(index, now);
       enqueue(item, items[item].queue, now, "agentUnavailable", false);
     }
-    const std::vector<ItemIndex> held = heldFor[index];
-    heldFor[index].clear();
+    const std::vector<ItemIndex> held = std::move(agent.heldFor);
+    agent.heldFor.clear();
     for (const ItemIndex item : held) {
       ItemRecord& record = items[item];
       if (record.live && record.waiting && record.sticky == index) {
@@ -183,7 +187,7 @@ void RoutingEngine::Impl::releaseOffer(ItemIndex index) {
   AgentRecord& agent = agents[item.agent];
   --agent.held[item.medium];
   --agent.offersPending;
-  eraseValue(offeredTo[item.agent], index);
+  agent.offered.erase(index);
   item.agent = kNone;
 }
 
@@ -229,7 +233,7 @@ void RoutingEngine::Impl::backfill(AgentIndex index, std::int64_t now) {
   };
   while (agents[index].routable) {
     Candidate best;
-    for (const ItemIndex item : heldFor[index]) {
+    for (const ItemIndex item : agents[index].heldFor) {
       const ItemRecord& record = items[item];
       if (record.live && record.waiting && record.sticky == index && takes(record, index, now)) {
         const QueueRecord& queue = *queues[record.queue];

@@ -236,6 +236,7 @@ Result<bool, RoutingError> RoutingEngine::Impl::buildQueue(const QueueSpec& spec
   if (auto r = addStage(0); !r) {
     return r;
   }
+  queue.entryValueSets = queue.stages[0]->valueSets;
   while (e < events.size() && moveTo == kNone) {
     const std::int64_t at = events[e].at;
     for (; e < events.size() && events[e].at == at; ++e) {
@@ -409,6 +410,21 @@ void RoutingEngine::Impl::computeMemberships(AgentIndex index) {
       agent.memberships.push_back(*membership);
     }
   }
+  updateMemberMasks(agent);
+}
+
+void RoutingEngine::Impl::updateMemberMasks(AgentRecord& agent) {
+  agent.idleMembers = 0;
+  agent.contactsMembers = 0;
+  agent.turnMembers = 0;
+  const std::size_t count = std::min(agent.memberships.size(), kMaskedMemberships);
+  for (std::size_t m = 0; m < count; ++m) {
+    const std::uint8_t inputs = agent.memberships[m].keyInputs;
+    const auto bit = static_cast<std::uint8_t>(1U << m);
+    agent.idleMembers |= (inputs & kIdleInput) != 0 ? bit : 0;
+    agent.contactsMembers |= (inputs & kContactsInput) != 0 ? bit : 0;
+    agent.turnMembers |= (inputs & kTurnInput) != 0 ? bit : 0;
+  }
 }
 
 std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, QueueIndex q) {
@@ -424,6 +440,11 @@ std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, Qu
     return std::nullopt;
   }
   membership.key = indexKey(index, queue);
+  if (queue.entryValueSets != kNone) {
+    const std::uint64_t bits = valueSets[queue.entryValueSets].agents[index];
+    membership.key.valueBits =
+        (bits & ~0x7fffffffULL) == 0 ? static_cast<std::uint32_t>(bits) : IndexKey::kUnsureBits;
+  }
   return membership;
 }
 

@@ -29,7 +29,16 @@
 
 namespace switchboard::routing {
 
-enum class TimerKind : std::uint8_t { OfferExpiry, Escalate, MaxWait, StickyEnd, WrapUpEnd };
+/// Cancelled: a timer that can no longer apply (an offer's expiry once it is accepted), marked
+/// in its lane so that it fires without a look at its item.
+enum class TimerKind : std::uint8_t {
+  OfferExpiry,
+  Escalate,
+  MaxWait,
+  StickyEnd,
+  WrapUpEnd,
+  Cancelled
+};
 
 struct Timer {
   std::int64_t at = 0;
@@ -83,6 +92,8 @@ struct RoutingEngine::Impl {
                                         std::vector<CompiledRule>& out);
   void buildAgentProfile(const AgentSpec& spec, AgentRecord& agent);
   void computeMemberships(AgentIndex agent);
+  /// Sets the agent's idleMembers, contactsMembers and turnMembers from its memberships.
+  static void updateMemberMasks(AgentRecord& agent);
   /// The agent's membership of queue `q` (adding it to the stages' members), or nullopt when
   /// it meets no stage of it.
   std::optional<Membership> membershipOf(AgentIndex agent, QueueIndex q);
@@ -181,8 +192,9 @@ struct RoutingEngine::Impl {
                   AgentIndex agent = kNone);
   /// Sets a timer at `at`, `delay` ms after the time it counts from (TimerQueue::kNoDelay when
   /// there is no fixed delay).
-  void schedule(std::int64_t at, std::int64_t delay, TimerKind kind, std::uint32_t target,
-                std::uint32_t epoch, std::uint32_t stage = 0);
+  TimerQueue<Timer>::Handle schedule(std::int64_t at, std::int64_t delay, TimerKind kind,
+                                     std::uint32_t target, std::uint32_t epoch,
+                                     std::uint32_t stage = 0);
   void fire(const Timer& timer);
   ItemIndex findItem(std::string_view id) const;
   AgentIndex lastAgentOf(std::string_view customer) const;
@@ -241,9 +253,11 @@ struct RoutingEngine::Impl {
   std::vector<std::unique_ptr<QueueRecord>> queues;
   /// Per queue, its id (interned, so the view is stable), beside the records for the actions.
   std::vector<std::string_view> queueIds;
-  /// The queue named by each interned name (kNone for names of other things): every submit
-  /// finds its queue, and symbols are small dense numbers.
-  std::vector<QueueIndex> queueBySymbol;
+  /// Queues by id, with their ids in a small array of their own: every submit finds its queue,
+  /// and through the symbol table (the hash slot, then the text among thousands of names) that
+  /// was a cache miss or two; a hundred queues' slots and ids stay in the cache.
+  IdTable queueById;
+  std::vector<std::string> queueNames;
   std::vector<CompiledRule> rules;
   QueueIndex defaultQueue = kNone;
   static constexpr std::size_t kMaxValueSets = 4;
@@ -261,8 +275,6 @@ struct RoutingEngine::Impl {
   };
   IdTable customerIndex;
   std::vector<CustomerRecord> customers;
-  std::vector<std::vector<ItemIndex>> offeredTo; ///< per agent: items offered and not answered
-  std::vector<std::vector<ItemIndex>> heldFor;   ///< per agent: waiting items held for it
 
   TimerQueue<Timer> timers;
   std::uint64_t timerSequence = 0;

@@ -37,6 +37,7 @@ void RoutingEngine::Impl::beginCall(std::int64_t now) {
     item.agent = kNone;
     item.attempt = 0;
     item.sticky = kNone;
+    item.offerTimer = {};
     item.stickyUntil = 0;
     item.stickyForced = false;
     item.moves = 0;
@@ -85,8 +86,7 @@ void RoutingEngine::Impl::rememberAgent(std::string_view customer, AgentIndex ag
 }
 
 QueueIndex RoutingEngine::Impl::findQueue(std::string_view id) const {
-  const Symbol symbol = symbols.find(id);
-  return symbol < queueBySymbol.size() ? queueBySymbol[symbol] : kNone;
+  return queueById.find(id, [this](QueueIndex q) -> std::string_view { return queueNames[q]; });
 }
 
 void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::string_view cause,
@@ -99,15 +99,16 @@ void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::
   changed.previous = item.state;
   changed.cause = cause;
   changed.queueId = item.queue == kNone ? std::string_view{} : queueIds[item.queue];
-  changed.agentId = agent == kNone ? std::string_view{} : agentIds[agent];
+  changed.agentId = agent == kNone ? std::string_view{} : agents[agent].idView;
   changed.time = fromMs(now);
   item.state = state;
   actions.emplace_back(changed);
 }
 
-void RoutingEngine::Impl::schedule(std::int64_t at, std::int64_t delay, TimerKind kind,
-                                   std::uint32_t target, std::uint32_t epoch, std::uint32_t stage) {
-  timers.push(Timer{at, timerSequence++, kind, target, epoch, stage}, delay);
+TimerQueue<Timer>::Handle RoutingEngine::Impl::schedule(std::int64_t at, std::int64_t delay,
+                                                        TimerKind kind, std::uint32_t target,
+                                                        std::uint32_t epoch, std::uint32_t stage) {
+  return timers.push(Timer{at, timerSequence++, kind, target, epoch, stage}, delay);
 }
 
 void RoutingEngine::Impl::classify(ItemRecord& item, QueueIndex& queue, std::string_view body) {
@@ -161,7 +162,7 @@ void RoutingEngine::Impl::clearSticky(ItemIndex index) {
   if (item.sticky == kNone) {
     return;
   }
-  auto& list = heldFor[item.sticky];
+  auto& list = agents[item.sticky].heldFor;
   list.erase(std::remove(list.begin(), list.end(), index), list.end());
   item.sticky = kNone;
   item.stickyForced = false;
@@ -254,7 +255,7 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
   item.agent = agentIndex;
   ++agent.held[item.medium];
   ++agent.offersPending;
-  offeredTo[agentIndex].push_back(index);
+  agent.offered.push_back(index);
   if (std::find(queue.ordering.begin(), queue.ordering.end(), OrderKey::RoundRobin) !=
       queue.ordering.end()) {
     if (queue.roundRobinTurn.size() <= agentIndex) {
@@ -264,13 +265,14 @@ void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int
     ++agent.turns;
   }
   if (trace != nullptr) {
-    trace->winner = agentIds[agentIndex];
+    trace->winner = agent.idView;
   }
   transition(index, WorkItemState::Offered, "offered", now, agentIndex);
   const std::int64_t expires = now + queue.offerTimeout;
-  schedule(expires, queue.offerTimeout, TimerKind::OfferExpiry, index, item.epoch);
-  actions.emplace_back(OfferMade{item.id, agentIds[agentIndex], queueIds[item.queue], fromMs(now),
-                                 fromMs(expires), trace});
+  item.offerTimer =
+      schedule(expires, queue.offerTimeout, TimerKind::OfferExpiry, index, item.epoch);
+  actions.emplace_back(
+      OfferMade{item.id, agent.idView, queueIds[item.queue], fromMs(now), fromMs(expires), trace});
   ++offerCount;
   refreshAgent(agentIndex, now);
 }
@@ -313,6 +315,9 @@ void RoutingEngine::Impl::retire(ItemIndex index) {
 }
 
 void RoutingEngine::Impl::fire(const Timer& timer) {
+  if (timer.kind == TimerKind::Cancelled) {
+    return;
+  }
   const std::int64_t at = timer.at;
   if (timer.kind == TimerKind::WrapUpEnd) {
     AgentRecord& agent = agents[timer.target];
@@ -388,6 +393,7 @@ void RoutingEngine::Impl::fire(const Timer& timer) {
     }
     return;
   case TimerKind::WrapUpEnd:
+  case TimerKind::Cancelled:
     return;
   }
 }

@@ -226,7 +226,8 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
       consider(index);
     }
   } else if (queue.scanOrdering) {
-    auto visit = [&](AgentIndex index) {
+    auto visit = [&](const IndexKey& key) {
+      const AgentIndex index = key.agent;
       if ((agentHot[index].room >> item.medium & 1U) != 0 && inLateStage(index) &&
           !dynamicExclusion(agents[index], index, item, stage, now)) {
         consider(index);
@@ -256,13 +257,16 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
     const std::uint64_t itemBits = itemValueBits(item, stage);
     const std::uint64_t* agentBits =
         itemBits != ValueSets::kUnsure ? valueSets[stage.valueSets].agents.data() : nullptr;
-    auto quickExclusion = [&](AgentIndex index) -> std::optional<Exclusion> {
+    // The entries carry the bits of the queue's stage-0 ValueSets (see IndexKey::valueBits).
+    const bool entryBits = agentBits != nullptr && stage.valueSets == queue.entryValueSets;
+    auto quickExclusion = [&](AgentIndex index,
+                              std::uint64_t candidateBits) -> std::optional<Exclusion> {
       // A routable agent is ready and not wrapping up; what dynamicExclusion() checks next:
       if (std::find(item.excluded.begin(), item.excluded.end(), index) != item.excluded.end()) {
         return Exclusion::DeclinedBefore;
       }
       const bool forced = item.stickyForced && item.sticky == index;
-      if (!forced && (agentBits[index] & itemBits) == 0) {
+      if (!forced && (candidateBits & itemBits) == 0) {
         return Exclusion::ConditionFalse;
       }
       return std::nullopt;
@@ -282,7 +286,8 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
           trace->passedOver = true;
         }
       };
-      auto visit = [&](AgentIndex index) {
+      auto visit = [&](const IndexKey& key) {
+        const AgentIndex index = key.agent;
         if (before != nullptr && !(indexKey(index, queue) < *before)) {
           return true;
         }
@@ -294,9 +299,12 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
         std::optional<Exclusion> exclusion;
         if ((agentHot[index].room & roomBit) == 0) {
           exclusion = Exclusion::NoCapacity;
+        } else if (entryBits && (key.valueBits & IndexKey::kUnsureBits) == 0 &&
+                   (agentHot[index].flags & kRoutableFlag) != 0) {
+          exclusion = quickExclusion(index, key.valueBits);
         } else if (agentBits != nullptr && (agentHot[index].flags & kRoutableFlag) != 0 &&
                    (agentBits[index] & ValueSets::kUnsure) == 0) {
-          exclusion = quickExclusion(index);
+          exclusion = quickExclusion(index, agentBits[index]);
         } else {
           exclusion = dynamicExclusion(agents[index], index, item, stage, now);
         }
@@ -399,7 +407,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
 void RoutingEngine::Impl::traceCandidate(Trace& trace, AgentIndex index, const FullKey& key,
                                          std::int64_t now) const {
   TraceCandidate candidate;
-  candidate.agentId = agentIds[index];
+  candidate.agentId = agents[index].idView;
   std::size_t n = 0;
   for (const OrderKey order : trace.ordering) {
     if (order == OrderKey::PreviousAgent) {

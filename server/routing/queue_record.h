@@ -63,6 +63,8 @@ struct QueueRecord {
   std::uint8_t keyInputs = 0; ///< kIdleInput | kContactsInput | kTurnInput: what keys read
   bool sticky = false;        ///< ordering starts with PreviousAgent
   bool scanOrdering = false;  ///< a key depends on the item: scan the stage's agents per decision
+  /// The engine's ValueSets whose bits the ready-index entries carry (stage 0's), or kNone.
+  std::uint32_t entryValueSets = kNone;
   Symbol skill = kNoSymbol;
   Symbol skillAttribute = kNoSymbol;
   Symbol weightAttribute = kNoSymbol;

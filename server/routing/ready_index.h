@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace switchboard::routing {
@@ -149,8 +150,8 @@ class ReadyIndex {
     }
   }
 
-  /// Calls visit(agent) for live entries in order until it returns true; current(key) says
-  /// whether a version-live entry's key is still the agent's key.
+  /// Calls visit(key) (or visit(agent)) for live entries in order until it returns true;
+  /// current(key) says whether a version-live entry's key is still the agent's key.
   template <typename Current, typename Visit>
   void forEach(Current&& current, Visit&& visit) const {
     forEach(kAllStages, current, visit);
@@ -212,7 +213,7 @@ class ReadyIndex {
           ++kept;
           seenRoom |= roomOf(entry.key.agent);
           ++seenLive;
-          if (visit(entry.key.agent)) {
+          if (visitEntry(visit, entry.key)) {
             ++i;
             done = true;
             break;
@@ -292,6 +293,17 @@ class ReadyIndex {
   }
 
  private:
+  /// visit(key) when the visitor takes the entry's key (and the value bits it carries), else
+  /// visit(agent).
+  template <typename Visit>
+  static bool visitEntry(Visit& visit, const IndexKey& key) {
+    if constexpr (std::is_invocable_v<Visit&, const IndexKey&>) {
+      return visit(key);
+    } else {
+      return visit(key.agent);
+    }
+  }
+
   /// 16 to 32 entries (768 B to 1.5 KB) per chunk: filing an agent with an old round-robin turn
   /// moves half a chunk, and with 32 to 64 those moves were most of the index's cache misses.
   static constexpr std::size_t kChunk = 16;

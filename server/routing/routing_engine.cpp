@@ -42,6 +42,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
     }
     for (auto& agent : d.agents) {
       std::erase_if(agent.memberships, [&](const Membership& m) { return m.queue == q; });
+      Impl::updateMemberMasks(agent);
     }
     record->roundRobinTurn = std::move(d.queues[q]->roundRobinTurn);
     record->roundRobinCounter = d.queues[q]->roundRobinCounter;
@@ -55,11 +56,8 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
   } else {
     q = static_cast<QueueIndex>(d.queues.size());
     d.queues.push_back(std::move(record));
-    const Symbol symbol = d.queues[q]->idSymbol;
-    if (symbol >= d.queueBySymbol.size()) {
-      d.queueBySymbol.resize(symbol + 1, kNone);
-    }
-    d.queueBySymbol[symbol] = q;
+    d.queueById.insert(spec.id, q);
+    d.queueNames.push_back(spec.id);
     d.queueIds.push_back(d.symbols.text(d.queues[q]->idSymbol));
   }
   QueueRecord& queue = *d.queues[q];
@@ -73,6 +71,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
               .append(membership->key, d.agentHot[a].version, membership->stages);
         }
         agent.memberships.push_back(*membership);
+        Impl::updateMemberMasks(agent);
       }
     }
   }
@@ -112,8 +111,6 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
   if (a == kNone) {
     a = static_cast<AgentIndex>(d.agents.size());
     d.agents.emplace_back();
-    d.offeredTo.emplace_back();
-    d.heldFor.emplace_back();
     d.agentHot.emplace_back();
     d.agentIds.emplace_back();
     AgentRecord& agent = d.agents.back();
@@ -131,6 +128,7 @@ Outcome RoutingEngine::upsertAgent(const AgentSpec& spec, Timestamp nowTime) {
   d.buildAgentProfile(spec, d.agents[a]);
   d.fillValueSets(a);
   d.agentIds[a] = d.symbols.text(d.agents[a].idSymbol);
+  d.agents[a].idView = d.agentIds[a];
   d.computeMemberships(a);
   d.refreshAgent(a, now);
   if (d.agents[a].routable) {
@@ -220,7 +218,7 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   const std::string_view texts[kItemTexts] = {
       cutText(spec.subject, kMaxItemTextBytes), cutText(spec.from, kMaxItemTextBytes),
       cutText(spec.contactPoint, kMaxItemTextBytes), cutText(spec.customerName, kMaxItemTextBytes)};
-  std::size_t bytes = spec.id.size() + spec.customerId.size();
+  std::size_t bytes = 0;
   for (const auto text : texts) {
     bytes += text.size();
   }
@@ -233,12 +231,12 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
   }
   item.textStore.resize(bytes + 1); // the slot's buffer is reused by later items
   char* cursor = item.textStore.data();
-  // Ids are not looked up among the interned names: comparisons fall back to the text.
-  auto store = [&](std::string_view text, bool intern) {
+  // Attribute values are looked up among the interned names, which agents' values are.
+  auto store = [&](std::string_view text) {
     std::memcpy(cursor, text.data(), text.size());
     std::string_view stored(cursor, text.size());
     cursor += text.size();
-    return Value::ofString(stored, intern ? d.symbols.find(text) : kNoSymbol);
+    return Value::ofString(stored, d.symbols.find(text));
   };
   static_assert(kMaxItemTextBytes <= 0xffff, "text sizes are kept in 16 bits");
   for (std::size_t i = 0; i < kItemTexts; ++i) {
@@ -246,9 +244,7 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
     std::memcpy(cursor, texts[i].data(), texts[i].size());
     cursor += texts[i].size();
   }
-  item.idValue = store(spec.id, false);
-  item.customerValue = spec.customerId.empty() ? Value{} : store(spec.customerId, false);
-  item.mediumValue = Value::ofString(d.symbols.text(mediumSymbol), mediumSymbol);
+  item.mediumSymbol = mediumSymbol;
   item.listStore.reserve(elements);
   for (const auto& attribute : spec.attributes) {
     AttributeSlot slot;
@@ -256,12 +252,12 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
     if (attribute.isList) {
       const auto first = item.listStore.size();
       for (const auto& value : attribute.values) {
-        item.listStore.push_back(store(value, true));
+        item.listStore.push_back(store(value));
       }
       slot.value = Value::ofList(item.listStore.data() + first,
                                  static_cast<std::uint32_t>(attribute.values.size()));
     } else if (!attribute.values.empty()) {
-      slot.value = store(attribute.values.front(), true);
+      slot.value = store(attribute.values.front());
     }
     item.attributes.push_back(slot);
   }
@@ -302,7 +298,7 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
   if (previous != kNone) {
     item.sticky = previous;
     item.stickyUntil = now + d.queues[queue]->stickyMaxWait;
-    d.heldFor[previous].push_back(index);
+    d.agents[previous].heldFor.push_back(index);
   }
   d.enqueue(index, queue, now, "classified", true);
   return d.done();
@@ -351,6 +347,13 @@ RoutingEngine::Impl::offeredItem(std::string_view itemId, std::string_view agent
   if (index == kNone) {
     return RoutingError{RoutingErrorCode::UnknownItem, "no item " + quoted(itemId)};
   }
+  // The answer of the agent the item is offered to, nearly always: its id is one look away,
+  // without a search of the agent table (a cache miss for the table and one for the record).
+  if (const ItemRecord& item = d.items[index]; item.state == WorkItemState::Offered &&
+                                               item.agent != kNone &&
+                                               agents[item.agent].idView == agentId) {
+    return std::pair{index, item.agent};
+  }
   const AgentIndex agent = d.findAgent(agentId);
   if (agent == kNone) {
     return RoutingError{RoutingErrorCode::UnknownAgent, "no agent " + quoted(agentId)};
@@ -391,13 +394,14 @@ Outcome RoutingEngine::accept(std::string_view itemId, std::string_view agentId,
   AgentRecord& agent = d.agents[a];
   --agent.offersPending;
   ++agent.itemsAccepted;
-  std::erase(d.offeredTo[a], index);
+  agent.offered.erase(index);
   agent.missedInRow = 0;
   ++agent.contactsToday;
   if (!item.customer.empty()) {
     d.rememberAgent(item.customer, a);
   }
   ++item.epoch;
+  d.timers.change(item.offerTimer, [](Timer& timer) { timer.kind = TimerKind::Cancelled; });
   d.transition(index, WorkItemState::Accepted, "accepted", now, a);
   d.refreshAgent(a, now);
   return d.done();
@@ -538,7 +542,7 @@ Outcome RoutingEngine::transferToAgent(std::string_view itemId, std::string_view
   item.stickyForced = true;
   item.stickyUntil =
       now + std::max(d.queues[item.queue]->stickyMaxWait, d.queues[item.queue]->offerTimeout);
-  d.heldFor[target].push_back(index);
+  d.agents[target].heldFor.push_back(index);
   d.refreshAgent(a, now);
   d.enqueue(index, item.queue, now, "transferred", true);
   d.backfill(a, now);

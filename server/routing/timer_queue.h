@@ -17,33 +17,58 @@
 
 namespace switchboard::routing {
 
+/// Where a timer waits, for TimerQueue::change(): its lane and its place in the lane's order.
+struct TimerHandle {
+  static constexpr std::uint32_t kNoLane = 0xffffffffU;
+  std::uint32_t lane = kNoLane; ///< kNoLane: in the heap, or no timer
+  std::uint64_t place = 0;      ///< timers pushed to the lane before it
+};
+
 template <typename Timer>
 class TimerQueue {
  public:
   /// No fixed delay: the timer goes to the heap.
   static constexpr std::int64_t kNoDelay = -1;
 
+  using Handle = TimerHandle;
+
   /// Adds `timer`, set `delay` ms after the time it was set at (kNoDelay when it was not).
   /// Timers must be added in the order of their sequence numbers.
-  void push(const Timer& timer, std::int64_t delay) {
+  Handle push(const Timer& timer, std::int64_t delay) {
     if (delay != kNoDelay) {
-      for (Lane& lane : lanes_) {
+      for (std::uint32_t l = 0; l < lanes_.size(); ++l) {
+        Lane& lane = lanes_[l];
         if (lane.delay == delay) {
           if (lane.timers.empty() || !(lane.timers.back() > timer)) {
             lane.timers.push_back(timer);
-            return;
+            return Handle{l, lane.popped + lane.timers.size() - 1};
           }
           heap_.push(timer);
-          return;
+          return Handle{};
         }
       }
       if (lanes_.size() < kMaxLanes) {
-        lanes_.push_back(Lane{delay, {}});
+        lanes_.push_back(Lane{delay, {}, 0});
         lanes_.back().timers.push_back(timer);
-        return;
+        return Handle{static_cast<std::uint32_t>(lanes_.size() - 1), 0};
       }
     }
     heap_.push(timer);
+    return Handle{};
+  }
+
+  /// Calls edit(timer) on the timer `handle` stands for while it waits in its lane, without
+  /// changing its time or place (timers in the heap, and those gone, are left alone).
+  template <typename Edit>
+  void change(const Handle& handle, Edit&& edit) {
+    if (handle.lane >= lanes_.size()) {
+      return;
+    }
+    Lane& lane = lanes_[handle.lane];
+    if (handle.place < lane.popped || handle.place - lane.popped >= lane.timers.size()) {
+      return;
+    }
+    edit(lane.timers[static_cast<std::size_t>(handle.place - lane.popped)]);
   }
 
   bool empty() const {
@@ -81,6 +106,7 @@ class TimerQueue {
     }
     if (from != nullptr) {
       from->timers.pop_front();
+      ++from->popped;
     } else {
       heap_.pop();
     }
@@ -93,6 +119,7 @@ class TimerQueue {
   struct Lane {
     std::int64_t delay = 0;
     std::deque<Timer> timers; ///< in (time, sequence) order
+    std::uint64_t popped = 0; ///< timers taken from its front so far
   };
 
   std::vector<Lane> lanes_;

@@ -97,6 +97,72 @@ TEST_F(ClassificationTest, TargetsReadTheKeptTexts) {
             std::string::npos);
 }
 
+TEST(ItemFields, RulesAndTargetsReadTheIdMediumAndCustomer) {
+  RoutingEngine engine;
+  QueueSpec general;
+  general.id = "general";
+  ASSERT_TRUE(engine.upsertQueue(general, at(0)).ok());
+  QueueSpec regulars;
+  regulars.id = "regulars";
+  regulars.target = R"(item.customer == "c-7" and item.medium in ["chat", "email"])";
+  ASSERT_TRUE(engine.upsertQueue(regulars, at(0)).ok());
+  const auto rules = engine.setRules({
+      {"answer", "item.id == 42", {AttributeSpec::scalar("answer", "yes")}, ""},
+      {"chats", R"(item.medium == "chat")", {AttributeSpec::scalar("channel", "chat")}, ""},
+      {"anonymous", "not item.customer", {AttributeSpec::scalar("anonymous", "yes")}, ""},
+      {"regular", R"(item.customer == "c-7")", {}, "regulars"},
+      {"rest", "", {}, "general"},
+  });
+  ASSERT_TRUE(rules.ok()) << (rules.ok() ? "" : rules.error().message);
+  AgentSpec texts;
+  texts.id = "a1";
+  texts.capacity = {CapacityMix{{{"chat", 3}, {"email", 3}}}};
+  AgentSpec calls;
+  calls.id = "a2";
+  calls.capacity = {CapacityMix{{{"voice", 1}}}};
+  for (const AgentSpec& agent : {texts, calls}) {
+    ASSERT_TRUE(engine.upsertAgent(agent, at(0)).ok());
+    ASSERT_TRUE(engine.setAgentState(agent.id, AgentState::Ready, "", at(0)).ok());
+  }
+
+  auto attributesOf = [&](std::string_view id) {
+    std::vector<std::string> names;
+    const auto view = engine.item(id);
+    for (const auto& attribute : view->attributes) {
+      names.push_back(attribute.name + "=" + attribute.values.front());
+    }
+    return names;
+  };
+  ItemSpec numbered;
+  numbered.id = "42"; // reads as a number, so it equals the literal 42
+  numbered.medium = "chat";
+  numbered.customerId = "c-9";
+  ASSERT_TRUE(engine.submit(numbered, at(1)).ok());
+  EXPECT_EQ(attributesOf("42"), (std::vector<std::string>{"answer=yes", "channel=chat"}));
+  EXPECT_EQ(engine.item("42")->queueId, "general");
+
+  ItemSpec anonymous;
+  anonymous.id = "m-1";
+  anonymous.medium = "email";
+  ASSERT_TRUE(engine.submit(anonymous, at(2)).ok());
+  EXPECT_EQ(attributesOf("m-1"), (std::vector<std::string>{"anonymous=yes"}));
+
+  // The target reads the customer and the medium: a regular's chat goes to a1; its call waits
+  // although a2 is free.
+  ItemSpec chat;
+  chat.id = "m-2";
+  chat.medium = "chat";
+  chat.customerId = "c-7";
+  ASSERT_TRUE(engine.submit(chat, at(3)).ok());
+  EXPECT_EQ(engine.item("m-2")->queueId, "regulars");
+  EXPECT_EQ(engine.item("m-2")->state, WorkItemState::Offered);
+  ItemSpec call = chat;
+  call.id = "m-3";
+  call.medium = "voice";
+  ASSERT_TRUE(engine.submit(call, at(4)).ok());
+  EXPECT_EQ(engine.item("m-3")->state, WorkItemState::Queued);
+}
+
 TEST_F(ClassificationTest, LongTextsAreCutAtACharacterBoundary) {
   // The keyword lies beyond the part of the body that rules read.
   EXPECT_EQ(route("m1", "", "a@example.pt", std::string(kMaxBodyBytes, 'x') + " router").queueId,

@@ -15,7 +15,7 @@ using ::testing::HasSubstr;
 /// A random but seeded workload over several queues, orderings, media and sites, with declines,
 /// timeouts, state changes and escalation. Returns every action as text.
 std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed, int agentCount = 40,
-                                     int steps = 3000) {
+                                     int steps = 3000, int queueCount = 8, int skillsPerAgent = 3) {
   EngineOptions options;
   options.matcher = matcher;
   options.seed = 99;
@@ -40,7 +40,7 @@ std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed, int ag
       {OrderKey::WeightedRandom},
       {OrderKey::PreviousAgent, OrderKey::LongestIdle}};
   const std::vector<std::string> languages{"en", "fr", "de"};
-  for (int q = 0; q < 8; ++q) {
+  for (int q = 0; q < queueCount; ++q) {
     QueueSpec queue;
     queue.id = "q" + std::to_string(q);
     queue.target =
@@ -62,8 +62,8 @@ std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed, int ag
     agent.id = "a" + std::to_string(a);
     agent.site = "s" + std::to_string(a % 3);
     agent.seniority = pick(10);
-    for (int s = 0; s < 3; ++s) {
-      agent.skills.push_back({"s" + std::to_string(pick(8)), 1 + pick(10)});
+    for (int s = 0; s < skillsPerAgent; ++s) {
+      agent.skills.push_back({"s" + std::to_string(pick(queueCount)), 1 + pick(10)});
     }
     agent.attributes = {
         AttributeSpec::list("languages", {languages[static_cast<std::size_t>(pick(3))], "en"}),
@@ -82,13 +82,13 @@ std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed, int ag
     if (what < 4) {
       ItemSpec item;
       item.id = "i" + std::to_string(step);
-      item.queue = "q" + std::to_string(pick(8));
+      item.queue = "q" + std::to_string(pick(queueCount));
       item.medium = media[static_cast<std::size_t>(pick(3))];
       item.priority = 10 * pick(10);
       item.customerId = "c" + std::to_string(pick(30));
       item.attributes = {
           AttributeSpec::scalar("language", languages[static_cast<std::size_t>(pick(3))]),
-          AttributeSpec::scalar("topic", "s" + std::to_string(pick(8)))};
+          AttributeSpec::scalar("topic", "s" + std::to_string(pick(queueCount)))};
       record(engine.submit(item, at(now)).value());
       live.push_back(item.id);
     } else if (!live.empty()) {
@@ -138,6 +138,19 @@ TEST(DeterminismTest, IndexedEngineDecidesExactlyAsAScanOfEveryAgent) {
 }
 
 // Enough agents and churn that the ready indexes split chunks, drop stale entries and compact.
+TEST(DeterminismTest, IndexedEngineDecidesAsAScanWithAgentsInManyQueues) {
+  // Agents in nine to fourteen queues: refiling reads the first eight memberships through the
+  // agent's masks and the others directly.
+  for (std::uint32_t seed = 1; seed <= 3; ++seed) {
+    const auto indexed = runWorkload(Matcher::Indexed, seed, 40, 3000, 14, 24);
+    const auto scanned = runWorkload(Matcher::Scan, seed, 40, 3000, 14, 24);
+    ASSERT_EQ(indexed.size(), scanned.size()) << "seed " << seed;
+    for (std::size_t i = 0; i < indexed.size(); ++i) {
+      ASSERT_EQ(indexed[i], scanned[i]) << "seed " << seed << ", action " << i;
+    }
+  }
+}
+
 TEST(DeterminismTest, IndexedEngineDecidesAsAScanAtScale) {
   const auto indexed = runWorkload(Matcher::Indexed, 7, 900, 12000);
   const auto scanned = runWorkload(Matcher::Scan, 7, 900, 12000);

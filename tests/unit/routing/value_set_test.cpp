@@ -90,6 +90,11 @@ TEST(ValueSetEngineTest, DecidesAsTheExpressionAsWritten) {
       {"missing", "languages", {}},
       {"list", "languages", {"pt", "de"}},
       {"early", "languages", {"x10"}},
+      // Bits 30 and 31 (x27, x28: fr, en and de take 0 to 2): ready-index entries carry the
+      // bits below 31 only, the others are read from the per-agent bit sets.
+      {"bit30", "languages", {"x27"}},
+      {"bit31", "languages", {"x28"}},
+      {"bit43", "languages", {"x40"}},
       {"late", "languages", {"x66"}}, // a value past the 63rd
       {"late-list", "languages", {"pt", "x69"}},
       {"code", "codes", {"c3"}},
@@ -100,9 +105,10 @@ TEST(ValueSetEngineTest, DecidesAsTheExpressionAsWritten) {
   const auto scanned = route(Matcher::Scan, cases);
   EXPECT_EQ(indexed, scanned);
   const std::vector<std::string> expected{
-      "fr>fr-en",      "en>fr-en",    "number>three", "de>german", "unknown waits",
-      "missing waits", "list>german", "early>x10",    "late>x66",  "late-list>x69",
-      "code>x3",       "shared>x0",   "no-code waits"};
+      "fr>fr-en",      "en>fr-en",      "number>three", "de>german",
+      "unknown waits", "missing waits", "list>german",  "early>x10",
+      "bit30>x27",     "bit31>x28",     "bit43>x40",    "late>x66",
+      "late-list>x69", "code>x3",       "shared>x0",    "no-code waits"};
   EXPECT_EQ(indexed, expected);
 }
 
