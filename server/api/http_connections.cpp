@@ -17,13 +17,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -40,8 +45,15 @@ constexpr std::uint64_t kWakeTag = 0;
 constexpr std::uint64_t kPostTag = 2;
 constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
-/// An accepted connection that knows both its addresses. Poco asks the socket for them on every
-/// request (two system calls each time); they cannot change while the connection lives.
+/// A request's head beyond this size is refused (431) before Poco parses it.
+constexpr std::size_t kMaxHeadBytes = 64 * 1024;
+/// A body up to this size is read before the request goes to a worker's handler; a larger one
+/// (or a chunked one) is read by the handler as it comes.
+constexpr std::size_t kMaxAwaitedBody = 1024 * 1024;
+
+/// An accepted connection that knows both its addresses, and serves Poco the bytes a worker read
+/// ahead of it. Poco asks the socket for the addresses on every request (two system calls each
+/// time); they cannot change while the connection lives.
 class AcceptedSocketImpl : public Poco::Net::StreamSocketImpl {
  public:
   /// Owns `fd` from here on, also when the constructor throws.
@@ -51,10 +63,88 @@ class AcceptedSocketImpl : public Poco::Net::StreamSocketImpl {
   Poco::Net::SocketAddress address() override { return local_; }
   Poco::Net::SocketAddress peerAddress() override { return peer_; }
 
+  int receiveBytes(void* buffer, int length, int flags = 0) override {
+    if (readAhead.empty() || flags != 0 || length <= 0) {
+      return StreamSocketImpl::receiveBytes(buffer, length, flags);
+    }
+    std::size_t count = std::min(readAhead.size(), static_cast<std::size_t>(length));
+    std::memcpy(buffer, readAhead.data(), count);
+    readAhead.erase(0, count);
+    return static_cast<int>(count);
+  }
+  bool poll(const Poco::Timespan& timeout, int mode) override {
+    if (!readAhead.empty() && (mode & Poco::Net::Socket::SELECT_READ) != 0) {
+      return true;
+    }
+    return StreamSocketImpl::poll(timeout, mode);
+  }
+
+  /// Bytes of the next request(s), read but not yet given to Poco.
+  std::string readAhead;
+
  private:
   Poco::Net::SocketAddress peer_;
   Poco::Net::SocketAddress local_;
 };
+
+/// Whether `bytes` hold a whole request: its head and, when it announces one of a bounded
+/// length, its body. Anything the check does not understand is Complete: Poco's parser then
+/// answers it (400 for a malformed head).
+enum class Arrived { Complete, Partial, HeadTooLarge };
+
+/// Whether header name `name` is `lower` (given in lower case), in any case.
+bool namedAs(std::string_view name, std::string_view lower) {
+  return name.size() == lower.size() &&
+         std::equal(name.begin(), name.end(), lower.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+Arrived arrivedOf(std::string_view bytes) {
+  std::size_t start = bytes.find_first_not_of("\r\n");
+  if (start == std::string_view::npos) {
+    return Arrived::Partial; // empty lines before a request are allowed
+  }
+  std::size_t crlf = bytes.find("\r\n\r\n", start);
+  std::size_t lf = bytes.find("\n\n", start);
+  std::size_t end = std::min(crlf == std::string_view::npos ? crlf : crlf + 4,
+                             lf == std::string_view::npos ? lf : lf + 2);
+  if (end == std::string_view::npos) {
+    return bytes.size() > kMaxHeadBytes ? Arrived::HeadTooLarge : Arrived::Partial;
+  }
+  if (end > kMaxHeadBytes + start) {
+    return Arrived::HeadTooLarge;
+  }
+  std::string_view head = bytes.substr(start, end - start);
+  std::optional<std::size_t> length;
+  for (std::size_t at = head.find('\n'); at != std::string_view::npos;
+       at = head.find('\n', at + 1)) {
+    std::string_view line = head.substr(at + 1, head.find('\n', at + 1) - at - 1);
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    value.remove_prefix(std::min(value.find_first_not_of(" \t"), value.size()));
+    if (namedAs(name, "transfer-encoding") || namedAs(name, "expect")) {
+      return Arrived::Complete; // chunked, or a client waiting for 100 Continue
+    }
+    if (namedAs(name, "content-length")) {
+      std::size_t parsed = 0;
+      auto [stop, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+      if (error != std::errc() || parsed > kMaxAwaitedBody) {
+        return Arrived::Complete;
+      }
+      (void)stop;
+      length = parsed;
+    }
+  }
+  if (length && bytes.size() - (start + head.size()) < *length) {
+    return Arrived::Partial;
+  }
+  return Arrived::Complete;
+}
 
 /// Tells whether bytes of a next request are already read (a pipelining client).
 class Session : public Poco::Net::HTTPServerSession {
@@ -62,6 +152,16 @@ class Session : public Poco::Net::HTTPServerSession {
   Session(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params)
       : HTTPServerSession(socket, params) {}
   bool hasBuffered() const { return buffered() > 0; }
+  /// Takes the bytes Poco read but has not parsed yet (the start of a pipelined request).
+  std::string takeBuffered() {
+    std::string bytes;
+    while (buffered() > 0) {
+      std::size_t at = bytes.size();
+      bytes.resize(at + static_cast<std::size_t>(buffered()));
+      read(bytes.data() + at, buffered());
+    }
+    return bytes;
+  }
   bool detached() const { return !const_cast<Session*>(this)->socket().impl()->initialized(); }
 };
 
@@ -69,15 +169,20 @@ class Session : public Poco::Net::HTTPServerSession {
 enum class State { Idle, Busy };
 
 struct Connection {
-  Connection(const Poco::Net::StreamSocket& accepted,
+  Connection(const Poco::Net::StreamSocket& acceptedSocket,
              const Poco::Net::HTTPServerParams::Ptr& params)
-      : socket(accepted), session(socket, params), fd(socket.impl()->sockfd()) {}
+      : socket(acceptedSocket), session(socket, params), fd(socket.impl()->sockfd()),
+        accepted(*static_cast<AcceptedSocketImpl*>(socket.impl())) {}
 
   Poco::Net::StreamSocket socket;
   Session session;
   int fd;
+  AcceptedSocketImpl& accepted; ///< the socket's implementation: its read-ahead bytes
   State state = State::Idle;
   Clock::time_point idleSince = Clock::now();
+  /// When the first bytes of a request still incomplete arrived (a slow client, or one that
+  /// sent half a request): the request timeout counts from here.
+  std::optional<Clock::time_point> requestSince;
   bool fresh = true;    ///< no request served yet
   bool expired = false; ///< idle past the keep-alive timeout, shut down, to be closed
 };
@@ -131,6 +236,9 @@ struct HttpConnections::Impl : std::enable_shared_from_this<HttpConnections::Imp
   void closeListeners();
   void sweepIfDue();
   After serve(Connection& connection);
+  /// What the client has sent of its next request, read without waiting.
+  enum class Gathered { Whole, Part, TooLarge, Closed };
+  Gathered gather(Connection& connection);
   void finish(Connection* connection, After after);
   void resumeParked(Connection* connection, std::unique_ptr<Exchange> exchange);
   /// Ends an answered exchange and tells what the connection does next.
@@ -146,6 +254,7 @@ struct HttpConnections::Impl : std::enable_shared_from_this<HttpConnections::Imp
   Options options_;
   Observer observer_;
   Clock::duration keepAlive_;
+  Clock::duration requestTimeout_; ///< for the rest of a request that began to arrive
   int epoll_ = -1;
   int wake_ = -1;  ///< an eventfd that, once written, wakes every worker for good (stopping)
   int posts_ = -1; ///< an eventfd written when posted tasks need a worker
@@ -232,7 +341,8 @@ HttpConnections::Impl::Impl(std::vector<Poco::Net::ServerSocket> sockets,
                             Observer observer)
     : listeners_(std::move(sockets)), params_(std::move(params)), factory_(std::move(factory)),
       options_(options), observer_(std::move(observer)),
-      keepAlive_(std::chrono::microseconds(params_->getKeepAliveTimeout().totalMicroseconds())) {
+      keepAlive_(std::chrono::microseconds(params_->getKeepAliveTimeout().totalMicroseconds())),
+      requestTimeout_(std::chrono::microseconds(params_->getTimeout().totalMicroseconds())) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) {
     throw std::system_error(errno, std::generic_category(), "epoll_create1");
@@ -396,8 +506,9 @@ void HttpConnections::Impl::sweepIfDue() {
   // of the stream), and that worker closes it.
   std::lock_guard lock(mutex_);
   for (auto& [raw, connection] : connections_) {
-    if (connection->state == State::Idle && !connection->expired &&
-        now - connection->idleSince >= keepAlive_) {
+    bool overdue = connection->requestSince ? now - *connection->requestSince >= requestTimeout_
+                                            : now - connection->idleSince >= keepAlive_;
+    if (connection->state == State::Idle && !connection->expired && overdue) {
       connection->expired = true;
       ::shutdown(connection->fd, SHUT_RDWR);
     }
@@ -468,23 +579,75 @@ After HttpConnections::Impl::answered(Connection& connection, std::unique_ptr<Ex
   if (!session.getKeepAlive() || stopping_.load(std::memory_order_acquire)) {
     return After::Close;
   }
-  return session.hasBuffered() ? After::Continue : After::Wait;
+  return session.hasBuffered() || !connection.accepted.readAhead.empty() ? After::Continue
+                                                                         : After::Wait;
+}
+
+// A request goes to Poco's parser, which blocks until it has all it reads, only once it is
+// whole: a client that sends half a request (or sends it a byte at a time) waits in the epoll
+// set, not in a worker, until it finishes or the request timeout closes it.
+HttpConnections::Impl::Gathered HttpConnections::Impl::gather(Connection& connection) {
+  std::string& bytes = connection.accepted.readAhead;
+  if (connection.session.hasBuffered()) {
+    bytes.insert(0, connection.session.takeBuffered());
+  }
+  bool closed = false;
+  for (;;) {
+    switch (arrivedOf(bytes)) {
+    case Arrived::Complete:
+      connection.requestSince.reset();
+      return Gathered::Whole;
+    case Arrived::HeadTooLarge:
+      return Gathered::TooLarge;
+    case Arrived::Partial:
+      break;
+    }
+    if (closed) {
+      return Gathered::Closed;
+    }
+    char chunk[16 * 1024];
+    ssize_t count = ::recv(connection.fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (count > 0) {
+      bytes.append(chunk, static_cast<std::size_t>(count));
+    } else if (count == 0) {
+      closed = true; // what came before the end may still be a whole request
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      break;
+    } else if (errno != EINTR) {
+      return Gathered::Closed;
+    }
+  }
+  if (!bytes.empty() && !connection.requestSince) {
+    connection.requestSince = Clock::now();
+  }
+  return Gathered::Part;
 }
 
 // One connection's requests while they keep coming without a wait: the first was announced by
 // epoll, the next ones only when the client sent them along (pipelining).
 After HttpConnections::Impl::serve(Connection& connection) {
   Session& session = connection.session;
-  if (connection.fresh) {
-    connection.fresh = false;
-    // Counts the first request against the keep-alive limit, which is what makes the session
-    // keep the connection (Poco's HTTPServerConnection does the same). The bytes are there, so
-    // this does not wait.
-    if (!session.hasMoreRequests()) {
+  for (;;) {
+    switch (gather(connection)) {
+    case Gathered::Whole:
+      break;
+    case Gathered::Part:
+      return After::Wait;
+    case Gathered::TooLarge:
+      sendError(session, Poco::Net::HTTPResponse::HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE);
+      return After::Close;
+    case Gathered::Closed:
       return After::Close;
     }
-  }
-  for (;;) {
+    if (connection.fresh) {
+      connection.fresh = false;
+      // Counts the first request against the keep-alive limit, which is what makes the session
+      // keep the connection (Poco's HTTPServerConnection does the same). The bytes are there,
+      // so this does not wait.
+      if (!session.hasMoreRequests()) {
+        return After::Close;
+      }
+    }
     std::unique_ptr<Exchange> exchange;
     try {
       exchange = std::make_unique<Exchange>(session, params_.get());

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -77,6 +78,14 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       parked->resume();
       return;
     }
+    if (uri == "/echo") {
+      std::string body((std::istreambuf_iterator<char>(request.stream())),
+                       std::istreambuf_iterator<char>());
+      body = "echo " + body;
+      response.setContentLength(static_cast<std::streamsize>(body.size()));
+      response.sendBuffer(body.data(), body.size());
+      return;
+    }
     if (uri == "/addresses") {
       std::string body = "client=" + request.clientAddress().toString() +
                          " server=" + request.serverAddress().toString() + ";";
@@ -114,6 +123,10 @@ class Client {
     socket_.setReceiveTimeout(Poco::Timespan(20, 0));
   }
 
+  void sendRaw(const std::string& bytes) {
+    socket_.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+  }
+
   void send(const std::string& path) {
     std::string request = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
     socket_.sendBytes(request.data(), static_cast<int>(request.size()));
@@ -146,6 +159,7 @@ class HttpConnectionsTest : public ::testing::Test {
     port = listening.address().port();
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setKeepAlive(true);
+    params->setTimeout(Poco::Timespan(3, 0)); // the time a begun request has to arrive whole
     HttpConnections::Options options;
     options.threads = 1;
     options.parkedTimeout = std::chrono::seconds(20);
@@ -248,6 +262,49 @@ TEST_F(HttpConnectionsTest, RequestsKnowTheClientAndServerAddresses) {
     EXPECT_NE(answer.find(expected), std::string::npos) << answer;
     client.forget();
   }
+}
+
+// The fixture has one worker: a client that sends half a request, or a body in parts, must not
+// hold it. (The pauses only give the worker the slow client's bytes first.)
+TEST_F(HttpConnectionsTest, HalfARequestHoldsNoWorker) {
+  Client slow(port);
+  slow.sendRaw("GET /slow HTTP/1.1\r\nHost: te");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Client fast(port);
+  fast.send("/fast");
+  EXPECT_NE(fast.readUntil("now /fast").find("HTTP/1.1 200 OK"), std::string::npos);
+  slow.sendRaw("st\r\n\r\n");
+  EXPECT_NE(slow.readUntil("now /slow").find("HTTP/1.1 200 OK"), std::string::npos);
+}
+
+TEST_F(HttpConnectionsTest, ABodyThatArrivesInPartsHoldsNoWorker) {
+  Client slow(port);
+  slow.sendRaw("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Client fast(port);
+  fast.send("/fast");
+  EXPECT_NE(fast.readUntil("now /fast").find("HTTP/1.1 200 OK"), std::string::npos);
+  slow.sendRaw("world");
+  EXPECT_NE(slow.readUntil("echo helloworld").find("HTTP/1.1 200 OK"), std::string::npos);
+  // A pipelined request that arrives in pieces, after a whole one.
+  slow.forget();
+  slow.sendRaw("GET /one HTTP/1.1\r\nHost: test\r\n\r\nGET /two HT");
+  EXPECT_NE(slow.readUntil("now /one").find("now /one"), std::string::npos);
+  slow.sendRaw("TP/1.1\r\nHost: test\r\n\r\n");
+  EXPECT_NE(slow.readUntil("now /two").find("now /two"), std::string::npos);
+}
+
+TEST_F(HttpConnectionsTest, AHeadBeyondItsLimitIsRefusedWith431) {
+  Client client(port);
+  client.sendRaw("GET /big HTTP/1.1\r\nX-Filler: " + std::string(70 * 1024, 'a'));
+  EXPECT_NE(client.readUntil("HTTP/1.1 431").find("HTTP/1.1 431"), std::string::npos);
+}
+
+TEST_F(HttpConnectionsTest, ARequestThatNeverCompletesIsClosedAfterTheRequestTimeout) {
+  Client client(port);
+  client.sendRaw("GET /never HTTP/1.1\r\nHost: te");
+  // The server closes it (3 s here); the client's own receive timeout (20 s) would throw.
+  EXPECT_EQ(client.readUntil("HTTP/1.1"), "");
 }
 
 } // namespace
