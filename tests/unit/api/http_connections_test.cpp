@@ -24,6 +24,11 @@ namespace {
 
 using api::HttpConnections;
 
+void reply(Poco::Net::HTTPServerResponse& response, const std::string& body) {
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  response.sendBuffer(body.data(), body.size());
+}
+
 /// Requests to /later wait here, parked, until the test answers them.
 struct Waiting {
   std::mutex mutex;
@@ -52,8 +57,7 @@ struct Waiting {
       std::lock_guard lock(mutex);
       request = requests.at(index);
     }
-    request.first->setContentLength(static_cast<std::streamsize>(body.size()));
-    request.first->sendBuffer(body.data(), body.size());
+    reply(*request.first, body);
     request.second->resume();
   }
 };
@@ -72,30 +76,21 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     if (uri == "/inline") {
       // Deferred, then answered before the handler returns: an ordinary request.
       auto parked = HttpConnections::defer();
-      std::string body = "inline";
-      response.setContentLength(static_cast<std::streamsize>(body.size()));
-      response.sendBuffer(body.data(), body.size());
+      reply(response, "inline");
       parked->resume();
       return;
     }
     if (uri == "/echo") {
-      std::string body((std::istreambuf_iterator<char>(request.stream())),
-                       std::istreambuf_iterator<char>());
-      body = "echo " + body;
-      response.setContentLength(static_cast<std::streamsize>(body.size()));
-      response.sendBuffer(body.data(), body.size());
+      reply(response, "echo " + std::string(std::istreambuf_iterator<char>(request.stream()),
+                                            std::istreambuf_iterator<char>()));
       return;
     }
     if (uri == "/addresses") {
-      std::string body = "client=" + request.clientAddress().toString() +
-                         " server=" + request.serverAddress().toString() + ";";
-      response.setContentLength(static_cast<std::streamsize>(body.size()));
-      response.sendBuffer(body.data(), body.size());
+      reply(response, "client=" + request.clientAddress().toString() +
+                          " server=" + request.serverAddress().toString() + ";");
       return;
     }
-    std::string body = "now " + uri;
-    response.setContentLength(static_cast<std::streamsize>(body.size()));
-    response.sendBuffer(body.data(), body.size());
+    reply(response, "now " + uri);
   }
 
  private:
