@@ -5,7 +5,8 @@
 # and the ratios. Targets (issue 4): GET >= 0.5 x nginx with p99 <= 2 ms; >= 20,000 durable
 # items/s.
 #
-# Usage: bench/rest_bench.sh BUILD_DIR [SECONDS]   (./dev bench runs it)
+# Usage: bench/rest_bench.sh BUILD_DIR [SECONDS] [THREADS]   (./dev bench runs it)
+#        REST_BENCH_ROUNDS=N: runs per figure (default 3; each figure printed is the median)
 set -euo pipefail
 
 build=${1:?usage: rest_bench.sh BUILD_DIR [SECONDS] [THREADS]}
@@ -13,6 +14,8 @@ seconds=${2:-5}
 # Threads of Switchboard's listener: its configuration's default. An idle connection holds no
 # thread and a POST waits for its commit without one, so a few serve all 50 connections.
 threads=${3:-4}
+# Runs of each measurement; the figures printed are their medians.
+rounds=${REST_BENCH_ROUNDS:-3}
 # wrk's connections. The bare Poco reference gives each connection a thread for as long as it
 # is open (Poco's HTTPServer), so it gets one thread per connection: with fewer, the connections
 # beyond its thread count would wait unanswered and its figures would cover only the others.
@@ -123,22 +126,39 @@ measure() {
   echo "$rate $p99"
 }
 
-measure "http://127.0.0.1:$nginx_port/v1/queues" >"$work/nginx.rate"
-measure "http://127.0.0.1:$poco_port/v1/queues" >"$work/poco.rate"
-measure -H "Authorization: Bearer $key" "$api/v1/queues" >"$work/get.rate"
-measure -s "$work/post.lua" "$api/v1/work-items" >"$work/post.rate"
+# Each figure is the median of $rounds runs. GET and its references run in turns within each
+# round, so that a change of the machine's speed during the benchmark falls on all of them.
+for _ in $(seq "$rounds"); do
+  measure "http://127.0.0.1:$nginx_port/v1/queues" >>"$work/nginx.rate"
+  measure "http://127.0.0.1:$poco_port/v1/queues" >>"$work/poco.rate"
+  measure -H "Authorization: Bearer $key" "$api/v1/queues" >>"$work/get.rate"
+done
+for _ in $(seq "$rounds"); do
+  measure -s "$work/post.lua" "$api/v1/work-items" >>"$work/post.rate"
+done
 # Again, now that the POSTs left their items waiting (no agent is ready): statistics must not
 # cost a walk over every waiting item.
-measure -H "Authorization: Bearer $key" "$api/v1/queues" >"$work/get-loaded.rate"
+for _ in $(seq "$rounds"); do
+  measure "http://127.0.0.1:$nginx_port/v1/queues" >>"$work/nginx-loaded.rate"
+  measure -H "Authorization: Bearer $key" "$api/v1/queues" >>"$work/get-loaded.rate"
+done
 waiting=$(curl -s -H "Authorization: Bearer $key" "$api/v1/queues" | jq '[.queues[].waiting] | add')
-read -r nginx_rate nginx_p99 <"$work/nginx.rate"
-read -r poco_rate poco_p99 <"$work/poco.rate"
-read -r get_rate get_p99 <"$work/get.rate"
-read -r post_rate post_p99 <"$work/post.rate"
-read -r loaded_rate loaded_p99 <"$work/get-loaded.rate"
+# Prints "MEDIAN_RATE MEDIAN_P99" of a file of "RATE P99" lines (each column on its own).
+median() {
+  local rate p99
+  rate=$(awk '{print $1}' "$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+  p99=$(awk '{print $2}' "$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+  echo "$rate $p99"
+}
+read -r nginx_rate nginx_p99 <<<"$(median "$work/nginx.rate")"
+read -r poco_rate poco_p99 <<<"$(median "$work/poco.rate")"
+read -r get_rate get_p99 <<<"$(median "$work/get.rate")"
+read -r post_rate post_p99 <<<"$(median "$work/post.rate")"
+read -r nginx_loaded_rate _ <<<"$(median "$work/nginx-loaded.rate")"
+read -r loaded_rate loaded_p99 <<<"$(median "$work/get-loaded.rate")"
 
-printf '\nREST API, wrk -t2 -c%s for %ss each, response of %s bytes, %s Switchboard threads, %s bare Poco threads\n' \
-  "$connections" "$seconds" "$(wc -c <"$work/queues.json")" "$threads" "$connections"
+printf '\nREST API, wrk -t2 -c%s for %ss each, median of %s runs, response of %s bytes, %s Switchboard threads, %s bare Poco threads\n' \
+  "$connections" "$seconds" "$rounds" "$(wc -c <"$work/queues.json")" "$threads" "$connections"
 printf 'reference  nginx static file        %10.0f requests/s  p99 %7.2f ms\n' "$nginx_rate" "$nginx_p99"
 printf 'reference  bare Poco HTTPServer     %10.0f requests/s  p99 %7.2f ms  (%.2f x nginx)\n' \
   "$poco_rate" "$poco_p99" "$(awk -v a="$poco_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')"
@@ -148,4 +168,8 @@ printf 'switchboard GET /v1/queues          %10.0f requests/s  p99 %7.2f ms  rat
 printf 'switchboard POST /v1/work-items     %10.0f durable items/s  p99 %7.2f ms  (target >= 20000)\n' \
   "$post_rate" "$post_p99"
 printf 'switchboard GET /v1/queues, %s waiting %10.0f requests/s  p99 %7.2f ms  ratio %.2f x nginx\n' \
-  "$waiting" "$loaded_rate" "$loaded_p99" "$(awk -v a="$loaded_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')"
+  "$waiting" "$loaded_rate" "$loaded_p99" "$(awk -v a="$loaded_rate" -v b="$nginx_loaded_rate" 'BEGIN {print a / b}')"
+printf 'runs (requests/s): POST %s; GET %s; nginx %s\n' \
+  "$(awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}' "$work/post.rate")" \
+  "$(awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}' "$work/get.rate")" \
+  "$(awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}' "$work/nginx.rate")"
