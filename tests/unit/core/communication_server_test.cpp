@@ -400,11 +400,18 @@ TEST_F(CommunicationServerTest, AnArrivalIsNotAcknowledgedWhenTheStoreFails) {
 }
 
 // An item the store can number before the commit is routed first and committed once with its
-// routing steps; its offer and its answer wait for the commit.
-TEST_F(CommunicationServerTest, AnItemRoutedBeforeItsCommitIsOfferedOnlyOnceCommitted) {
-  store_.reservesIds = true;
-  store_.holdCommits = true;
-  ASSERT_TRUE(server().setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+// routing steps; its offer and its answer wait for the commit, which the store holds until the
+// test releases it. Ana is ready.
+class RoutedBeforeCommitTest : public CommunicationServerTest {
+ protected:
+  void SetUp() override {
+    store_.reservesIds = true;
+    store_.holdCommits = true;
+    ASSERT_TRUE(server().setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+  }
+};
+
+TEST_F(RoutedBeforeCommitTest, AnItemIsOfferedOnlyOnceCommitted) {
   std::optional<ServiceResult<ArrivalOutcome>> answer;
   createAsync("billing", answer);
   ASSERT_EQ(store_.held(), 1u);
@@ -431,10 +438,7 @@ TEST_F(CommunicationServerTest, AnItemRoutedBeforeItsCommitIsOfferedOnlyOnceComm
   EXPECT_EQ(offersTo("a-ana")[0].workItemId, id);
 }
 
-TEST_F(CommunicationServerTest, AnItemRoutedBeforeACommitThatFailsIsNeitherOfferedNorKept) {
-  store_.reservesIds = true;
-  store_.holdCommits = true;
-  ASSERT_TRUE(server().setAgentState("a-ana", AgentState::Ready, std::nullopt).ok());
+TEST_F(RoutedBeforeCommitTest, AnItemWhoseCommitFailsIsNeitherOfferedNorKept) {
   std::optional<ServiceResult<ArrivalOutcome>> failed;
   createAsync("billing", failed);
   store_.release("disk full (test)");
