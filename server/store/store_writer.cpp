@@ -107,13 +107,14 @@ StoreWriter::StoreWriter(const StoreOptions& options)
   prepare();
   if (connection_->dialect() == SqlDialect::Sqlite) {
     numbersInMemory_ = true;
-    // The counters row, or the highest item if a reserved number committed after a higher one.
+    // Work items are never deleted, so the highest number stored is the last one handed out
+    // that counts. The counters row is read too: stores written before the numbers were kept
+    // in memory advanced it.
     std::int64_t highest = 0;
     connection_->session() << "SELECT max(COALESCE((SELECT value FROM counters WHERE name = "
                               "'work_item'), 0), COALESCE((SELECT max(seq) FROM work_items), 0))",
         Poco::Data::Keywords::into(highest), Poco::Data::Keywords::now;
     issued_ = highest;
-    committedHighest_ = highest;
   }
 }
 
@@ -152,13 +153,12 @@ void StoreWriter::commit(std::span<PendingWrite* const> batch) {
           },
           pending->body);
     }
-    if (numberUsed_ && (!numbersInMemory_ || *lastNumber_ > committedHighest_)) {
+    // With numbers kept in memory the counters row is not written: the rows themselves say
+    // which numbers were used, and a transaction spared that page writes a page less to the log.
+    if (numberUsed_ && !numbersInMemory_) {
       statements_->counterWrite->execute({*lastNumber_});
     }
     connection_->commit();
-    if (numberUsed_ && numbersInMemory_) {
-      committedHighest_ = std::max(committedHighest_, *lastNumber_);
-    }
   } catch (const Poco::Exception& e) {
     throw StoreError("the store " + connection_->description() +
                      " failed a transaction: " + redactLocation(e.displayText()));

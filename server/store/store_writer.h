@@ -61,10 +61,10 @@ class StoreWriter {
   std::optional<std::int64_t> lastNumber_; ///< within the open transaction
   bool numberUsed_ = false;
   /// SQLite, which one server owns: numbers come from here, reserved or taken at commit, so
-  /// that both kinds never meet. The counters row follows the highest committed.
+  /// that both kinds never meet. Started from the highest stored; the counters row is left
+  /// as it was.
   bool numbersInMemory_ = false;
   std::atomic<std::int64_t> issued_{0};
-  std::int64_t committedHighest_ = 0;
 };
 
 } // namespace switchboard::store
