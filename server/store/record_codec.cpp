@@ -14,7 +14,25 @@ Message envelope(std::string_view answered) {
   return message;
 }
 
+constexpr std::string_view kItemStart = "<workItem";
+constexpr std::string_view kItemEnd = "</workItem>";
+
 } // namespace
+
+RecordCodec::RecordCodec() {
+  Message message = envelope(GetWorkItem::kKind);
+  WorkItem& item = message.workItems.emplace_back();
+  item.medium = "web";
+  item.subject = "envelope"; // an element with content: its end tag is written out
+  std::string document = codec_.encode(message);
+  std::size_t start = document.find(kItemStart);
+  std::size_t end = document.rfind(kItemEnd);
+  if (start != std::string::npos && end != std::string::npos && start < end) {
+    itemPrefix_ = document.substr(0, start);
+    itemSuffix_ = document.substr(end + kItemEnd.size());
+  }
+  // Otherwise the prefix stays empty and records are written whole.
+}
 
 std::string RecordCodec::encodeWorkItem(const WorkItem& item) const {
   Message message = envelope(GetWorkItem::kKind);
@@ -27,10 +45,24 @@ std::string RecordCodec::encodeWorkItem(const WorkItem& item) const {
   record.created.reset();
   record.sourceKey.reset();
   record.history.clear();
-  return codec_.encode(message);
+  std::string document = codec_.encode(message);
+  std::string_view text(document);
+  // The envelope is left out only where it is exactly the one decoding will put back.
+  if (!itemPrefix_.empty() && text.starts_with(itemPrefix_) && text.ends_with(itemSuffix_) &&
+      text.substr(itemPrefix_.size()).starts_with(kItemStart)) {
+    return std::string(
+        text.substr(itemPrefix_.size(), text.size() - itemPrefix_.size() - itemSuffix_.size()));
+  }
+  return document;
 }
 
 std::optional<WorkItem> RecordCodec::decodeWorkItem(std::string_view record) const {
+  std::string whole;
+  if (record.starts_with(kItemStart)) {
+    whole.reserve(itemPrefix_.size() + record.size() + itemSuffix_.size());
+    whole.append(itemPrefix_).append(record).append(itemSuffix_);
+    record = whole;
+  }
   auto decoded = codec_.decode(record);
   if (!decoded.ok() || decoded->workItems.size() != 1) {
     return std::nullopt;

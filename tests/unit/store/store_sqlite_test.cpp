@@ -4,6 +4,7 @@
 #include "tests/unit/store/store_fixture.h"
 
 #include "sql_connection.h"
+#include "switchboard/message_codec.h"
 
 #include <gmock/gmock.h>
 
@@ -40,6 +41,49 @@ TEST(SqliteStore, WritesInWalModeAndSyncsEveryCommit) {
   EXPECT_EQ(mode, "wal");
   EXPECT_EQ(synchronous, 2) << "FULL";
   EXPECT_GT(timeout, 0);
+}
+
+// A work item's record column holds its workItem element without the message envelope; rows
+// that earlier versions wrote as whole message documents still read.
+TEST(SqliteStore, AWorkItemRecordIsItsElementAndWholeDocumentsStillRead) {
+  TempDir dir;
+  StoreOptions options = freshStoreOptions(Backend::Sqlite, dir);
+  std::string id;
+  {
+    auto store = openStore(options);
+    id = store->commitArrival(email("<a@x>")).workItemId;
+  }
+  store::SqlConnection connection(options, store::SqlConnection::Role::Writer);
+  std::string record;
+  connection.session() << "SELECT record FROM work_items WHERE id = ?", use(id), into(record),
+      now;
+  EXPECT_THAT(record, ::testing::StartsWith("<workItem"));
+  EXPECT_THAT(record, ::testing::EndsWith("</workItem>"));
+  EXPECT_THAT(record, Not(HasSubstr("<message")));
+  EXPECT_THAT(record, HasSubstr("Invoice 4711: wrong amount"));
+
+  // The same item as an earlier version stored it: the whole answer to getWorkItem.
+  Message whole;
+  whole.id = "record";
+  whole.sender = Party{PartyType::Server, "store"};
+  whole.addressee = Party{PartyType::Server, "store"};
+  whole.payload = Response{std::string(GetWorkItem::kKind), ResponseStatus::Ok, std::nullopt};
+  WorkItem old = email("<a@x>").item;
+  old.sourceKey.reset();
+  old.subject = "Stored whole";
+  whole.workItems.push_back(old);
+  std::string document = MessageCodec().encode(whole);
+  ASSERT_THAT(document, ::testing::StartsWith("<?xml"));
+  connection.session() << "UPDATE work_items SET record = ? WHERE id = ?", use(document), use(id),
+      now;
+
+  auto store = openStore(options);
+  std::optional<StoredWorkItem> read = store->workItem(id, false);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->item.subject, std::optional<std::string>("Stored whole"));
+  ASSERT_TRUE(read->item.customer.has_value());
+  EXPECT_EQ(read->item.customer->name, std::optional<std::string>("Erika Mustermann"));
+  EXPECT_EQ(read->item.body->text, std::string(1000, 'x'));
 }
 
 TEST(SqliteStore, AnUnopenableLocationIsAStoreErrorNamingIt) {
