@@ -3,6 +3,7 @@
 #include <Poco/Exception.h>
 
 #include <chrono>
+#include <optional>
 
 namespace switchboard::store {
 
@@ -93,6 +94,41 @@ const std::vector<Migration> kMigrations{
          "CREATE INDEX transitions_time ON transitions (time_ms, id)",
          "CREATE INDEX agent_transitions_time ON agent_transitions (time_ms, id)",
      }},
+    {4,
+     "work items without a unique index on id (an id is its row number written out)",
+     {
+         // Every id is workItemId(seq), so seq, the primary key, already keeps ids unique and
+         // finds an item by id. The index cost every new item a B-tree insert and every
+         // transaction of new items its pages in the log. SQLite cannot drop a column's UNIQUE
+         // constraint: the table is made again without it, and its indexes with it.
+         "{sqlite}CREATE TABLE work_items_v4 ("
+         " seq INTEGER PRIMARY KEY,"
+         " id TEXT NOT NULL,"
+         " source TEXT NOT NULL,"
+         " source_key TEXT,"
+         " medium TEXT NOT NULL,"
+         " state TEXT NOT NULL,"
+         " priority INTEGER NOT NULL,"
+         " queue_id TEXT,"
+         " agent_id TEXT,"
+         " customer_ref TEXT,"
+         " created_ms BIGINT NOT NULL,"
+         " updated_ms BIGINT NOT NULL,"
+         " offer_expires_ms BIGINT,"
+         " record TEXT NOT NULL)",
+         "{sqlite}INSERT INTO work_items_v4 (seq, id, source, source_key, medium, state, priority,"
+         " queue_id, agent_id, customer_ref, created_ms, updated_ms, offer_expires_ms, record)"
+         " SELECT seq, id, source, source_key, medium, state, priority, queue_id, agent_id,"
+         " customer_ref, created_ms, updated_ms, offer_expires_ms, record FROM work_items",
+         "{sqlite}DROP TABLE work_items",
+         "{sqlite}ALTER TABLE work_items_v4 RENAME TO work_items",
+         "{sqlite}CREATE INDEX work_items_state ON work_items (state, seq)",
+         "{sqlite}CREATE INDEX work_items_queue ON work_items (queue_id, seq) "
+         "WHERE queue_id IS NOT NULL",
+         "{sqlite}CREATE INDEX work_items_agent ON work_items (agent_id, seq) "
+         "WHERE agent_id IS NOT NULL",
+         "{postgresql}ALTER TABLE work_items DROP CONSTRAINT IF EXISTS work_items_id_key",
+     }},
 };
 
 std::string replaceAll(std::string text, std::string_view from, std::string_view to) {
@@ -103,8 +139,22 @@ std::string replaceAll(std::string text, std::string_view from, std::string_view
   return text;
 }
 
-std::string forDialect(std::string_view statement, SqlDialect dialect) {
+// The statement for `dialect`, or nothing when it is marked for the other one.
+std::optional<std::string> forDialect(std::string_view statement, SqlDialect dialect) {
   bool sqlite = dialect == SqlDialect::Sqlite;
+  constexpr std::string_view kSqliteOnly = "{sqlite}";
+  constexpr std::string_view kPostgresqlOnly = "{postgresql}";
+  if (statement.starts_with(kSqliteOnly)) {
+    if (!sqlite) {
+      return std::nullopt;
+    }
+    statement.remove_prefix(kSqliteOnly.size());
+  } else if (statement.starts_with(kPostgresqlOnly)) {
+    if (sqlite) {
+      return std::nullopt;
+    }
+    statement.remove_prefix(kPostgresqlOnly.size());
+  }
   std::string text(statement);
   // In SQLite only "INTEGER PRIMARY KEY" makes the column the row id (64-bit, no extra index).
   text =
@@ -179,7 +229,9 @@ void Schema::migrate(SqlConnection& connection, int target) {
         continue;
       }
       for (std::string_view statement : migration.statements) {
-        connection.session() << forDialect(statement, connection.dialect()), now;
+        if (std::optional<std::string> text = forDialect(statement, connection.dialect())) {
+          connection.session() << *text, now;
+        }
       }
       int number = migration.version;
       std::string description(migration.description);

@@ -17,7 +17,8 @@ struct Migration {
   std::string_view description;
   /// Statements run in order inside one transaction. In the text, {rowid} becomes the dialect's
   /// 64-bit integer primary key assigned by the caller, {serial} one assigned by the database,
-  /// and {blob} the type for bytes.
+  /// and {blob} the type for bytes. A statement that starts with {sqlite} or {postgresql} runs
+  /// on that dialect only.
   std::vector<std::string_view> statements;
 };
 

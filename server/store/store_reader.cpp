@@ -172,9 +172,16 @@ std::optional<StoredWorkItem> StoreReader::workItem(const std::string& id, bool 
   return withConnection("a work item", [&](SqlConnection& connection) {
     ItemRows rows;
     std::string key = validUtf8(id);
+    // An id is its row number written out (workItemId()), so the row is found by number; an
+    // id written otherwise ("wi-12" for "wi-000012") names no item.
+    std::optional<std::int64_t> number = workItemNumber(key);
+    if (!number || workItemId(*number) != key) {
+      return std::optional<StoredWorkItem>();
+    }
+    Poco::Int64 seq = *number;
     Statement statement(connection.session());
-    statement << connection.sql(kItemColumns + " WHERE id = ?");
-    statement.addBind(use(key));
+    statement << connection.sql(kItemColumns + " WHERE seq = ?");
+    statement.addBind(use(seq));
     rows.extractInto(statement);
     statement.execute();
     std::optional<StoredWorkItem> stored;

@@ -706,6 +706,54 @@ TEST_P(StoreTest, AnOlderDatabaseIsUpgradedAndKeepsItsRows) {
   EXPECT_EQ(store::Schema::version(connection), store::Schema::latestVersion());
 }
 
+// Migration 4 takes the unique index off work_items.id (SQLite makes the table again): the items
+// stay, are found by id, keep their history, and numbering goes on after the highest.
+TEST_P(StoreTest, ItemsStoredBeforeMigrationFourAreKeptAndFoundById) {
+  {
+    store::SqlConnection connection(options_, store::SqlConnection::Role::Writer);
+    store::Schema::migrate(connection, 3);
+    connection.session() << "INSERT INTO work_items (seq, id, source, medium, state, priority, "
+                            "queue_id, created_ms, updated_ms, record) VALUES (7, 'wi-000007', "
+                            "'mail', 'email', 'queued', 50, 'billing', 1000, 2000, '<x/>')",
+        now;
+    connection.session() << "INSERT INTO transitions (work_item_id, time_ms, state, cause) "
+                            "VALUES ('wi-000007', 1000, 'new', 'arrived')",
+        now;
+    connection.session() << "UPDATE counters SET value = 7 WHERE name = 'work_item'", now;
+  }
+  auto store = open();
+  std::optional<StoredWorkItem> kept = store->workItem("wi-000007", true);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->item.state, WorkItemState::Queued);
+  EXPECT_EQ(kept->item.queueId, std::optional<std::string>("billing"));
+  ASSERT_EQ(kept->item.history.size(), 1u);
+  EXPECT_EQ(kept->item.history[0].cause, "arrived");
+  EXPECT_FALSE(store->workItem("wi-7", false).has_value()) << "another spelling of the number";
+  EXPECT_FALSE(store->workItem("wi-0000007", false).has_value());
+  EXPECT_EQ(store->commitArrival(email("<after@x>")).workItemId, "wi-000008");
+
+  store::SqlConnection connection(options_, store::SqlConnection::Role::Writer);
+  EXPECT_EQ(store::Schema::version(connection), store::Schema::latestVersion());
+  int uniqueIndexes = -1;
+  connection.session() << (GetParam() == Backend::Sqlite
+                               ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+                                 "tbl_name = 'work_items' AND name LIKE 'sqlite_autoindex%'"
+                               : "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'work_items' "
+                                 "AND indexdef LIKE '%UNIQUE%' AND indexname <> 'work_items_pkey'"),
+      into(uniqueIndexes), now;
+  EXPECT_EQ(uniqueIndexes, 0);
+  std::vector<std::string> indexes;
+  connection.session() << (GetParam() == Backend::Sqlite
+                               ? "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                 "tbl_name = 'work_items' ORDER BY name"
+                               : "SELECT indexname FROM pg_indexes WHERE tablename = "
+                                 "'work_items' AND indexname <> 'work_items_pkey' ORDER BY "
+                                 "indexname"),
+      into(indexes), now;
+  EXPECT_EQ(indexes, (std::vector<std::string>{"work_items_agent", "work_items_queue",
+                                               "work_items_state"}));
+}
+
 TEST_P(StoreTest, ACurrentDatabaseOpensUnchanged) {
   std::string id = open()->commitArrival(email("<x>")).workItemId;
   auto store = open();
