@@ -1,5 +1,8 @@
 #include "http_connections.h"
 
+#include "buffered_exchange.h"
+#include "request_head.h"
+
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -147,10 +150,10 @@ Arrived arrivedOf(std::string_view bytes) {
 }
 
 /// Tells whether bytes of a next request are already read (a pipelining client).
-class Session : public Poco::Net::HTTPServerSession {
+class Session : public ServerSession {
  public:
   Session(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params)
-      : HTTPServerSession(socket, params) {}
+      : ServerSession(socket, params) {}
   bool hasBuffered() const { return buffered() > 0; }
   /// Takes the bytes Poco read but has not parsed yet (the start of a pipelined request).
   std::string takeBuffered() {
@@ -192,11 +195,38 @@ struct Connection {
 enum class After { Wait, Close, Detached, Parked, Continue };
 
 /// One request and its response, on the heap so that a deferred answer can outlive serve().
+/// A BufferedRequest and BufferedResponse when parseRequestHead() read the request's head,
+/// else Poco's pair, whose constructor parses the request.
 struct Exchange {
-  Exchange(Session& session, Poco::Net::HTTPServerParams* params)
-      : response(session), request(response, session, params) {}
-  Poco::Net::HTTPServerResponseImpl response;
-  Poco::Net::HTTPServerRequestImpl request;
+  /// `bytes`: what the connection read ahead, the request first.
+  Exchange(Session& session, Poco::Net::HTTPServerParams* params, std::string& bytes) {
+    if (std::optional<RequestHead> head = parseRequestHead(bytes)) {
+      bufferedResponse.emplace(session);
+      bufferedRequest.emplace(*head, bytes.substr(head->headSize, head->contentLength),
+                              *bufferedResponse, session, params);
+      bytes.erase(0, head->headSize + head->contentLength);
+    } else {
+      pocoResponse.emplace(session);
+      pocoRequest.emplace(*pocoResponse, session, params);
+    }
+  }
+  Poco::Net::HTTPServerRequest& request() {
+    if (bufferedRequest) {
+      return *bufferedRequest;
+    }
+    return *pocoRequest;
+  }
+  Poco::Net::HTTPServerResponse& response() {
+    if (bufferedResponse) {
+      return *bufferedResponse;
+    }
+    return *pocoResponse;
+  }
+  // Declared response first: it outlives its request, as in Poco's own server.
+  std::optional<BufferedResponse> bufferedResponse;
+  std::optional<BufferedRequest> bufferedRequest;
+  std::optional<Poco::Net::HTTPServerResponseImpl> pocoResponse;
+  std::optional<Poco::Net::HTTPServerRequestImpl> pocoRequest;
 };
 
 /// The Date header, formatted once a second per thread rather than once per response.
@@ -573,7 +603,7 @@ After HttpConnections::Impl::answered(Connection& connection, std::unique_ptr<Ex
   if (session.detached()) {
     return After::Detached; // a WebSocket took the connection over
   }
-  session.setKeepAlive(params_->getKeepAlive() && exchange->response.getKeepAlive() &&
+  session.setKeepAlive(params_->getKeepAlive() && exchange->response().getKeepAlive() &&
                        session.canKeepAlive());
   exchange.reset();
   if (!session.getKeepAlive() || stopping_.load(std::memory_order_acquire)) {
@@ -650,9 +680,9 @@ After HttpConnections::Impl::serve(Connection& connection) {
     }
     std::unique_ptr<Exchange> exchange;
     try {
-      exchange = std::make_unique<Exchange>(session, params_.get());
-      auto& response = exchange->response;
-      auto& request = exchange->request;
+      exchange = std::make_unique<Exchange>(session, params_.get(), connection.accepted.readAhead);
+      auto& response = exchange->response();
+      auto& request = exchange->request();
       response.set("Date", httpDate());
       response.setVersion(request.getVersion());
       response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
