@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -639,6 +640,18 @@ std::size_t threadsOf(pid_t pid) {
   }
   return n;
 }
+
+#ifdef SWITCHBOARD_JEMALLOC
+// The program is linked with jemalloc (decision 0016): the running server has it mapped, and
+// nothing preloaded another allocator in front of it.
+TEST(ServerEndToEnd, TheServerAllocatesWithJemalloc) {
+  ServerProcess server(kConfig);
+  server.start();
+  std::ifstream maps("/proc/" + std::to_string(server.pid()) + "/maps");
+  std::string contents((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(contents, HasSubstr("libjemalloc.so"));
+}
+#endif
 
 TEST(ServerEndToEnd, HundredsOfStreamsCostTheServerNoThreadEachAndAllGetTheOffer) {
   ServerProcess server(kConfig);
