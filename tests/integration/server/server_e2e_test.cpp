@@ -642,8 +642,7 @@ std::size_t threadsOf(pid_t pid) {
 }
 
 #ifdef SWITCHBOARD_JEMALLOC
-// The program is linked with jemalloc (decision 0016): the running server has it mapped, and
-// nothing preloaded another allocator in front of it.
+// The program is linked with jemalloc (decision 0016): the running server has it mapped.
 TEST(ServerEndToEnd, TheServerAllocatesWithJemalloc) {
   ServerProcess server(kConfig);
   server.start();
