@@ -66,8 +66,8 @@ std::ostream& BufferedResponse::send() {
     stream_ = std::make_unique<Poco::Net::HTTPChunkedOutputStream>(session_);
   } else if (hasContentLength()) {
     session_.writeAll(head());
-    stream_ = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(session_,
-                                                                       getContentLength64());
+    stream_ =
+        std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(session_, getContentLength64());
   } else {
     setKeepAlive(false); // the body ends where the connection does
     session_.writeAll(head());
@@ -127,8 +127,8 @@ BufferedRequest::BufferedRequest(const RequestHead& head, std::string body,
                                  BufferedResponse& response, ServerSession& session,
                                  Poco::Net::HTTPServerParams* params)
     : response_(response), params_(params), client_(session.clientAddress()),
-      server_(session.serverAddress()), secure_(session.socket().secure()),
-      body_(std::move(body)), stream_(body_.data(), body_.size()) {
+      server_(session.serverAddress()), secure_(session.socket().secure()), body_(std::move(body)),
+      stream_(body_.data(), body_.size()) {
   setMethod(std::string(head.method));
   setURI(std::string(head.uri));
   setVersion(std::string(head.version));

@@ -126,8 +126,7 @@ std::optional<RequestHead> parseRequestHead(std::string_view bytes,
         !isVisible(value, true) || parsed.headers.size() == limits.fields) {
       return std::nullopt;
     }
-    if (namedAs(name, "transfer-encoding") || namedAs(name, "expect") ||
-        namedAs(name, "upgrade")) {
+    if (namedAs(name, "transfer-encoding") || namedAs(name, "expect") || namedAs(name, "upgrade")) {
       return std::nullopt;
     }
     if (namedAs(name, "content-length")) {

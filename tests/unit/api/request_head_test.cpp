@@ -96,8 +96,8 @@ TEST(RequestHead, RequestsBeyondPocosLimitsGoToPoco) {
   EXPECT_TRUE(parseRequestHead(many + "\r\n").has_value()) << "at the limit";
   EXPECT_FALSE(parseRequestHead(many + "X-last: v\r\n\r\n").has_value()) << "over it";
   std::string body(limits.body + 1, 'b');
-  std::string large = "POST / HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
-                      "\r\n\r\n" + body;
+  std::string large =
+      "POST / HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   EXPECT_FALSE(parseRequestHead(large).has_value());
 }
 

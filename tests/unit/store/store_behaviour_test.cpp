@@ -750,8 +750,8 @@ TEST_P(StoreTest, ItemsStoredBeforeMigrationFourAreKeptAndFoundById) {
                                  "'work_items' AND indexname <> 'work_items_pkey' ORDER BY "
                                  "indexname"),
       into(indexes), now;
-  EXPECT_EQ(indexes, (std::vector<std::string>{"work_items_agent", "work_items_queue",
-                                               "work_items_state"}));
+  EXPECT_EQ(indexes,
+            (std::vector<std::string>{"work_items_agent", "work_items_queue", "work_items_state"}));
 }
 
 TEST_P(StoreTest, ACurrentDatabaseOpensUnchanged) {

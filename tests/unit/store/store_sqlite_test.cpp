@@ -55,8 +55,7 @@ TEST(SqliteStore, AWorkItemRecordIsItsElementAndWholeDocumentsStillRead) {
   }
   store::SqlConnection connection(options, store::SqlConnection::Role::Writer);
   std::string record;
-  connection.session() << "SELECT record FROM work_items WHERE id = ?", use(id), into(record),
-      now;
+  connection.session() << "SELECT record FROM work_items WHERE id = ?", use(id), into(record), now;
   EXPECT_THAT(record, ::testing::StartsWith("<workItem"));
   EXPECT_THAT(record, ::testing::EndsWith("</workItem>"));
   EXPECT_THAT(record, Not(HasSubstr("<message")));
