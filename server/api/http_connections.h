@@ -8,9 +8,11 @@
 // the keep-alive timeout), and every request pays for a fresh epoll set to wait for the next.
 // Here idle connections wait together in one epoll set in which every worker waits; a
 // connection goes to one worker when bytes of a request arrive, and back to the set after its
-// response. Requests
-// are still read and answered through Poco's HTTPServerRequestImpl and HTTPServerResponseImpl,
-// so handlers (and WebSocket upgrades, which take the socket over) see what they saw before.
+// response. A request goes to a worker only once it has arrived whole; an ordinary one is then
+// read from the buffered bytes and answered through a BufferedRequest and BufferedResponse
+// (buffered_exchange.h, decision 0015), any other (HEAD, a WebSocket upgrade, a chunked body,
+// anything malformed) through Poco's HTTPServerRequestImpl and HTTPServerResponseImpl. Handlers
+// see Poco's interfaces either way.
 //
 // TLS listeners stay on Poco's HTTPServer: a TLS connection can hold decrypted bytes that epoll
 // cannot see.
