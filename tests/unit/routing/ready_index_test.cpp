@@ -31,7 +31,10 @@ std::vector<AgentIndex> walk(const ReadyIndex& index, const Model& model, std::s
   return seen;
 }
 
-void exercise(ReadyIndex::Layout layout, std::uint32_t seed) {
+/// `part`: the key part that varies besides the bucket (keys[0] when bucketed). An entry keeps
+/// one part inline (keys[0], or keys[1] when bucketed) and the others beside it, so parts past
+/// that one exercise the wide entries, whose leads all tie.
+void exercise(ReadyIndex::Layout layout, std::uint32_t seed, std::size_t part) {
   constexpr std::uint32_t kAgents = 3000;
   Model model;
   model.versions.assign(kAgents, 0);
@@ -48,7 +51,8 @@ void exercise(ReadyIndex::Layout layout, std::uint32_t seed) {
     if (layout == ReadyIndex::Layout::Bucketed) {
       key.keys[0] = static_cast<std::int64_t>(random() % 12) - 4;
     }
-    key.keys[1] = fresh && random() % 4 == 0 ? static_cast<std::int64_t>(random() % 1000) : ++clock;
+    key.keys[part] =
+        fresh && random() % 4 == 0 ? static_cast<std::int64_t>(random() % 1000) - 500 : ++clock;
     return key;
   };
   auto file = [&](AgentIndex agent, bool fresh) {
@@ -95,15 +99,24 @@ void exercise(ReadyIndex::Layout layout, std::uint32_t seed) {
 }
 
 TEST(ReadyIndexTest, SortedMatchesAnOrderedSet) {
-  exercise(ReadyIndex::Layout::Sorted, 1);
+  exercise(ReadyIndex::Layout::Sorted, 1, 0);
+}
+
+TEST(ReadyIndexTest, SortedWithKeysPastTheFirstMatchesAnOrderedSet) {
+  exercise(ReadyIndex::Layout::Sorted, 4, 1);
+  exercise(ReadyIndex::Layout::Sorted, 5, 3);
 }
 
 TEST(ReadyIndexTest, BucketedMatchesAnOrderedSet) {
-  exercise(ReadyIndex::Layout::Bucketed, 2);
+  exercise(ReadyIndex::Layout::Bucketed, 2, 1);
+}
+
+TEST(ReadyIndexTest, BucketedWithKeysPastTheSecondMatchesAnOrderedSet) {
+  exercise(ReadyIndex::Layout::Bucketed, 6, 2);
 }
 
 TEST(ReadyIndexTest, UnsortedYieldsEveryLiveAgentOnce) {
-  exercise(ReadyIndex::Layout::Unsorted, 3);
+  exercise(ReadyIndex::Layout::Unsorted, 3, 1);
 }
 
 TEST(ReadyIndexTest, ManyDistinctFirstKeysFallBackToOneSortedBucket) {
