@@ -78,7 +78,10 @@ class ReadyIndex {
       newChunk(bucket, key, entry, room);
       return;
     }
-    if (layout_ == Layout::Unsorted || !(key < chunks.back().last)) {
+    // The leads decide nearly always, without a read of the last chunk's `last`.
+    const std::uint64_t lastLead = bucket.lastLeads.back();
+    if (layout_ == Layout::Unsorted || entry.lead > lastLead ||
+        (entry.lead == lastLead && !(key < chunks.back().last))) {
       Chunk& last = chunks.back();
       if (last.entries.size() - last.head >= 2 * kChunk) {
         newChunk(bucket, key, entry, room);
