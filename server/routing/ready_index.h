@@ -153,14 +153,12 @@ class ReadyIndex {
       // entries of agents that stopped being routable (the bulk) from the versions alone.
       const bool keys = (++compactions_ & 7U) == 0;
       size_ = 0;
-      std::vector<Full> kept;
       for (std::size_t b = 0; b < buckets_.size(); ++b) {
-        kept.clear();
-        collect(buckets_[b], firstKeyOf(b), kept, [&](const Full& full) {
-          return versionOf(full.key.agent) == full.version && (!keys || current(full.key));
+        const std::int64_t first = firstKeyOf(b);
+        compact(buckets_[b], first, [&](const Chunk& chunk, std::size_t i) {
+          return versionOf(chunk.entries[i].agent) == chunk.entries[i].version &&
+                 (!keys || current(keyAt(first, chunk, i)));
         });
-        fill(buckets_[b], kept);
-        size_ += kept.size();
       }
       stale_ = 0;
     }
@@ -574,6 +572,46 @@ class ReadyIndex {
     }
   }
 
+  /// Keeps the entries of `bucket` (first key `first`) that keep(chunk, i) accepts, in chunks
+  /// of kChunk, and counts them in size_. Entries move as they are (their keys are not
+  /// rebuilt), through scratch storage the index keeps.
+  template <typename Keep>
+  void compact(Bucket& bucket, std::int64_t first, Keep&& keep) {
+    scratch_.clear();
+    scratchRest_.clear();
+    for (const Chunk& chunk : bucket.chunks) {
+      for (std::size_t i = chunk.head; i < chunk.entries.size(); ++i) {
+        if (keep(chunk, i)) {
+          scratch_.push_back(chunk.entries[i]);
+          if (wide_) {
+            scratchRest_.push_back(chunk.rest[i]);
+          }
+        }
+      }
+    }
+    bucket.chunks.clear();
+    bucket.lastLeads.clear();
+    for (std::size_t i = 0; i < scratch_.size(); i += kChunk) {
+      const std::size_t end = std::min(scratch_.size(), i + kChunk);
+      Chunk& chunk = bucket.chunks.emplace_back();
+      chunk.entries.reserve(2 * kChunk + 1);
+      chunk.entries.assign(scratch_.begin() + static_cast<std::ptrdiff_t>(i),
+                           scratch_.begin() + static_cast<std::ptrdiff_t>(end));
+      if (wide_) {
+        chunk.rest.reserve(2 * kChunk + 1);
+        chunk.rest.assign(scratchRest_.begin() + static_cast<std::ptrdiff_t>(i),
+                          scratchRest_.begin() + static_cast<std::ptrdiff_t>(end));
+      }
+      for (const Entry& entry : chunk.entries) {
+        chunk.room |= roomOf(entry.agent);
+      }
+      chunk.live = static_cast<std::uint32_t>(end - i);
+      chunk.last = keyAt(first, chunk, chunk.entries.size() - 1);
+      bucket.lastLeads.push_back(chunk.entries.back().lead);
+    }
+    size_ += scratch_.size();
+  }
+
   /// Replaces the entries of `bucket` with `all` (in key order), in chunks of kChunk.
   void fill(Bucket& bucket, const std::vector<Full>& all) {
     for (const Full& full : all) {
@@ -661,6 +699,8 @@ class ReadyIndex {
   const std::vector<AgentHot>* agents_ = nullptr;
   mutable std::vector<Bucket> buckets_; ///< buckets_[k]: first key base_ + k
   std::vector<Full> pending_;           ///< appended, not filed until sortAll()
+  std::vector<Entry> scratch_;          ///< compact(): the entries kept
+  std::vector<Rest> scratchRest_;       ///< compact(): their rests (wide indexes)
   std::int64_t base_ = 0;
   mutable std::size_t size_ = 0;  ///< entries filed and not dropped, stale ones included
   mutable std::size_t stale_ = 0; ///< of which stale (as far as known)
