@@ -79,7 +79,7 @@ class ReadyIndex {
       return;
     }
     // The leads decide nearly always, without a read of the last chunk's `last`.
-    const std::uint64_t lastLead = bucket.lastLeads.back();
+    const std::uint64_t lastLead = bucket.tailLead;
     if (layout_ == Layout::Unsorted || entry.lead > lastLead ||
         (entry.lead == lastLead && !(key < chunks.back().last))) {
       Chunk& last = chunks.back();
@@ -92,12 +92,13 @@ class ReadyIndex {
           last.rest.push_back(restOf(key));
         }
         last.last = key;
-        bucket.lastLeads.back() = entry.lead;
+        bucket.tailLead = entry.lead; // lastLeads.back() catches up when it is read
         last.room |= room;
         ++last.live;
       }
       return;
     }
+    bucket.lastLeads.back() = bucket.tailLead;
     const std::size_t c = chunkAbove(bucket, key);
     Chunk& chunk = chunks[c];
     makeRoom(chunk);
@@ -256,8 +257,12 @@ class ReadyIndex {
           chunk.live = seenLive;
         }
         if (chunk.head == entries.size()) {
+          const bool tail = c + 1 == chunks.size();
           chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(c));
           bucket.lastLeads.erase(bucket.lastLeads.begin() + static_cast<std::ptrdiff_t>(c));
+          if (tail) {
+            bucket.syncTail(); // the leads before the last are always up to date
+          }
         } else {
           // The gone entries before the head stay until an insert needs their room (see
           // makeRoom): moving the rest of the chunk down here made walks write whole chunks.
@@ -285,6 +290,10 @@ class ReadyIndex {
     }
     Bucket& bucket = buckets_[static_cast<std::size_t>(first - base_)];
     auto& chunks = bucket.chunks;
+    if (chunks.empty()) {
+      return;
+    }
+    bucket.lastLeads.back() = bucket.tailLead;
     // A chunk whose last key equals this one may be followed by the chunk that holds the entry.
     for (std::size_t c = chunkNotBelow(bucket, key); c < chunks.size(); ++c) {
       chunks[c].room |= gained;
@@ -309,7 +318,6 @@ class ReadyIndex {
       const Bucket& bucket = buckets_[static_cast<std::size_t>(key - base_)];
       if (!bucket.chunks.empty()) {
         __builtin_prefetch(&bucket.chunks.back());
-        __builtin_prefetch(&bucket.lastLeads.back());
       }
     }
   }
@@ -365,6 +373,12 @@ class ReadyIndex {
     /// The leads of the chunks' `last` keys, dense: finding the chunk for a key searches these
     /// (a few cache lines) and reads a chunk record only among those whose leads tie.
     std::vector<std::uint64_t> lastLeads;
+    /// The lead of the last chunk's `last` (0 when there are no chunks), in the bucket's own
+    /// cache line: filing at the end compares with it and updates only it, where reading and
+    /// writing lastLeads.back() was a miss per filing. lastLeads.back() may lag behind it;
+    /// whatever searches lastLeads first sets it.
+    std::uint64_t tailLead = 0;
+    void syncTail() { tailLead = lastLeads.empty() ? 0 : lastLeads.back(); }
     std::vector<Chunk> chunks; ///< in key order, none empty
   };
   /// An entry with its whole key, for refiling.
@@ -525,7 +539,11 @@ class ReadyIndex {
     chunk.last = key;
     chunk.room = room;
     chunk.live = 1;
+    if (!bucket.lastLeads.empty()) {
+      bucket.lastLeads.back() = bucket.tailLead; // no longer the last: brought up to date
+    }
     bucket.lastLeads.push_back(entry.lead);
+    bucket.tailLead = entry.lead;
   }
 
   /// Splits chunk `c` of `bucket` (first key `first`), which has grown past 2 * kChunk.
@@ -555,6 +573,7 @@ class ReadyIndex {
                          std::move(upper));
     bucket.lastLeads.insert(bucket.lastLeads.begin() + static_cast<std::ptrdiff_t>(c + 1),
                             upperLead);
+    bucket.syncTail();
   }
 
   /// Appends to `out` the entries of `bucket` (first key `first`) from the chunks' heads that
@@ -609,6 +628,7 @@ class ReadyIndex {
       chunk.last = keyAt(first, chunk, chunk.entries.size() - 1);
       bucket.lastLeads.push_back(chunk.entries.back().lead);
     }
+    bucket.syncTail();
     size_ += scratch_.size();
   }
 
@@ -639,6 +659,7 @@ class ReadyIndex {
       chunk.live = static_cast<std::uint32_t>(end - i);
       bucket.lastLeads.push_back(chunk.entries.back().lead);
     }
+    bucket.syncTail();
   }
 
   /// Buckets are indexed by first key minus the smallest first key seen (keys bucketed on span
