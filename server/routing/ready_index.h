@@ -11,8 +11,11 @@
 // with and its key is still the agent's key for this queue (a key that changes while the agent
 // stays routable gets a new entry; keys only grow while an agent stays filed, so an old entry
 // never becomes current again). Readers skip stale entries and move those they walk over out of
-// the way, and the index compacts itself when stale entries make up two thirds of it. So an offer
-// costs a version bump instead of an erase from every index the agent is in.
+// the way, and the index compacts itself when stale entries make up about two thirds of it: the
+// engine does not tell it of each stale entry (markStale()), since telling read the index of
+// every queue of an agent that an offer left without room; it compacts once it has grown to
+// three times what its last compaction kept (compactIfGrown()). So an offer costs a version bump
+// instead of an erase from every index the agent is in, and reads none of them.
 //
 // Entries are grouped in buckets by their first key when that key takes few values (seniority,
 // contacts today, a fixed skill's level; past kMaxBuckets values the index falls back to one
@@ -143,25 +146,28 @@ class ReadyIndex {
     for (const Full& full : all) {
       insert(full.key, full.version, full.stages);
     }
+    compactAt_ = 3 * size_ + kMinGrowth;
   }
 
-  /// One of the filed entries went stale; current(key) as for forEach().
+  /// One of the filed entries went stale; current(key) as for forEach(). The index compacts
+  /// itself when stale entries make up two thirds of it.
   template <typename Current>
   void markStale(Current&& current) {
     ++stale_;
-    if (stale_ > 256 && stale_ * 3 > size_ * 2) {
-      // Checking keys reads every agent: only every 8th compaction does, the others drop the
-      // entries of agents that stopped being routable (the bulk) from the versions alone.
-      const bool keys = (++compactions_ & 7U) == 0;
-      size_ = 0;
-      for (std::size_t b = 0; b < buckets_.size(); ++b) {
-        const std::int64_t first = firstKeyOf(b);
-        compact(buckets_[b], first, [&](const Chunk& chunk, std::size_t i) {
-          return versionOf(chunk.entries[i].agent) == chunk.entries[i].version &&
-                 (!keys || current(keyAt(first, chunk, i)));
-        });
-      }
-      stale_ = 0;
+    if (stale_ > kMinGrowth && stale_ * 3 > size_ * 2) {
+      compactAll(current);
+    }
+  }
+
+  /// For a caller that does not tell of each entry going stale (telling reads the index for
+  /// every queue of an agent that an offer leaves without room): compacts once the index has
+  /// grown to three times the entries its last compaction kept, plus kMinGrowth. Entries go
+  /// stale about as often as entries are filed, so that is about when markStale() would find
+  /// two thirds of them stale.
+  template <typename Current>
+  void compactIfGrown(Current&& current) {
+    if (size_ >= compactAt_) {
+      compactAll(current);
     }
   }
 
@@ -275,6 +281,8 @@ class ReadyIndex {
     }
   }
 
+  /// Entries filed, less those known to be stale: exact for a caller that calls markStale()
+  /// for each, an upper bound otherwise.
   std::size_t size() const { return size_ - stale_ + pending_.size(); }
 
   /// The agent filed under `key` has gained room `gained` (AgentHot::room bits) while its entry
@@ -387,6 +395,25 @@ class ReadyIndex {
     std::uint32_t version = 0;
     std::uint32_t stages = kAllStages;
   };
+
+  static constexpr std::size_t kMinGrowth = 256;
+
+  template <typename Current>
+  void compactAll(Current& current) {
+    // Checking keys reads every agent: only every 8th compaction does, the others drop the
+    // entries of agents that stopped being routable (the bulk) from the versions alone.
+    const bool keys = (++compactions_ & 7U) == 0;
+    size_ = 0;
+    for (std::size_t b = 0; b < buckets_.size(); ++b) {
+      const std::int64_t first = firstKeyOf(b);
+      compact(buckets_[b], first, [&](const Chunk& chunk, std::size_t i) {
+        return versionOf(chunk.entries[i].agent) == chunk.entries[i].version &&
+               (!keys || current(keyAt(first, chunk, i)));
+      });
+    }
+    stale_ = 0;
+    compactAt_ = 3 * size_ + kMinGrowth;
+  }
 
   /// Signed keys as unsigned words in the same order.
   static std::uint64_t toWord(std::int64_t part) {
@@ -723,8 +750,9 @@ class ReadyIndex {
   std::vector<Entry> scratch_;          ///< compact(): the entries kept
   std::vector<Rest> scratchRest_;       ///< compact(): their rests (wide indexes)
   std::int64_t base_ = 0;
-  mutable std::size_t size_ = 0;  ///< entries filed and not dropped, stale ones included
-  mutable std::size_t stale_ = 0; ///< of which stale (as far as known)
+  mutable std::size_t size_ = 0;       ///< entries filed and not dropped, stale ones included
+  mutable std::size_t stale_ = 0;      ///< of which stale (as far as markStale() was told)
+  std::size_t compactAt_ = kMinGrowth; ///< compactIfGrown() compacts from this size_ on
   std::uint32_t compactions_ = 0;
 };
 
