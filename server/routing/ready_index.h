@@ -45,7 +45,7 @@
 
 namespace switchboard::routing {
 
-class ReadyIndex {
+class alignas(64) ReadyIndex {
  public:
   enum class Layout : std::uint8_t {
     Sorted,   ///< one bucket, sorted by the key
@@ -741,18 +741,21 @@ class ReadyIndex {
     return agents_ != nullptr ? (*agents_)[agent].room : std::uint8_t{0xff};
   }
 
+  // The first cache line holds all that filing reads and writes of the index itself (the
+  // class is aligned to a line); walks read it and, when they drop entries, stale_.
   Layout layout_;
   bool wide_ = false; ///< entries keep key parts after the lead (see Entry)
-  const std::vector<std::uint32_t>* versions_ = nullptr;
   const std::vector<AgentHot>* agents_ = nullptr;
   mutable std::vector<Bucket> buckets_; ///< buckets_[k]: first key base_ + k
-  std::vector<Full> pending_;           ///< appended, not filed until sortAll()
-  std::vector<Entry> scratch_;          ///< compact(): the entries kept
-  std::vector<Rest> scratchRest_;       ///< compact(): their rests (wide indexes)
   std::int64_t base_ = 0;
   mutable std::size_t size_ = 0;       ///< entries filed and not dropped, stale ones included
-  mutable std::size_t stale_ = 0;      ///< of which stale (as far as markStale() was told)
   std::size_t compactAt_ = kMinGrowth; ///< compactIfGrown() compacts from this size_ on
+
+  mutable std::size_t stale_ = 0; ///< of which stale (as far as markStale() was told)
+  const std::vector<std::uint32_t>* versions_ = nullptr;
+  std::vector<Full> pending_;     ///< appended, not filed until sortAll()
+  std::vector<Entry> scratch_;    ///< compact(): the entries kept
+  std::vector<Rest> scratchRest_; ///< compact(): their rests (wide indexes)
   std::uint32_t compactions_ = 0;
 };
 
