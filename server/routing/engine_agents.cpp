@@ -10,13 +10,9 @@ void RoutingEngine::Impl::unindexAgent(AgentIndex index) {
   if (!agent.indexed) {
     return;
   }
+  // Its entries go stale with the version; the indexes are not told (see
+  // ReadyIndex::compactIfGrown), so that this reads none of them.
   ++agentHot[index].version;
-  for (const auto& membership : agent.memberships) {
-    __builtin_prefetch(&readyOf(membership));
-  }
-  for (const auto& membership : agent.memberships) {
-    readyOf(membership).markStale(currentKey(*membership.queueRecord));
-  }
   agent.indexed = false;
 }
 
@@ -91,17 +87,15 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
           batch[count++] = &membership;
         }
         for (std::size_t c = 0; c < count; ++c) {
-          ReadyIndex& ready = readyOf(*batch[c]);
-          if (agent.indexed) {
-            ready.markStale(currentKey(*batch[c]->queueRecord));
-          }
-          ready.prefetchBucket(batch[c]->key.keys[0]);
+          readyOf(*batch[c]).prefetchBucket(batch[c]->key.keys[0]);
         }
         for (std::size_t c = 0; c < count; ++c) {
           readyOf(*batch[c]).prefetchTail(batch[c]->key.keys[0]);
         }
         for (std::size_t c = 0; c < count; ++c) {
-          readyOf(*batch[c]).insert(batch[c]->key, version, batch[c]->stages);
+          ReadyIndex& ready = readyOf(*batch[c]);
+          ready.insert(batch[c]->key, version, batch[c]->stages);
+          ready.compactIfGrown(currentKey(*batch[c]->queueRecord));
         }
       }
       agent.indexed = true;

@@ -152,17 +152,14 @@ struct RoutingEngine::Impl {
   }
   /// indexKey(key.agent, queue) == key, key by key without building the whole key: walks ask
   /// it of every entry they pass.
+  /// Only the queue's own parts are compared: the others are zero in every key the queue's
+  /// indexes hold, since indexKey() made them all.
   bool keyCurrent(const IndexKey& key, const QueueRecord& queue) const {
-    std::size_t n = 0;
-    if (!queue.scanOrdering) {
-      for (; n < queue.keyCount; ++n) {
-        if (key.keys[n] != indexKeyPart(key.agent, queue, n)) {
-          return false;
-        }
-      }
+    if (queue.scanOrdering) {
+      return true;
     }
-    for (; n < kMaxOrderKeys; ++n) {
-      if (key.keys[n] != 0) {
+    for (std::size_t n = 0; n < queue.keyCount; ++n) {
+      if (key.keys[n] != indexKeyPart(key.agent, queue, n)) {
         return false;
       }
     }

@@ -44,28 +44,31 @@ struct Stage {
 };
 
 struct QueueRecord {
-  /// The agents that can take work and meet stage 0, marked with every stage they meet
-  /// (Indexed); first, for the cache.
-  ReadyIndex ready{ReadyIndex::Layout::Sorted, static_cast<const std::vector<AgentHot>*>(nullptr)};
-  /// The agents that can take work and meet only later stages (escalation, overflow), so that
-  /// stage 0 walks never pass over them.
-  ReadyIndex lateReady{ReadyIndex::Layout::Sorted,
-                       static_cast<const std::vector<AgentHot>*>(nullptr)};
-  /// Items waiting in all stages: backfill skips the queue when there are none.
-  std::uint32_t waitingCount = 0;
-  std::string id;
-  Symbol idSymbol = kNoSymbol;
-  QueueSpec spec;
-  std::vector<OrderKey> ordering;
+  // The first cache line: what computing an agent's key in the queue's ready indexes reads
+  // (refiling does for every queue of the agent, and walks for every entry they check).
   /// The ordering without PreviousAgent, inline: the keys an agent is filed under.
   std::array<OrderKey, kMaxOrderKeys> keyOrder{};
   std::uint8_t keyCount = 0;
   std::uint8_t keyInputs = 0; ///< kIdleInput | kContactsInput | kTurnInput: what keys read
   bool sticky = false;        ///< ordering starts with PreviousAgent
   bool scanOrdering = false;  ///< a key depends on the item: scan the stage's agents per decision
+  Symbol skill = kNoSymbol;
+  /// Items waiting in all stages: backfill skips the queue when there are none.
+  std::uint32_t waitingCount = 0;
+  std::vector<std::uint64_t> roundRobinTurn; ///< per agent: the counter at its last offer
+  /// The agents that can take work and meet stage 0, marked with every stage they meet
+  /// (Indexed); next, for the cache (an index's first cache line is what filing touches).
+  ReadyIndex ready{ReadyIndex::Layout::Sorted, static_cast<const std::vector<AgentHot>*>(nullptr)};
+  /// The agents that can take work and meet only later stages (escalation, overflow), so that
+  /// stage 0 walks never pass over them.
+  ReadyIndex lateReady{ReadyIndex::Layout::Sorted,
+                       static_cast<const std::vector<AgentHot>*>(nullptr)};
+  std::string id;
+  Symbol idSymbol = kNoSymbol;
+  QueueSpec spec;
+  std::vector<OrderKey> ordering;
   /// The engine's ValueSets whose bits the ready-index entries carry (stage 0's), or kNone.
   std::uint32_t entryValueSets = kNone;
-  Symbol skill = kNoSymbol;
   Symbol skillAttribute = kNoSymbol;
   Symbol weightAttribute = kNoSymbol;
   std::int64_t stickyMaxWait = 0;
@@ -78,7 +81,6 @@ struct QueueRecord {
   int priority = 0;
   std::vector<std::unique_ptr<Stage>> stages;
   std::uint64_t roundRobinCounter = 0;
-  std::vector<std::uint64_t> roundRobinTurn; ///< per agent: the counter at its last offer
 
   /// The stage that applies after `waited` ms in the queue.
   std::uint32_t stageFor(std::int64_t waited) const {

@@ -204,6 +204,15 @@ RoutingEngine::Impl::createItem(const ItemSpec& spec, QueueIndex& queue, std::in
     d.items.emplace_back();
   }
   ItemRecord& item = d.items[index];
+  // The rest of a reused slot's reset (see beginCall()).
+  item.attributes.clear();
+  item.listStore.clear();
+  item.excluded.clear();
+  item.topic = kNoSymbol;
+  item.queuedAt = 0;
+  item.waitKey = WaitKey{};
+  item.stickyUntil = 0;
+  item.moves = 0;
   item.live = true;
   item.id = spec.id;
   item.idHash = idHash;

@@ -14,9 +14,22 @@ Symbol SymbolTable::intern(std::string_view text) {
 }
 
 Symbol SymbolTable::find(std::string_view text) const {
+  Recent* recent = nullptr;
+  if (!text.empty() && text.size() <= kRecentBytes) {
+    recent = &recent_[recentSlot(text)];
+    if (recent->text == text) {
+      return recent->symbol;
+    }
+  }
   const std::uint32_t found =
       index_.find(text, [this](std::uint32_t symbol) { return views_[symbol]; });
-  return found == IdTable::kNotFound ? kNoSymbol : found;
+  if (found == IdTable::kNotFound) {
+    return kNoSymbol;
+  }
+  if (recent != nullptr) {
+    *recent = Recent{views_[found], found};
+  }
+  return found;
 }
 
 std::string_view SymbolTable::text(Symbol symbol) const {

@@ -6,6 +6,7 @@
 
 #include "id_table.h"
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -28,9 +29,27 @@ class SymbolTable {
   std::size_t size() const { return texts_.size(); }
 
  private:
+  /// A text found before, in `recent_` (see there).
+  struct Recent {
+    std::string_view text; ///< the table's own copy, so it stays valid
+    Symbol symbol = kNoSymbol;
+  };
+  static constexpr std::size_t kRecentBytes = 16;
+  /// Short texts found lately, by a cheap hash of their size and end bytes. Every item brings
+  /// its medium, its attribute names and values, and the same few recur item after item: a
+  /// hit compares at most 16 bytes instead of hashing the text and probing the table (about a
+  /// hundred instructions). Symbols are never removed, so an entry never goes out of date.
+  static std::size_t recentSlot(std::string_view text) {
+    const auto first = static_cast<unsigned char>(text.front());
+    const auto last = static_cast<unsigned char>(text.back());
+    return (text.size() * 7U + first * 31U + last) & (kRecentSlots - 1);
+  }
+  static constexpr std::size_t kRecentSlots = 64;
+
   std::deque<std::string> texts_;       ///< the texts; a deque, so they never move
   std::vector<std::string_view> views_; ///< views_[symbol]: texts_[symbol], one hop less
   IdTable index_;
+  mutable std::array<Recent, kRecentSlots> recent_{};
 };
 
 /// The media the engine knows, each with a small slot number for per-medium counters.
