@@ -496,14 +496,19 @@ class alignas(64) ReadyIndex {
     }
     return low;
   }
-  /// The first chunk of `bucket` whose last key is above `key`.
-  std::size_t chunkAbove(const Bucket& bucket, const IndexKey& key) const {
+  /// The chunks of `bucket` whose last key has the lead of `key`: a search of the dense lead
+  /// array; only these need their whole last key compared.
+  auto chunksWithLeadOf(const Bucket& bucket, const IndexKey& key) const {
     const auto& leads = bucket.lastLeads;
     const std::uint64_t lead = leadOf(key);
     const auto low = std::lower_bound(leads.begin(), leads.end(), lead);
     const auto high = std::upper_bound(low, leads.end(), lead);
-    const auto first = bucket.chunks.begin() + (low - leads.begin());
-    const auto last = bucket.chunks.begin() + (high - leads.begin());
+    return std::make_pair(bucket.chunks.begin() + (low - leads.begin()),
+                          bucket.chunks.begin() + (high - leads.begin()));
+  }
+  /// The first chunk of `bucket` whose last key is above `key`.
+  std::size_t chunkAbove(const Bucket& bucket, const IndexKey& key) const {
+    const auto [first, last] = chunksWithLeadOf(bucket, key);
     return static_cast<std::size_t>(
         std::upper_bound(first, last, key,
                          [](const IndexKey& k, const Chunk& c) { return k < c.last; }) -
@@ -511,12 +516,7 @@ class alignas(64) ReadyIndex {
   }
   /// The first chunk of `bucket` whose last key is not below `key`.
   std::size_t chunkNotBelow(const Bucket& bucket, const IndexKey& key) const {
-    const auto& leads = bucket.lastLeads;
-    const std::uint64_t lead = leadOf(key);
-    const auto low = std::lower_bound(leads.begin(), leads.end(), lead);
-    const auto high = std::upper_bound(low, leads.end(), lead);
-    const auto first = bucket.chunks.begin() + (low - leads.begin());
-    const auto last = bucket.chunks.begin() + (high - leads.begin());
+    const auto [first, last] = chunksWithLeadOf(bucket, key);
     return static_cast<std::size_t>(
         std::lower_bound(first, last, key,
                          [](const Chunk& c, const IndexKey& k) { return c.last < k; }) -
