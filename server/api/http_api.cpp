@@ -91,19 +91,35 @@ struct api::HttpApiImpl {
   void handleOwn(std::size_t index, api::PathParams params, Poco::Net::HTTPServerRequest& request,
                  Poco::Net::HTTPServerResponse& response);
 
+  /// A POST with an Idempotency-Key while it runs: its key (scoped to the caller) and the hash
+  /// of what it asked, to store with its answer.
+  struct Idempotent {
+    std::string key;
+    std::string requestHash;
+  };
   /// The answer, or nothing when a deferred endpoint will send it (runDeferred()).
   std::optional<ApiResponse> process(Poco::Net::HTTPServerRequest& request,
                                      Poco::Net::HTTPServerResponse& raw, const api::Route*& route,
                                      bool& close, std::string& path,
                                      std::chrono::steady_clock::time_point start);
+  /// With `idempotent`, the answer is stored (asynchronously) before it is sent.
   void runDeferred(const api::Route& route, const ApiRequest& request,
                    Poco::Net::HTTPServerResponse& response,
                    std::chrono::steady_clock::time_point start,
-                   std::shared_ptr<api::HttpConnections::Parked> parked);
+                   std::shared_ptr<api::HttpConnections::Parked> parked,
+                   std::optional<Idempotent> idempotent = std::nullopt);
   Principal authenticate(const Poco::Net::HTTPServerRequest& request, api::Access access,
                          std::optional<std::string> queryCredential = std::nullopt);
   std::string readBody(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response, bool& close);
+  /// Checks the key; the stored answer when the same request was answered before (a replay),
+  /// else marks the key in flight (endIdempotent() clears it). Throws ApiError.
+  std::optional<ApiResponse> beginIdempotent(const ApiRequest& request, const std::string& target,
+                                             Idempotent& idempotent);
+  void endIdempotent(const Idempotent& idempotent);
+  /// What is kept of `response` for replays: answers below 500 only.
+  static std::optional<StoredResponse> toStore(const Idempotent& idempotent,
+                                               const ApiResponse& response);
   ApiResponse runIdempotent(const api::Route& route, ApiRequest& request,
                             const std::string& target);
   ApiResponse run(const api::Route& route, const ApiRequest& request);
@@ -339,19 +355,21 @@ ApiResponse api::HttpApiImpl::run(const api::Route& route, const ApiRequest& req
   }
 }
 
-ApiResponse api::HttpApiImpl::runIdempotent(const api::Route& route, ApiRequest& request,
-                                            const std::string& target) {
+std::optional<ApiResponse> api::HttpApiImpl::beginIdempotent(const ApiRequest& request,
+                                                             const std::string& target,
+                                                             Idempotent& idempotent) {
   const auto& key = request.idempotencyKey;
   bool printable = std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7F; });
   if (key.size() > kMaxIdempotencyKeyBytes || !printable) {
     throw ApiError(ApiErrorCode::BadRequest,
                    "the Idempotency-Key must be 1 to 255 visible ASCII characters");
   }
-  std::string scoped =
+  idempotent.key =
       (request.principal.agent() ? "agent:" : "key:") + request.principal.id + ":" + key;
-  std::string hash = api::hex(api::sha256(request.method + " " + target + "\n" + request.body));
-  if (auto stored = service_.storedResponse(scoped)) {
-    if (stored->requestHash != hash) {
+  idempotent.requestHash =
+      api::hex(api::sha256(request.method + " " + target + "\n" + request.body));
+  if (auto stored = service_.storedResponse(idempotent.key)) {
+    if (stored->requestHash != idempotent.requestHash) {
       throw ApiError(ApiErrorCode::IdempotencyMismatch,
                      "the Idempotency-Key '" + key + "' was used for a different request");
     }
@@ -362,33 +380,50 @@ ApiResponse api::HttpApiImpl::runIdempotent(const api::Route& route, ApiRequest&
     replay.headers.emplace_back("Idempotent-Replayed", "true");
     return replay;
   }
-  {
-    std::lock_guard lock(idempotencyMutex_);
-    if (!idempotencyInFlight_.insert(scoped).second) {
-      throw ApiError(ApiErrorCode::IdempotencyInFlight,
-                     "a request with the Idempotency-Key '" + key + "' is still in progress");
-    }
+  std::lock_guard lock(idempotencyMutex_);
+  if (!idempotencyInFlight_.insert(idempotent.key).second) {
+    throw ApiError(ApiErrorCode::IdempotencyInFlight,
+                   "a request with the Idempotency-Key '" + key + "' is still in progress");
+  }
+  return std::nullopt;
+}
+
+void api::HttpApiImpl::endIdempotent(const Idempotent& idempotent) {
+  std::lock_guard lock(idempotencyMutex_);
+  idempotencyInFlight_.erase(idempotent.key);
+}
+
+std::optional<StoredResponse> api::HttpApiImpl::toStore(const Idempotent& idempotent,
+                                                        const ApiResponse& response) {
+  if (response.status >= 500) {
+    return std::nullopt;
+  }
+  StoredResponse stored;
+  stored.key = idempotent.key;
+  stored.requestHash = idempotent.requestHash;
+  stored.status = response.status;
+  stored.contentType = response.contentType;
+  stored.body = response.body;
+  stored.time =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return stored;
+}
+
+ApiResponse api::HttpApiImpl::runIdempotent(const api::Route& route, ApiRequest& request,
+                                            const std::string& target) {
+  Idempotent idempotent;
+  if (auto replay = beginIdempotent(request, target, idempotent)) {
+    return *replay;
   }
   struct Release {
     HttpApiImpl& impl;
-    const std::string& key;
-    ~Release() {
-      std::lock_guard lock(impl.idempotencyMutex_);
-      impl.idempotencyInFlight_.erase(key);
-    }
-  } release{*this, scoped};
+    const Idempotent& idempotent;
+    ~Release() { impl.endIdempotent(idempotent); }
+  } release{*this, idempotent};
   ApiResponse response = run(route, request);
-  if (response.status < 500) {
-    StoredResponse stored;
-    stored.key = scoped;
-    stored.requestHash = hash;
-    stored.status = response.status;
-    stored.contentType = response.contentType;
-    stored.body = response.body;
-    stored.time =
-        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  if (auto stored = toStore(idempotent, response)) {
     try {
-      service_.storeResponse(stored);
+      service_.storeResponse(*stored);
     } catch (const std::exception& e) {
       logger_.warn("http.idempotency_store_failed",
                    {{"route", route.pattern}, {"error", e.what()}});
@@ -444,6 +479,18 @@ std::optional<ApiResponse> api::HttpApiImpl::process(Poco::Net::HTTPServerReques
   }
   call.idempotencyKey = request.get("Idempotency-Key", "");
   if (call.method == "POST" && route->replayable && request.has("Idempotency-Key")) {
+    if (route->deferred) {
+      // The endpoint's commit and then the answer's are waited for without the worker.
+      Idempotent idempotent;
+      if (auto replay = beginIdempotent(call, target, idempotent)) {
+        return replay;
+      }
+      if (auto parked = api::HttpConnections::defer()) {
+        runDeferred(*route, call, raw, start, std::move(parked), std::move(idempotent));
+        return std::nullopt;
+      }
+      endIdempotent(idempotent); // not on an epoll listener: the answer is waited for here
+    }
     return runIdempotent(*route, call, target);
   }
   // A deferred endpoint lets the worker go while it waits (for a commit, say), where the
@@ -460,9 +507,10 @@ std::optional<ApiResponse> api::HttpApiImpl::process(Poco::Net::HTTPServerReques
 void api::HttpApiImpl::runDeferred(const api::Route& route, const ApiRequest& request,
                                    Poco::Net::HTTPServerResponse& response,
                                    std::chrono::steady_clock::time_point start,
-                                   std::shared_ptr<api::HttpConnections::Parked> parked) {
+                                   std::shared_ptr<api::HttpConnections::Parked> parked,
+                                   std::optional<Idempotent> idempotent) {
   // Runs once, on whichever thread has the answer; the response object lives until resume().
-  auto answer = [this, &route, &response, method = request.method, start,
+  auto finish = [this, &route, &response, method = request.method, start,
                  parked = std::move(parked)](ApiResponse content) {
     try {
       send(response, content, false);
@@ -474,6 +522,31 @@ void api::HttpApiImpl::runDeferred(const api::Route& route, const ApiRequest& re
     --active_;
     parked->resume();
   };
+  std::function<void(ApiResponse)> answer = finish;
+  if (idempotent) {
+    // The answer is stored for replays before it is sent, as runIdempotent() does, and the
+    // worker is not held for that commit either.
+    answer = [this, &route, finish, idempotent = std::move(*idempotent),
+              post = connections_->poster()](ApiResponse content) {
+      std::optional<StoredResponse> stored = toStore(idempotent, content);
+      if (!stored) {
+        endIdempotent(idempotent);
+        finish(std::move(content));
+        return;
+      }
+      auto kept = std::make_shared<ApiResponse>(std::move(content));
+      service_.storeResponseAsync(
+          *stored, post,
+          [this, &route, finish, idempotent, kept](const std::optional<std::string>& failure) {
+            if (failure) {
+              logger_.warn("http.idempotency_store_failed",
+                           {{"route", route.pattern}, {"error", *failure}});
+            }
+            endIdempotent(idempotent);
+            finish(std::move(*kept));
+          });
+    };
+  }
   api::Responder responder{connections_->poster(), answer};
   try {
     route.deferred(request, std::move(responder));

@@ -518,4 +518,14 @@ void CommunicationServer::storeResponse(const StoredResponse& response) {
   store_.saveResponse(response);
 }
 
+void CommunicationServer::storeResponseAsync(
+    const StoredResponse& response, const Post& post,
+    std::function<void(const std::optional<std::string>&)> done) {
+  // The store calls back on its committer thread, which only hands the result on.
+  store_.saveResponseAsync(
+      response, [post, done = std::move(done)](const std::optional<std::string>& failure) {
+        post([done, failure] { done(failure); });
+      });
+}
+
 } // namespace switchboard

@@ -207,7 +207,7 @@ std::int64_t GroupCommitStore::recordDeadLetter(const DeadLetter& letter) {
   return done.get();
 }
 
-void GroupCommitStore::saveResponse(const StoredResponse& response) {
+std::unique_ptr<PendingWrite> GroupCommitStore::responseWrite(const StoredResponse& response) {
   auto pending = std::make_unique<PendingWrite>();
   auto& write = pending->body.emplace<ResponseWrite>();
   write.key = validUtf8(response.key);
@@ -216,9 +216,20 @@ void GroupCommitStore::saveResponse(const StoredResponse& response) {
   write.contentType = validUtf8(response.contentType);
   write.body = response.body;
   write.timeMs = millisOrNow(response.time);
-  std::future<void> done = write.done.get_future();
+  return pending;
+}
+
+void GroupCommitStore::saveResponse(const StoredResponse& response) {
+  auto pending = responseWrite(response);
+  std::future<void> done = std::get<ResponseWrite>(pending->body).done.get_future();
   enqueue(std::move(pending));
   done.get();
+}
+
+void GroupCommitStore::saveResponseAsync(const StoredResponse& response, WriteDone done) {
+  auto pending = responseWrite(response);
+  std::get<ResponseWrite>(pending->body).callback = std::move(done);
+  enqueue(std::move(pending));
 }
 
 std::shared_future<void> GroupCommitStore::saveCursor(const std::string& name, std::int64_t value) {

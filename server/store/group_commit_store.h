@@ -33,6 +33,7 @@ class GroupCommitStore final : public Store {
   std::shared_future<void> saveAgent(const StoredAgent& agent) override;
   std::int64_t recordDeadLetter(const DeadLetter& letter) override;
   void saveResponse(const StoredResponse& response) override;
+  void saveResponseAsync(const StoredResponse& response, WriteDone done) override;
   void flush() override;
 
   std::optional<StoredWorkItem> workItem(const std::string& id, bool withHistory) override;
@@ -55,6 +56,7 @@ class GroupCommitStore final : public Store {
   void enqueue(std::unique_ptr<PendingWrite> write);
   /// The arrival's columns, prepared on the caller's thread.
   std::unique_ptr<PendingWrite> arrivalWrite(const NewWorkItem& arrival) const;
+  static std::unique_ptr<PendingWrite> responseWrite(const StoredResponse& response);
   void commitLoop();
   void commitBatch(std::span<PendingWrite* const> batch);
 

@@ -16,6 +16,12 @@ void complete(Write& write) {
     }
   } else if constexpr (std::is_same_v<Write, DeadLetterWrite>) {
     write.done.set_value(write.id);
+  } else if constexpr (std::is_same_v<Write, ResponseWrite>) {
+    if (write.callback) {
+      write.callback(std::nullopt);
+    } else {
+      write.done.set_value();
+    }
   } else {
     write.done.set_value();
   }
@@ -34,6 +40,10 @@ void PendingWrite::succeed() {
 void PendingWrite::fail(const std::string& reason) {
   if (auto* arrival = std::get_if<ArrivalWrite>(&body); arrival != nullptr && arrival->callback) {
     arrival->callback(std::nullopt, reason);
+    return;
+  }
+  if (auto* answer = std::get_if<ResponseWrite>(&body); answer != nullptr && answer->callback) {
+    answer->callback(reason);
     return;
   }
   auto error = std::make_exception_ptr(StoreError(reason));

@@ -98,6 +98,7 @@ struct ResponseWrite {
   std::string body;
   std::int64_t timeMs = 0;
   std::promise<void> done;
+  Store::WriteDone callback; ///< when set, completes the write instead of `done`
 };
 
 /// Writes nothing; completes when everything queued before it has.

@@ -112,6 +112,8 @@ class CommunicationServer final : public Service, public MessageSink {
   std::vector<DeadLetter> deadLetters(std::size_t limit) override;
   std::optional<StoredResponse> storedResponse(const std::string& key) override;
   void storeResponse(const StoredResponse& response) override;
+  void storeResponseAsync(const StoredResponse& response, const Post& post,
+                          std::function<void(const std::optional<std::string>&)> done) override;
   bool ready() override;
 
  private:

@@ -138,6 +138,20 @@ class Service {
   /// Stored answers to POSTs with an Idempotency-Key (see StoredResponse).
   virtual std::optional<StoredResponse> storedResponse(const std::string& key) = 0;
   virtual void storeResponse(const StoredResponse& response) = 0;
+  /// As storeResponse(), without holding the calling thread: `done` gets nothing once the answer
+  /// is durable, or the reason it is not, through `post` (in this default, on the calling thread
+  /// before the call returns). `done` must not throw.
+  virtual void storeResponseAsync(const StoredResponse& response, const Post& post,
+                                  std::function<void(const std::optional<std::string>&)> done) {
+    (void)post;
+    std::optional<std::string> failure;
+    try {
+      storeResponse(response);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    done(failure);
+  }
   /// True once recovery is done and the store is reachable.
   virtual bool ready() = 0;
 };

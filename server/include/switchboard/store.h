@@ -205,6 +205,21 @@ class Store {
   /// first answer. Throws StoreError.
   virtual void saveResponse(const StoredResponse& response) = 0;
 
+  /// Called once when saveResponseAsync()'s write is durable (nothing) or failed (the reason).
+  using WriteDone = std::function<void(const std::optional<std::string>& failure)>;
+
+  /// As saveResponse(), without holding the calling thread; `done` runs as ArrivalDone does for
+  /// commitArrivalAsync() (on GroupCommitStore's committer thread: hand the result on, never
+  /// block). This default runs saveResponse() and then `done` on the calling thread.
+  virtual void saveResponseAsync(const StoredResponse& response, WriteDone done) {
+    try {
+      saveResponse(response);
+      done(std::nullopt);
+    } catch (const std::exception& e) {
+      done(std::string(e.what()));
+    }
+  }
+
   /// Blocks until every write made so far is durable.
   virtual void flush() = 0;
 

@@ -243,6 +243,33 @@ class FakeService : public Service {
     std::lock_guard lock(mutex_);
     responses_[response.key] = response;
   }
+  /// While holdStoredAnswers is set, an answer to store waits until releaseStoredAnswers().
+  void storeResponseAsync(const StoredResponse& response, const Post& post,
+                          std::function<void(const std::optional<std::string>&)> done) override {
+    if (!holdStoredAnswers.load()) {
+      Service::storeResponseAsync(response, post, std::move(done));
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    heldAnswers_.push_back([this, response, post, done = std::move(done)] {
+      storeResponse(response);
+      post([done] { done(std::nullopt); });
+    });
+  }
+  std::size_t heldStoredAnswers() {
+    std::lock_guard lock(mutex_);
+    return heldAnswers_.size();
+  }
+  void releaseStoredAnswers() {
+    std::vector<std::function<void()>> held;
+    {
+      std::lock_guard lock(mutex_);
+      held.swap(heldAnswers_);
+    }
+    for (auto& release : held) {
+      release();
+    }
+  }
   bool ready() override { return isReady.load(); }
 
   // ------------------------------------------------------------------------------- recorded
@@ -253,6 +280,8 @@ class FakeService : public Service {
   std::vector<QueueStatus> queues_;
   std::vector<DeadLetter> letters_;
   std::atomic<bool> isReady{true};
+  std::atomic<bool> holdStoredAnswers{false};
+  std::vector<std::function<void()>> heldAnswers_;
   std::atomic<bool> throwOnAgents{false};
   int creates = 0;
   WorkItem lastCreated;

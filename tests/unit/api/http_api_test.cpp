@@ -8,6 +8,7 @@
 #include <Poco/Net/WebSocket.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -587,6 +588,39 @@ TEST_F(HttpApiTest, AnOverlongIdempotencyKeyIs400) {
   c.body = R"({"medium":"web"})";
   c.headers["Idempotency-Key"] = std::string(300, 'k');
   expectProblem(call(c), 400, "/v1/work-items");
+}
+
+// A POST with an Idempotency-Key waits for its answer to be stored without holding its worker:
+// with one worker, other requests are served meanwhile, and the answer comes once it is stored.
+class OneWorkerApiTest : public HttpApiTest {
+ protected:
+  void customize(ApiOptions& options) override { options.threads = 1; }
+};
+
+TEST_F(OneWorkerApiTest, AKeyedPostWaitingForItsStoredAnswerHoldsNoWorker) {
+  service.holdStoredAnswers = true;
+  Call c;
+  c.method = "POST";
+  c.path = "/v1/work-items";
+  c.body = R"({"medium":"web","subject":"held"})";
+  c.headers["Idempotency-Key"] = "held-1";
+  auto first = std::async(std::launch::async, [&] { return call(c); });
+  for (int i = 0; i < 1000 && service.heldStoredAnswers() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(service.heldStoredAnswers(), 1u) << "the answer is being stored";
+  EXPECT_EQ(get("/v1/queues").status, 200) << "the one worker is free meanwhile";
+  auto type = expectProblem(call(c), 409, "/v1/work-items");
+  EXPECT_EQ(type, "urn:switchboard:problem:idempotency-in-flight");
+  EXPECT_EQ(first.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "answered before its answer was stored";
+  service.releaseStoredAnswers();
+  Reply answered = first.get();
+  EXPECT_EQ(answered.status, 201);
+  Reply replayed = call(c);
+  EXPECT_EQ(replayed.status, 201);
+  EXPECT_EQ(replayed.body, answered.body);
+  EXPECT_EQ(replayed.header("Idempotent-Replayed"), "true");
 }
 
 // ------------------------------------------------------------------------------ lifecycle

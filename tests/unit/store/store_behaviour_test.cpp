@@ -575,6 +575,20 @@ TEST_P(StoreTest, StoredResponsesKeepTheFirstAnswer) {
   EXPECT_FALSE(store->response("key-2").has_value());
 }
 
+// The asynchronous form calls back once the answer is durable: read back at once, it is there.
+TEST_P(StoreTest, AnAnswerStoredAsynchronouslyIsThereWhenItsCallbackRuns) {
+  auto store = open();
+  StoredResponse response{"key-async",        "sha256:def",    201,
+                          "application/json", R"({"id":"x"})", at(4)};
+  std::promise<std::optional<std::string>> called;
+  store->saveResponseAsync(
+      response, [&](const std::optional<std::string>& failure) { called.set_value(failure); });
+  EXPECT_EQ(called.get_future().get(), std::nullopt);
+  auto stored = store->response("key-async");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->body, response.body);
+}
+
 TEST_P(StoreTest, GroupCommitPutsManyWritesInOneTransaction) {
   auto store = open();
   constexpr int kThreads = 16;
