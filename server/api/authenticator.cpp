@@ -1,5 +1,7 @@
 #include "authenticator.h"
 
+#include "http_text.h"
+
 #include <Poco/SHA2Engine.h>
 
 #include <charconv>
@@ -14,16 +16,6 @@ constexpr std::size_t kMinSecretBytes = 32;
 constexpr std::size_t kShaBlockBytes = 64;
 constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
@@ -169,7 +161,7 @@ IssuedToken Authenticator::issue(const std::string& agentId, Clock::time_point n
 
 AuthResult Authenticator::authenticate(std::string_view authorization,
                                        Clock::time_point now) const {
-  authorization = trim(authorization);
+  authorization = trimWhiteSpace(authorization);
   if (authorization.empty()) {
     return {std::nullopt, AuthFailure::Missing};
   }
@@ -178,7 +170,7 @@ AuthResult Authenticator::authenticate(std::string_view authorization,
       !equalsIgnoreCase(authorization.substr(0, space), "Bearer")) {
     return {std::nullopt, AuthFailure::Malformed};
   }
-  return authenticateCredential(trim(authorization.substr(space + 1)), now);
+  return authenticateCredential(trimWhiteSpace(authorization.substr(space + 1)), now);
 }
 
 AuthResult Authenticator::authenticateCredential(std::string_view credential,

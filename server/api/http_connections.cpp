@@ -1,6 +1,7 @@
 #include "http_connections.h"
 
 #include "buffered_exchange.h"
+#include "http_text.h"
 #include "request_head.h"
 
 #include <Poco/DateTimeFormat.h>
@@ -20,7 +21,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -51,8 +51,8 @@ constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 /// A request's head beyond this size is refused (431) before Poco parses it.
 constexpr std::size_t kMaxHeadBytes = 64 * 1024;
 /// A body up to this size is read before the request goes to a worker's handler; a larger one
-/// (or a chunked one) is read by the handler as it comes.
-constexpr std::size_t kMaxAwaitedBody = 1024 * 1024;
+/// (or a chunked one) is read by the handler as it comes. The same limit as parseRequestHead()'s.
+constexpr std::size_t kMaxAwaitedBody = RequestHeadLimits{}.body;
 
 /// An accepted connection that knows both its addresses, and serves Poco the bytes a worker read
 /// ahead of it. Poco asks the socket for the addresses on every request (two system calls each
@@ -95,14 +95,6 @@ class AcceptedSocketImpl : public Poco::Net::StreamSocketImpl {
 /// answers it (400 for a malformed head).
 enum class Arrived { Complete, Partial, HeadTooLarge };
 
-/// Whether header name `name` is `lower` (given in lower case), in any case.
-bool namedAs(std::string_view name, std::string_view lower) {
-  return name.size() == lower.size() &&
-         std::equal(name.begin(), name.end(), lower.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
-}
-
 Arrived arrivedOf(std::string_view bytes) {
   std::size_t start = bytes.find_first_not_of("\r\n");
   if (start == std::string_view::npos) {
@@ -130,10 +122,10 @@ Arrived arrivedOf(std::string_view bytes) {
     std::string_view name = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
     value.remove_prefix(std::min(value.find_first_not_of(" \t"), value.size()));
-    if (namedAs(name, "transfer-encoding") || namedAs(name, "expect")) {
+    if (headerNamed(name, "transfer-encoding") || headerNamed(name, "expect")) {
       return Arrived::Complete; // chunked, or a client waiting for 100 Continue
     }
-    if (namedAs(name, "content-length")) {
+    if (headerNamed(name, "content-length")) {
       std::size_t parsed = 0;
       auto [stop, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
       if (error != std::errc() || parsed > kMaxAwaitedBody) {

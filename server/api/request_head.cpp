@@ -1,5 +1,7 @@
 #include "request_head.h"
 
+#include "http_text.h"
+
 #include <array>
 #include <charconv>
 
@@ -44,32 +46,6 @@ bool isVisible(std::string_view text, bool spaces) {
     }
   }
   return true;
-}
-
-bool namedAs(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-    if (c != lower[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 } // namespace
@@ -121,15 +97,16 @@ std::optional<RequestHead> parseRequestHead(std::string_view bytes,
       return std::nullopt; // also a folded line (starting with white space)
     }
     std::string_view name = line.substr(0, colon);
-    std::string_view value = trimmed(line.substr(colon + 1));
+    std::string_view value = trimWhiteSpace(line.substr(colon + 1));
     if (!isToken(name) || name.size() > limits.name || value.size() > limits.value ||
         !isVisible(value, true) || parsed.headers.size() == limits.fields) {
       return std::nullopt;
     }
-    if (namedAs(name, "transfer-encoding") || namedAs(name, "expect") || namedAs(name, "upgrade")) {
+    if (headerNamed(name, "transfer-encoding") || headerNamed(name, "expect") ||
+        headerNamed(name, "upgrade")) {
       return std::nullopt;
     }
-    if (namedAs(name, "content-length")) {
+    if (headerNamed(name, "content-length")) {
       std::size_t length = 0;
       auto [stop, error] = std::from_chars(value.data(), value.data() + value.size(), length);
       if (hasLength || value.empty() || error != std::errc() ||

@@ -1,6 +1,7 @@
 #include "static_files.h"
 
 #include "api_error.h"
+#include "http_text.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPServerRequest.h>
@@ -66,16 +67,6 @@ bool inside(const std::filesystem::path& root, const std::filesystem::path& file
   return rootEnd == root.end() && fileAt != file.end();
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 std::string_view strong(std::string_view tag) {
   return tag.starts_with("W/") ? tag.substr(2) : tag;
 }
@@ -85,7 +76,7 @@ bool notModified(const std::string& ifNoneMatch, const std::string& etag) {
   std::string_view rest = ifNoneMatch;
   while (!rest.empty()) {
     auto comma = rest.find(',');
-    auto tag = trim(rest.substr(0, comma));
+    auto tag = trimWhiteSpace(rest.substr(0, comma));
     if (tag == "*" || (!tag.empty() && strong(tag) == strong(etag))) {
       return true;
     }
