@@ -190,9 +190,11 @@ enum class After { Wait, Close, Detached, Parked, Continue };
 /// A BufferedRequest and BufferedResponse when parseRequestHead() read the request's head,
 /// else Poco's pair, whose constructor parses the request.
 struct Exchange {
-  /// `bytes`: what the connection read ahead, the request first.
-  Exchange(Session& session, Poco::Net::HTTPServerParams* params, std::string& bytes) {
-    if (std::optional<RequestHead> head = parseRequestHead(bytes)) {
+  /// `bytes`: what the connection read ahead, the request first; `head`: its head when
+  /// parseRequestHead() read it from `bytes` (which have not changed since).
+  Exchange(Session& session, Poco::Net::HTTPServerParams* params, std::string& bytes,
+           const std::optional<RequestHead>& head) {
+    if (head) {
       bufferedResponse.emplace(session);
       bufferedRequest.emplace(*head, bytes.substr(head->headSize, head->contentLength),
                               *bufferedResponse, session, params);
@@ -258,9 +260,10 @@ struct HttpConnections::Impl : std::enable_shared_from_this<HttpConnections::Imp
   void closeListeners();
   void sweepIfDue();
   After serve(Connection& connection);
-  /// What the client has sent of its next request, read without waiting.
+  /// What the client has sent of its next request, read without waiting. For a whole ordinary
+  /// request, `head` is its head as parseRequestHead() reads it.
   enum class Gathered { Whole, Part, TooLarge, Closed };
-  Gathered gather(Connection& connection);
+  Gathered gather(Connection& connection, std::optional<RequestHead>& head);
   void finish(Connection* connection, After after);
   void resumeParked(Connection* connection, std::unique_ptr<Exchange> exchange);
   /// Ends an answered exchange and tells what the connection does next.
@@ -608,13 +611,20 @@ After HttpConnections::Impl::answered(Connection& connection, std::unique_ptr<Ex
 // A request goes to Poco's parser, which blocks until it has all it reads, only once it is
 // whole: a client that sends half a request (or sends it a byte at a time) waits in the epoll
 // set, not in a worker, until it finishes or the request timeout closes it.
-HttpConnections::Impl::Gathered HttpConnections::Impl::gather(Connection& connection) {
+HttpConnections::Impl::Gathered HttpConnections::Impl::gather(Connection& connection,
+                                                              std::optional<RequestHead>& head) {
   std::string& bytes = connection.accepted.readAhead;
   if (connection.session.hasBuffered()) {
     bytes.insert(0, connection.session.takeBuffered());
   }
   bool closed = false;
   for (;;) {
+    // An ordinary request is parsed once, here; only the others need arrivedOf()'s scan.
+    head = parseRequestHead(bytes);
+    if (head) {
+      connection.requestSince.reset();
+      return Gathered::Whole;
+    }
     switch (arrivedOf(bytes)) {
     case Arrived::Complete:
       connection.requestSince.reset();
@@ -650,7 +660,8 @@ HttpConnections::Impl::Gathered HttpConnections::Impl::gather(Connection& connec
 After HttpConnections::Impl::serve(Connection& connection) {
   Session& session = connection.session;
   for (;;) {
-    switch (gather(connection)) {
+    std::optional<RequestHead> head;
+    switch (gather(connection, head)) {
     case Gathered::Whole:
       break;
     case Gathered::Part:
@@ -672,7 +683,8 @@ After HttpConnections::Impl::serve(Connection& connection) {
     }
     std::unique_ptr<Exchange> exchange;
     try {
-      exchange = std::make_unique<Exchange>(session, params_.get(), connection.accepted.readAhead);
+      exchange =
+          std::make_unique<Exchange>(session, params_.get(), connection.accepted.readAhead, head);
       auto& response = exchange->response();
       auto& request = exchange->request();
       response.set("Date", httpDate());
