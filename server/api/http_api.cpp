@@ -120,8 +120,9 @@ struct api::HttpApiImpl {
   /// What is kept of `response` for replays: answers below 500 only.
   static std::optional<StoredResponse> toStore(const Idempotent& idempotent,
                                                const ApiResponse& response);
-  ApiResponse runIdempotent(const api::Route& route, ApiRequest& request,
-                            const std::string& target);
+  /// Runs a request beginIdempotent() let through, on this thread, stores its answer and ends it.
+  ApiResponse runIdempotent(const api::Route& route, const ApiRequest& request,
+                            const Idempotent& idempotent);
   ApiResponse run(const api::Route& route, const ApiRequest& request);
   void send(Poco::Net::HTTPServerResponse& response, const ApiResponse& content, bool close);
   void count(std::string_view route, const std::string& method, int status,
@@ -409,12 +410,8 @@ std::optional<StoredResponse> api::HttpApiImpl::toStore(const Idempotent& idempo
   return stored;
 }
 
-ApiResponse api::HttpApiImpl::runIdempotent(const api::Route& route, ApiRequest& request,
-                                            const std::string& target) {
-  Idempotent idempotent;
-  if (auto replay = beginIdempotent(request, target, idempotent)) {
-    return *replay;
-  }
+ApiResponse api::HttpApiImpl::runIdempotent(const api::Route& route, const ApiRequest& request,
+                                            const Idempotent& idempotent) {
   struct Release {
     HttpApiImpl& impl;
     const Idempotent& idempotent;
@@ -479,19 +476,18 @@ std::optional<ApiResponse> api::HttpApiImpl::process(Poco::Net::HTTPServerReques
   }
   call.idempotencyKey = request.get("Idempotency-Key", "");
   if (call.method == "POST" && route->replayable && request.has("Idempotency-Key")) {
+    Idempotent idempotent;
+    if (auto replay = beginIdempotent(call, target, idempotent)) {
+      return replay;
+    }
     if (route->deferred) {
       // The endpoint's commit and then the answer's are waited for without the worker.
-      Idempotent idempotent;
-      if (auto replay = beginIdempotent(call, target, idempotent)) {
-        return replay;
-      }
       if (auto parked = api::HttpConnections::defer()) {
         runDeferred(*route, call, raw, start, std::move(parked), std::move(idempotent));
         return std::nullopt;
       }
-      endIdempotent(idempotent); // not on an epoll listener: the answer is waited for here
     }
-    return runIdempotent(*route, call, target);
+    return runIdempotent(*route, call, idempotent);
   }
   // A deferred endpoint lets the worker go while it waits (for a commit, say), where the
   // connection can wait without it.

@@ -137,8 +137,6 @@ class CommunicationServer final : public Service, public MessageSink {
   /// Runs a routing call, timing it when metrics are registered.
   routing::Outcome timed(const std::function<routing::Outcome()>& call);
   void recover();
-  /// Persists and publishes what the engine decided. `arrived`: the record of a work item just
-  /// submitted, whose first step also records what classification added to it.
   /// What apply() leaves to an arrival routed before its commit: the steps of the arrived
   /// item, which the arrival's own write carries, and the messages, sent once it is committed.
   struct HeldBack {
