@@ -554,13 +554,22 @@ class alignas(64) ReadyIndex {
     }
   }
 
-  /// A chunk at the end holding `entry`, with room for its largest size: it never reallocates.
-  void newChunk(Bucket& bucket, const IndexKey& key, const Entry& entry, std::uint8_t room) {
+  /// An empty chunk at the end of `bucket`, with room for its largest size: it never
+  /// reallocates.
+  Chunk& appendChunk(Bucket& bucket) {
     Chunk& chunk = bucket.chunks.emplace_back();
     chunk.entries.reserve(2 * kChunk + 1);
-    chunk.entries.push_back(entry);
     if (wide_) {
       chunk.rest.reserve(2 * kChunk + 1);
+    }
+    return chunk;
+  }
+
+  /// A chunk at the end holding `entry`.
+  void newChunk(Bucket& bucket, const IndexKey& key, const Entry& entry, std::uint8_t room) {
+    Chunk& chunk = appendChunk(bucket);
+    chunk.entries.push_back(entry);
+    if (wide_) {
       chunk.rest.push_back(restOf(key));
     }
     chunk.last = key;
@@ -639,12 +648,10 @@ class alignas(64) ReadyIndex {
     bucket.lastLeads.clear();
     for (std::size_t i = 0; i < scratch_.size(); i += kChunk) {
       const std::size_t end = std::min(scratch_.size(), i + kChunk);
-      Chunk& chunk = bucket.chunks.emplace_back();
-      chunk.entries.reserve(2 * kChunk + 1);
+      Chunk& chunk = appendChunk(bucket);
       chunk.entries.assign(scratch_.begin() + static_cast<std::ptrdiff_t>(i),
                            scratch_.begin() + static_cast<std::ptrdiff_t>(end));
       if (wide_) {
-        chunk.rest.reserve(2 * kChunk + 1);
         chunk.rest.assign(scratchRest_.begin() + static_cast<std::ptrdiff_t>(i),
                           scratchRest_.begin() + static_cast<std::ptrdiff_t>(end));
       }
@@ -670,11 +677,7 @@ class alignas(64) ReadyIndex {
     bucket.lastLeads.clear();
     for (std::size_t i = 0; i < all.size(); i += kChunk) {
       const std::size_t end = std::min(all.size(), i + kChunk);
-      Chunk& chunk = bucket.chunks.emplace_back();
-      chunk.entries.reserve(2 * kChunk + 1);
-      if (wide_) {
-        chunk.rest.reserve(2 * kChunk + 1);
-      }
+      Chunk& chunk = appendChunk(bucket);
       for (std::size_t j = i; j < end; ++j) {
         chunk.entries.push_back(entryOf(all[j].key, all[j].version, all[j].stages));
         if (wide_) {
