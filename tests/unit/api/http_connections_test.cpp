@@ -178,6 +178,13 @@ class HttpConnectionsTest : public ::testing::Test {
     }
   }
 
+  /// A new client's request to `path` is answered: with the fixture's one worker, it is free.
+  void expectAnotherClientServed(const std::string& path = "/fast") {
+    Client fast(port);
+    fast.send(path);
+    EXPECT_NE(fast.readUntil("now " + path).find("HTTP/1.1 200 OK"), std::string::npos);
+  }
+
   Waiting waiting;
   std::size_t answered = 0;
   std::uint16_t port = 0;
@@ -189,9 +196,7 @@ TEST_F(HttpConnectionsTest, AParkedRequestLeavesItsWorkerToOtherConnections) {
   slow.send("/later");
   ASSERT_TRUE(waiting.waitFor(1));
   // The only worker is free although /later has no answer yet.
-  Client fast(port);
-  fast.send("/now");
-  EXPECT_NE(fast.readUntil("now /now").find("HTTP/1.1 200 OK"), std::string::npos);
+  expectAnotherClientServed("/now");
 
   waiting.answer(0, "late answer");
   answered = 1;
@@ -265,9 +270,7 @@ TEST_F(HttpConnectionsTest, HalfARequestHoldsNoWorker) {
   Client slow(port);
   slow.sendRaw("GET /slow HTTP/1.1\r\nHost: te");
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  Client fast(port);
-  fast.send("/fast");
-  EXPECT_NE(fast.readUntil("now /fast").find("HTTP/1.1 200 OK"), std::string::npos);
+  expectAnotherClientServed();
   slow.sendRaw("st\r\n\r\n");
   EXPECT_NE(slow.readUntil("now /slow").find("HTTP/1.1 200 OK"), std::string::npos);
 }
@@ -276,9 +279,7 @@ TEST_F(HttpConnectionsTest, ABodyThatArrivesInPartsHoldsNoWorker) {
   Client slow(port);
   slow.sendRaw("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello");
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  Client fast(port);
-  fast.send("/fast");
-  EXPECT_NE(fast.readUntil("now /fast").find("HTTP/1.1 200 OK"), std::string::npos);
+  expectAnotherClientServed();
   slow.sendRaw("world");
   EXPECT_NE(slow.readUntil("echo helloworld").find("HTTP/1.1 200 OK"), std::string::npos);
   // A pipelined request that arrives in pieces, after a whole one.

@@ -123,6 +123,16 @@ class CommunicationServerTest : public ::testing::Test {
     return codec_.decode(server().submit(document)).value();
   }
 
+  /// `id` is stored offered to Ana from the billing queue, and her offer was sent.
+  void expectStoredOfferedToAna(const std::string& id, const StoredWorkItem& stored) const {
+    EXPECT_EQ(stored.item.state, WorkItemState::Offered);
+    EXPECT_EQ(stored.item.queueId, "billing");
+    EXPECT_EQ(stored.item.agentId, "a-ana");
+    EXPECT_EQ(stored.offerExpires, now_ + 30s);
+    ASSERT_EQ(offersTo("a-ana").size(), 1u);
+    EXPECT_EQ(offersTo("a-ana")[0].workItemId, id);
+  }
+
   std::vector<Offer> offersTo(const std::string& agentId) const {
     std::vector<Offer> offers;
     for (const Message& message : published_) {
@@ -166,12 +176,7 @@ TEST_F(CommunicationServerTest, AnArrivalIsCommittedAcknowledgedAndOfferedToARea
 
   auto stored = store_.workItem(id, true);
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->item.state, WorkItemState::Offered);
-  EXPECT_EQ(stored->item.queueId, "billing");
-  EXPECT_EQ(stored->item.agentId, "a-ana");
-  EXPECT_EQ(stored->offerExpires, now_ + 30s);
-  ASSERT_EQ(offersTo("a-ana").size(), 1u);
-  EXPECT_EQ(offersTo("a-ana")[0].workItemId, id);
+  expectStoredOfferedToAna(id, *stored);
 
   auto details = server().workItem(id);
   ASSERT_TRUE(details.ok());
@@ -425,17 +430,12 @@ TEST_F(RoutedBeforeCommitTest, AnItemIsOfferedOnlyOnceCommitted) {
   std::string id = (*answer)->workItemId;
   auto stored = store_.workItem(id, true);
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->item.state, WorkItemState::Offered);
-  EXPECT_EQ(stored->item.queueId, "billing");
-  EXPECT_EQ(stored->item.agentId, "a-ana");
-  EXPECT_EQ(stored->offerExpires, now_ + 30s);
+  expectStoredOfferedToAna(id, *stored);
   EXPECT_THAT(stored->item.attributes, ::testing::Contains(Attribute{"vip", "true"}));
   ASSERT_GE(stored->item.history.size(), 2u);
   EXPECT_EQ(stored->item.history.front().cause, "arrived");
   EXPECT_EQ(stored->item.history.front().state, WorkItemState::New);
   EXPECT_EQ(stored->item.history.back().state, WorkItemState::Offered);
-  ASSERT_EQ(offersTo("a-ana").size(), 1u);
-  EXPECT_EQ(offersTo("a-ana")[0].workItemId, id);
 }
 
 TEST_F(RoutedBeforeCommitTest, AnItemWhoseCommitFailsIsNeitherOfferedNorKept) {
