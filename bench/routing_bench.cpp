@@ -1,7 +1,8 @@
 // Routing engine benchmark: 10,000 agents, 200 skills, 100 queues, 100,000 work items arriving
 // and completing in simulated time, on one thread. The same workload runs through the indexed
 // engine and through the reference matcher that scans every agent (and every waiting item) per
-// decision. Prints:
+// decision. What each call is given (an arrival's ItemSpec, an item's id) is made just before
+// the call, untimed, as the server makes it from the message it has just read. Prints:
 // - decisions per second: routing decisions (RoutingEngine::decisions(): offers made plus
 //   attempts that left an item waiting) divided by the time spent in every engine call of the
 //   run (submit, accept, decline, complete, advance), so bookkeeping calls count against it.
@@ -16,7 +17,8 @@
 //   per decision), so by default it runs the first 10,000 items only; the indexed engine runs
 //   that same prefix too, and the two must make identical offers there (same items to the same
 //   agents at the same times), else the benchmark fails;
-// - heap bytes per queued item, with nobody logged in so that every item waits.
+// - heap bytes per queued item, with nobody logged in so that every item waits (every
+//   allocation counts, over-aligned ones included).
 //
 // Usage: bench_routing [--items=N] [--naive-items=N] [--no-memory]
 //        (--naive-items=0 skips the reference; --no-memory the memory figure, for profiling)
@@ -64,6 +66,25 @@ void operator delete(void* p) noexcept {
   }
 }
 void operator delete(void* p, std::size_t) noexcept {
+  operator delete(p);
+}
+// The engine's large arrays are allocated aligned (to a huge page when large enough).
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  void* p = std::aligned_alloc(static_cast<std::size_t>(alignment),
+                               (size + static_cast<std::size_t>(alignment) - 1) &
+                                   ~(static_cast<std::size_t>(alignment) - 1));
+  if (p == nullptr) {
+    throw std::bad_alloc();
+  }
+  if (gCounting) {
+    gHeapBytes += static_cast<long long>(malloc_usable_size(p));
+  }
+  return p;
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  operator delete(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
   operator delete(p);
 }
 
