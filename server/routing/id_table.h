@@ -5,6 +5,8 @@
 // one or two cache lines of the table and then the record it was after anyway. Erasing shifts
 // the following entries back instead of leaving tombstones.
 
+#include "huge_pages.h"
+
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -126,7 +128,7 @@ class IdTable {
   }
 
   void grow() {
-    std::vector<Slot> old = std::move(slots_);
+    LargeVector<Slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
     mask_ = slots_.size() - 1;
     for (const Slot& slot : old) {
@@ -136,7 +138,7 @@ class IdTable {
     }
   }
 
-  std::vector<Slot> slots_;
+  LargeVector<Slot> slots_;
   std::size_t mask_ = 0;
   std::size_t count_ = 0;
 };
