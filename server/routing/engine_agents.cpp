@@ -127,7 +127,8 @@ void RoutingEngine::Impl::updateReported(AgentIndex index, std::int64_t now) {
     return;
   }
   AgentChanged changed;
-  changed.agentId = agent.idView;
+  // From the dense array, not agent.idView: a completion reads no other field of that line.
+  changed.agentId = agentIds[index];
   changed.state = state;
   changed.previous = agent.reported;
   changed.reason = symbols.text(reason);

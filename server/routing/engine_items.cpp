@@ -93,7 +93,7 @@ void RoutingEngine::Impl::transition(ItemIndex index, WorkItemState state, std::
   changed.previous = item.state;
   changed.cause = cause;
   changed.queueId = item.queue == kNone ? std::string_view{} : queueIds[item.queue];
-  changed.agentId = agent == kNone ? std::string_view{} : agents[agent].idView;
+  changed.agentId = agent == kNone ? std::string_view{} : agentIds[agent];
   changed.time = fromMs(now);
   item.state = state;
   actions.emplace_back(changed);
