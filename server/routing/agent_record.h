@@ -82,16 +82,23 @@ struct AgentHot {
   std::int64_t idleSince = 0;
 };
 
-/// One queue with at least one stage whose agent-only conditions the agent meets. 64 bytes,
-/// aligned, so that refiling reads one cache line per queue of the agent.
-struct alignas(64) Membership {
-  QueueIndex queue = kNone;
+/// One queue with at least one stage whose agent-only conditions the agent meets. 32 bytes,
+/// aligned, two to a cache line: refiling an agent reads every membership it has (3.6 in the
+/// benchmark), and at a line each they were the largest share of its cache misses. What it
+/// needs of the queue (key order, keyInputs) is in the queue record's first line, which every
+/// agent of the queue reads, so stays in the cache.
+struct alignas(32) Membership {
+  QueueRecord* queueRecord = nullptr;
+  /// Parts 0 and 1 of the key it is filed under while the agent is indexed; parts from 2 on,
+  /// which only orderings of three or more keys have, are in AgentRecord::filedRest.
+  std::array<std::int64_t, 2> keys{};
   /// The stages it meets: ReadyIndex::stageBit(s) for each, as its ready-index entry says.
   std::uint32_t stages = 0;
-  std::uint8_t keyInputs = 0; ///< the queue's keyInputs, copied: refiling reads it per queue
-  IndexKey key;               ///< the key it is filed under while the agent is indexed
-  QueueRecord* queueRecord = nullptr; ///< queues[queue], saved a pointer hop
+  std::uint32_t valueBits = IndexKey::kUnsureBits; ///< the filed key's IndexKey::valueBits
 };
+static_assert(sizeof(Membership) == 32, "two memberships to a cache line");
+/// Key parts past a membership's two (see Membership::keys).
+using FiledRest = std::array<std::int64_t, kMaxOrderKeys - 2>;
 
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
@@ -222,7 +229,10 @@ struct alignas(64) AgentRecord {
   Value nameValue;
   Value siteValue;
   std::vector<std::pair<Symbol, std::uint8_t>> skills; ///< sorted by symbol
-  std::vector<Value> listStore;                        ///< elements of list attributes
+  /// Per membership (same positions): the filed key's parts from 2 on. Read only for queues
+  /// whose ordering has more than two keys.
+  std::vector<FiledRest> filedRest;
+  std::vector<Value> listStore; ///< elements of list attributes
 };
 
 /// The level of skill `skill`, or -1 when the agent does not have it.

@@ -60,48 +60,52 @@ void RoutingEngine::Impl::refreshAgent(AgentIndex index, std::int64_t now) {
       constexpr std::size_t kBatch = 16;
       auto& memberships = agent.memberships;
       for (std::size_t first = 0; first < memberships.size(); first += kBatch) {
-        std::array<const Membership*, kBatch> batch{};
+        std::array<std::uint32_t, kBatch> batch; ///< positions of memberships to refile
         std::size_t count = 0;
         const std::size_t last = std::min(memberships.size(), first + kBatch);
         for (std::size_t m = first; m < last; ++m) {
           if (m < kMaskedMemberships && (skip >> m & 1U) != 0) {
             continue;
           }
-          Membership& membership = memberships[m];
-          if (agent.indexed && (membership.keyInputs & inputs) == 0) {
+          const Membership& membership = memberships[m];
+          const QueueRecord& queue = *membership.queueRecord;
+          if (agent.indexed && (queue.keyInputs & inputs) == 0) {
             if (gained != 0) {
-              readyOf(membership).widen(membership.key, gained);
+              readyOf(membership).widen(filedKey(agent, index, m), gained);
             }
             continue; // none of what its keys read changed
           }
-          IndexKey key = indexKey(index, *membership.queueRecord);
-          key.valueBits = membership.key.valueBits; // the profile's, unchanged since filed
-          if (agent.indexed && key == membership.key) {
+          IndexKey key = indexKey(index, queue);
+          key.valueBits = membership.valueBits; // the profile's, unchanged since filed
+          if (agent.indexed && key == filedKey(agent, index, m)) {
             if (gained != 0) {
-              readyOf(membership).widen(membership.key, gained);
+              readyOf(membership).widen(key, gained);
             }
             continue;
           }
           __builtin_prefetch(&readyOf(membership));
-          membership.key = key;
-          batch[count++] = &membership;
+          setFiledKey(agent, m, key);
+          batch[count++] = static_cast<std::uint32_t>(m);
         }
         for (std::size_t c = 0; c < count; ++c) {
-          readyOf(*batch[c]).prefetchBucket(batch[c]->key.keys[0]);
+          const Membership& membership = memberships[batch[c]];
+          readyOf(membership).prefetchBucket(membership.keys[0]);
         }
         for (std::size_t c = 0; c < count; ++c) {
-          readyOf(*batch[c]).prefetchTail(batch[c]->key.keys[0]);
+          const Membership& membership = memberships[batch[c]];
+          readyOf(membership).prefetchTail(membership.keys[0]);
         }
         for (std::size_t c = 0; c < count; ++c) {
-          ReadyIndex& ready = readyOf(*batch[c]);
-          ready.insert(batch[c]->key, version, batch[c]->stages);
-          ready.compactIfGrown(currentKey(*batch[c]->queueRecord));
+          const Membership& membership = memberships[batch[c]];
+          ReadyIndex& ready = readyOf(membership);
+          ready.insert(filedKey(agent, index, batch[c]), version, membership.stages);
+          ready.compactIfGrown(currentKey(*membership.queueRecord));
         }
       }
       agent.indexed = true;
     } else if (gained != 0) {
-      for (const Membership& membership : agent.memberships) {
-        readyOf(membership).widen(membership.key, gained);
+      for (std::size_t m = 0; m < agent.memberships.size(); ++m) {
+        readyOf(agent.memberships[m]).widen(filedKey(agent, index, m), gained);
       }
     }
   }

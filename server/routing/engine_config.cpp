@@ -402,12 +402,13 @@ void RoutingEngine::Impl::computeMemberships(AgentIndex index) {
     }
   }
   agent.memberships.clear();
+  agent.filedRest.clear();
   if (options.matcher != Matcher::Indexed) {
     return;
   }
   for (QueueIndex q = 0; q < queues.size(); ++q) {
-    if (auto membership = membershipOf(index, q)) {
-      agent.memberships.push_back(*membership);
+    if (auto filed = membershipOf(index, q)) {
+      addMembership(agent, *filed);
     }
   }
   updateMemberMasks(agent);
@@ -419,7 +420,7 @@ void RoutingEngine::Impl::updateMemberMasks(AgentRecord& agent) {
   agent.turnMembers = 0;
   const std::size_t count = std::min(agent.memberships.size(), kMaskedMemberships);
   for (std::size_t m = 0; m < count; ++m) {
-    const std::uint8_t inputs = agent.memberships[m].keyInputs;
+    const std::uint8_t inputs = agent.memberships[m].queueRecord->keyInputs;
     const auto bit = static_cast<std::uint8_t>(1U << m);
     agent.idleMembers |= (inputs & kIdleInput) != 0 ? bit : 0;
     agent.contactsMembers |= (inputs & kContactsInput) != 0 ? bit : 0;
@@ -427,9 +428,11 @@ void RoutingEngine::Impl::updateMemberMasks(AgentRecord& agent) {
   }
 }
 
-std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, QueueIndex q) {
+std::optional<RoutingEngine::Impl::Filed> RoutingEngine::Impl::membershipOf(AgentIndex index,
+                                                                            QueueIndex q) {
   QueueRecord& queue = *queues[q];
-  Membership membership{q, 0, queue.keyInputs, {}, &queue};
+  Membership membership;
+  membership.queueRecord = &queue;
   for (std::uint32_t s = 0; s < queue.stages.size(); ++s) {
     if (staticEligible(agents[index], *queue.stages[s])) {
       membership.stages |= ReadyIndex::stageBit(s);
@@ -439,13 +442,15 @@ std::optional<Membership> RoutingEngine::Impl::membershipOf(AgentIndex index, Qu
   if (membership.stages == 0) {
     return std::nullopt;
   }
-  membership.key = indexKey(index, queue);
+  IndexKey key = indexKey(index, queue);
   if (queue.entryValueSets != kNone) {
     const std::uint64_t bits = valueSets[queue.entryValueSets].agents[index];
-    membership.key.valueBits =
+    key.valueBits =
         (bits & ~0x7fffffffULL) == 0 ? static_cast<std::uint32_t>(bits) : IndexKey::kUnsureBits;
   }
-  return membership;
+  membership.keys = {key.keys[0], key.keys[1]};
+  membership.valueBits = key.valueBits;
+  return Filed{membership, key};
 }
 
 } // namespace switchboard::routing

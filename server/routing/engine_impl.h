@@ -95,9 +95,54 @@ struct RoutingEngine::Impl {
   void computeMemberships(AgentIndex agent);
   /// Sets the agent's idleMembers, contactsMembers and turnMembers from its memberships.
   static void updateMemberMasks(AgentRecord& agent);
+  /// A membership with the whole key it is filed under.
+  struct Filed {
+    Membership membership;
+    IndexKey key;
+  };
   /// The agent's membership of queue `q` (adding it to the stages' members), or nullopt when
   /// it meets no stage of it.
-  std::optional<Membership> membershipOf(AgentIndex agent, QueueIndex q);
+  std::optional<Filed> membershipOf(AgentIndex agent, QueueIndex q);
+  /// Adds a membership to the agent's (with its key's parts past two).
+  static void addMembership(AgentRecord& agent, const Filed& filed) {
+    agent.memberships.push_back(filed.membership);
+    FiledRest rest{};
+    std::copy(filed.key.keys.begin() + 2, filed.key.keys.end(), rest.begin());
+    agent.filedRest.push_back(rest);
+  }
+  /// Removes the agent's membership of `queue`, if it has one.
+  static void removeMembership(AgentRecord& agent, const QueueRecord* queue) {
+    for (std::size_t m = 0; m < agent.memberships.size(); ++m) {
+      if (agent.memberships[m].queueRecord == queue) {
+        agent.memberships.erase(agent.memberships.begin() + static_cast<std::ptrdiff_t>(m));
+        agent.filedRest.erase(agent.filedRest.begin() + static_cast<std::ptrdiff_t>(m));
+        return;
+      }
+    }
+  }
+  /// The key the agent's membership `m` is filed under.
+  static IndexKey filedKey(const AgentRecord& agent, AgentIndex index, std::size_t m) {
+    const Membership& membership = agent.memberships[m];
+    IndexKey key;
+    key.agent = index;
+    key.valueBits = membership.valueBits;
+    key.keys[0] = membership.keys[0];
+    key.keys[1] = membership.keys[1];
+    if (membership.queueRecord->keyCount > 2) {
+      const FiledRest& rest = agent.filedRest[m];
+      std::copy(rest.begin(), rest.end(), key.keys.begin() + 2);
+    }
+    return key;
+  }
+  static void setFiledKey(AgentRecord& agent, std::size_t m, const IndexKey& key) {
+    Membership& membership = agent.memberships[m];
+    membership.keys[0] = key.keys[0];
+    membership.keys[1] = key.keys[1];
+    membership.valueBits = key.valueBits;
+    if (membership.queueRecord->keyCount > 2) {
+      std::copy(key.keys.begin() + 2, key.keys.end(), agent.filedRest[m].begin());
+    }
+  }
   bool staticEligible(const AgentRecord& agent, const Stage& stage) const;
   bool siteAllowed(const AgentRecord& agent, const Stage& stage) const;
 

@@ -41,7 +41,7 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
       d.items[key.item].waiting = false;
     }
     for (auto& agent : d.agents) {
-      std::erase_if(agent.memberships, [&](const Membership& m) { return m.queue == q; });
+      Impl::removeMembership(agent, d.queues[q].get());
       Impl::updateMemberMasks(agent);
     }
     record->roundRobinTurn = std::move(d.queues[q]->roundRobinTurn);
@@ -65,12 +65,12 @@ Outcome RoutingEngine::upsertQueue(const QueueSpec& spec, Timestamp nowTime) {
   if (d.options.matcher == Matcher::Indexed) {
     for (AgentIndex a = 0; a < d.agents.size(); ++a) {
       AgentRecord& agent = d.agents[a];
-      if (auto membership = d.membershipOf(a, q)) {
+      if (auto filed = d.membershipOf(a, q)) {
         if (agent.indexed) {
-          Impl::readyOf(*membership)
-              .append(membership->key, d.agentHot[a].version, membership->stages);
+          Impl::readyOf(filed->membership)
+              .append(filed->key, d.agentHot[a].version, filed->membership.stages);
         }
-        agent.memberships.push_back(*membership);
+        Impl::addMembership(agent, *filed);
         Impl::updateMemberMasks(agent);
       }
     }

@@ -38,7 +38,10 @@ std::vector<std::string> runWorkload(Matcher matcher, std::uint32_t seed, int ag
       {OrderKey::RoundRobin},
       {OrderKey::HighestSkill, OrderKey::LongestIdle},
       {OrderKey::WeightedRandom},
-      {OrderKey::PreviousAgent, OrderKey::LongestIdle}};
+      {OrderKey::PreviousAgent, OrderKey::LongestIdle},
+      // Three keys: the filed keys' third parts live beside the memberships (filedRest).
+      {OrderKey::Seniority, OrderKey::FewestContacts, OrderKey::LongestIdle},
+      {OrderKey::FewestContacts, OrderKey::Seniority, OrderKey::RoundRobin}};
   const std::vector<std::string> languages{"en", "fr", "de"};
   for (int q = 0; q < queueCount; ++q) {
     QueueSpec queue;
