@@ -195,7 +195,10 @@ struct alignas(64) AgentRecord {
   std::uint8_t contactsMembers = 0;
   std::uint8_t turnMembers = 0;
   AgentState reported = AgentState::LoggedOut;
-  MediaCounts held{};         ///< items offered or accepted, per medium slot
+  MediaCounts held{}; ///< items offered or accepted, per medium slot
+  /// heldFor.size(), here so that the backfill after every completion finds nothing held without
+  /// reading the line of heldFor (holdFor(), stopHolding() and takeHeld() keep it).
+  std::uint32_t heldCount = 0;
   std::int64_t idleSince = 0; ///< ms since the epoch
   int contactsToday = 0;
   std::uint32_t turns = 0; ///< bumped when a queue's round-robin turn for the agent changes
@@ -217,7 +220,7 @@ struct alignas(64) AgentRecord {
   // offer, its answer and their actions read both.
   std::string_view idView;
   ItemList offered;                   ///< items offered and not answered, in offer order
-  std::vector<std::uint32_t> heldFor; ///< waiting items held for it (sticky)
+  std::vector<std::uint32_t> heldFor; ///< waiting items held for it (sticky); see heldCount
 
   Symbol reason = kNoSymbol;
   Symbol site = kNoSymbol;
@@ -236,6 +239,22 @@ struct alignas(64) AgentRecord {
 };
 
 /// The level of skill `skill`, or -1 when the agent does not have it.
+inline void holdFor(AgentRecord& agent, std::uint32_t item) {
+  agent.heldFor.push_back(item);
+  agent.heldCount = static_cast<std::uint32_t>(agent.heldFor.size());
+}
+inline void stopHolding(AgentRecord& agent, std::uint32_t item) {
+  std::erase(agent.heldFor, item);
+  agent.heldCount = static_cast<std::uint32_t>(agent.heldFor.size());
+}
+/// Empties the agent's held items and returns them.
+inline std::vector<std::uint32_t> takeHeld(AgentRecord& agent) {
+  std::vector<std::uint32_t> held = std::move(agent.heldFor);
+  agent.heldFor.clear();
+  agent.heldCount = 0;
+  return held;
+}
+
 inline int skillLevel(const AgentRecord& agent, Symbol skill) {
   for (const auto& [symbol, level] : agent.skills) {
     if (symbol == skill) {

@@ -156,8 +156,7 @@ void RoutingEngine::Impl::clearSticky(ItemIndex index) {
   if (item.sticky == kNone) {
     return;
   }
-  auto& list = agents[item.sticky].heldFor;
-  list.erase(std::remove(list.begin(), list.end(), index), list.end());
+  stopHolding(agents[item.sticky], index);
   item.sticky = kNone;
   item.stickyForced = false;
 }

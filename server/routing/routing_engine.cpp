@@ -307,7 +307,7 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
   if (previous != kNone) {
     item.sticky = previous;
     item.stickyUntil = now + d.queues[queue]->stickyMaxWait;
-    d.agents[previous].heldFor.push_back(index);
+    holdFor(d.agents[previous], index);
   }
   d.enqueue(index, queue, now, "classified", true);
   return d.done();
@@ -551,7 +551,7 @@ Outcome RoutingEngine::transferToAgent(std::string_view itemId, std::string_view
   item.stickyForced = true;
   item.stickyUntil =
       now + std::max(d.queues[item.queue]->stickyMaxWait, d.queues[item.queue]->offerTimeout);
-  d.agents[target].heldFor.push_back(index);
+  holdFor(d.agents[target], index);
   d.refreshAgent(a, now);
   d.enqueue(index, item.queue, now, "transferred", true);
   d.backfill(a, now);
