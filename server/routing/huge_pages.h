@@ -8,7 +8,8 @@
 // transparent huge pages off, the advice does nothing.
 //
 // Only arrays that live long and grow rarely are meant for it: a huge page is faulted in (and
-// zeroed) whole when the array is made, never in the calls that route.
+// zeroed) whole at its first touch, which for a growing array is the call that grows it (the
+// copy touches every page anyway).
 
 #include <sys/mman.h>
 
