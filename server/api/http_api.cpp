@@ -508,12 +508,13 @@ void api::HttpApiImpl::runDeferred(const api::Route& route, const ApiRequest& re
   // Runs once, on whichever thread has the answer; the response object lives until resume().
   auto finish = [this, &route, &response, method = request.method, start,
                  parked = std::move(parked)](ApiResponse content) {
+    count(route.pattern, method, content.status,
+          start); // before the client can see it; see handle()
     try {
       send(response, content, false);
     } catch (const std::exception& error) {
       logger_.debug("http.send_failed", {{"error", error.what()}});
     }
-    count(route.pattern, method, content.status, start);
     inFlight_.sub(1);
     --active_;
     parked->resume();
@@ -629,13 +630,15 @@ void api::HttpApiImpl::handle(Poco::Net::HTTPServerRequest& request,
                                        "is in its log"),
                               path);
   }
+  // Counted before it is sent: a client that has its answer finds it in /metrics (counted after,
+  // a scrape right after the answer could miss it). The duration is the time to the answer.
+  count(route != nullptr ? std::string_view(route->pattern) : kUnmatchedRoute, request.getMethod(),
+        content.status, start);
   try {
     send(response, content, close);
   } catch (const std::exception& error) {
     logger_.debug("http.send_failed", {{"error", error.what()}});
   }
-  count(route != nullptr ? std::string_view(route->pattern) : kUnmatchedRoute, request.getMethod(),
-        content.status, start);
   inFlight_.sub(1);
   --active_;
 }
