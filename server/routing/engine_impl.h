@@ -7,7 +7,6 @@
 
 #include "agent_record.h"
 #include "compiled_expression.h"
-#include "huge_pages.h"
 #include "id_table.h"
 #include "item_record.h"
 #include "queue_record.h"
@@ -284,7 +283,7 @@ struct RoutingEngine::Impl {
   std::array<Value, 6> stateValues;
   std::pmr::unsynchronized_pool_resource pool;
 
-  LargeVector<AgentRecord> agents;
+  std::vector<AgentRecord> agents;
   /// Per agent, beside the records so that walks read them from cache: version, room mask,
   /// queueAgents() flags (kRoutableFlag, kBusyFlag) and ordering-key inputs (see AgentHot).
   std::vector<AgentHot> agentHot;
@@ -306,7 +305,7 @@ struct RoutingEngine::Impl {
   static constexpr std::size_t kMaxValueSets = 4;
   std::vector<ValueSets> valueSets;
 
-  LargeVector<ItemRecord> items;
+  std::vector<ItemRecord> items;
   std::vector<ItemIndex> freeItems;
   std::vector<ItemIndex> retired; ///< freed at the start of the next call
   IdTable itemById;
@@ -317,7 +316,7 @@ struct RoutingEngine::Impl {
     AgentIndex lastAgent = kNone;
   };
   IdTable customerIndex;
-  LargeVector<CustomerRecord> customers;
+  std::vector<CustomerRecord> customers;
 
   TimerQueue<Timer> timers;
   std::uint64_t timerSequence = 0;

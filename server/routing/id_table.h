@@ -5,8 +5,6 @@
 // one or two cache lines of the table and then the record it was after anyway. Erasing shifts
 // the following entries back instead of leaving tombstones.
 
-#include "huge_pages.h"
-
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -128,7 +126,7 @@ class IdTable {
   }
 
   void grow() {
-    LargeVector<Slot> old = std::move(slots_);
+    std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
     mask_ = slots_.size() - 1;
     for (const Slot& slot : old) {
@@ -138,7 +136,7 @@ class IdTable {
     }
   }
 
-  LargeVector<Slot> slots_;
+  std::vector<Slot> slots_;
   std::size_t mask_ = 0;
   std::size_t count_ = 0;
 };
