@@ -155,6 +155,27 @@ TEST_F(RoomSummaryEngineTest, AnAgentWhoDeclinesAChatGetsTheNextCall) {
   EXPECT_EQ(offers(events), std::vector<std::string>{"call2>idle"});
 }
 
+TEST_F(RoomSummaryEngineTest, AnAgentWhoDeclinesAChatGetsTheNextCallUnderAThreeKeyOrdering) {
+  // As above, with a key of three parts: the third (idle since) is kept beside the agent's
+  // memberships, and the room summary is widened at the key the agent was last filed under,
+  // which its completion of chatW changed from the one it was first filed under.
+  addQueue(
+      queueSpec("q", "", {OrderKey::Seniority, OrderKey::FewestContacts, OrderKey::LongestIdle}));
+  fillWithChatters(70, 0);
+  auto idle = narrowAgent("idle", "fr");
+  idle.seniority = 50;
+  addReady(idle, 5);
+  ASSERT_EQ(offers(submit(frenchItem("chatW", "chat"), 5.5)),
+            std::vector<std::string>{"chatW>idle"});
+  accept("chatW", "idle", 5.6);
+  complete("chatW", 5.8);
+  ASSERT_EQ(offers(submit(frenchItem("chatX", "chat"), 6)), std::vector<std::string>{"chatX>idle"});
+  callNobodyTakes("call1", 7);
+  check(engine_.decline("chatX", "idle", "busy", at(8)));
+  const auto events = submit(frenchItem("call2", "voice"), 9);
+  EXPECT_EQ(offers(events), std::vector<std::string>{"call2>idle"});
+}
+
 TEST_F(RoomSummaryEngineTest, AnAgentWithRoomOnlyForEmailIsNeverOfferedACall) {
   addQueue(queueSpec("q"));
   AgentSpec mailer;
