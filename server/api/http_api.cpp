@@ -508,8 +508,8 @@ void api::HttpApiImpl::runDeferred(const api::Route& route, const ApiRequest& re
   // Runs once, on whichever thread has the answer; the response object lives until resume().
   auto finish = [this, &route, &response, method = request.method, start,
                  parked = std::move(parked)](ApiResponse content) {
-    count(route.pattern, method, content.status,
-          start); // before the client can see it; see handle()
+    // Counted before it is sent, as in handle().
+    count(route.pattern, method, content.status, start);
     try {
       send(response, content, false);
     } catch (const std::exception& error) {

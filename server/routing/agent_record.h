@@ -238,11 +238,13 @@ struct alignas(64) AgentRecord {
   std::vector<Value> listStore; ///< elements of list attributes
 };
 
-/// The level of skill `skill`, or -1 when the agent does not have it.
+// The items held for an agent change only through these three, which keep heldCount.
+/// Holds waiting item `item` for the agent (sticky).
 inline void holdFor(AgentRecord& agent, std::uint32_t item) {
   agent.heldFor.push_back(item);
   agent.heldCount = static_cast<std::uint32_t>(agent.heldFor.size());
 }
+/// Holds `item` for the agent no longer.
 inline void stopHolding(AgentRecord& agent, std::uint32_t item) {
   std::erase(agent.heldFor, item);
   agent.heldCount = static_cast<std::uint32_t>(agent.heldFor.size());
@@ -255,6 +257,7 @@ inline std::vector<std::uint32_t> takeHeld(AgentRecord& agent) {
   return held;
 }
 
+/// The level of skill `skill`, or -1 when the agent does not have it.
 inline int skillLevel(const AgentRecord& agent, Symbol skill) {
   for (const auto& [symbol, level] : agent.skills) {
     if (symbol == skill) {

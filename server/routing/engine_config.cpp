@@ -448,8 +448,6 @@ std::optional<RoutingEngine::Impl::Filed> RoutingEngine::Impl::membershipOf(Agen
     key.valueBits =
         (bits & ~0x7fffffffULL) == 0 ? static_cast<std::uint32_t>(bits) : IndexKey::kUnsureBits;
   }
-  membership.keys = {key.keys[0], key.keys[1]};
-  membership.valueBits = key.valueBits;
   return Filed{membership, key};
 }
 

@@ -94,7 +94,7 @@ struct RoutingEngine::Impl {
   void computeMemberships(AgentIndex agent);
   /// Sets the agent's idleMembers, contactsMembers and turnMembers from its memberships.
   static void updateMemberMasks(AgentRecord& agent);
-  /// A membership with the whole key it is filed under.
+  /// A membership (queue and stages) with the whole key it is to be filed under.
   struct Filed {
     Membership membership;
     IndexKey key;
@@ -102,12 +102,11 @@ struct RoutingEngine::Impl {
   /// The agent's membership of queue `q` (adding it to the stages' members), or nullopt when
   /// it meets no stage of it.
   std::optional<Filed> membershipOf(AgentIndex agent, QueueIndex q);
-  /// Adds a membership to the agent's (with its key's parts past two).
+  /// Adds a membership to the agent's, filed under `filed.key`.
   static void addMembership(AgentRecord& agent, const Filed& filed) {
     agent.memberships.push_back(filed.membership);
-    FiledRest rest{};
-    std::copy(filed.key.keys.begin() + 2, filed.key.keys.end(), rest.begin());
-    agent.filedRest.push_back(rest);
+    agent.filedRest.emplace_back();
+    setFiledKey(agent, agent.memberships.size() - 1, filed.key);
   }
   /// Removes the agent's membership of `queue`, if it has one.
   static void removeMembership(AgentRecord& agent, const QueueRecord* queue) {
@@ -133,6 +132,7 @@ struct RoutingEngine::Impl {
     }
     return key;
   }
+  /// Files the agent's membership `m` under `key` (what filedKey() then gives).
   static void setFiledKey(AgentRecord& agent, std::size_t m, const IndexKey& key) {
     Membership& membership = agent.memberships[m];
     membership.keys[0] = key.keys[0];
