@@ -155,6 +155,27 @@ struct RoutingEngine::Impl {
       __builtin_prefetch(&readyOf(membership));
     }
   }
+  /// Starts loading the lines of the agent's record that an offer, an accept or a completion
+  /// reads and writes (the first four: state and memberships, filed keys and capacity mixes,
+  /// the offered items; see AgentRecord) and its AgentHot, all at once: read one after the
+  /// other as the call needs them, each was a cache miss of its own in a row.
+  void prefetchAgent(AgentIndex agent) const {
+    const auto* record = reinterpret_cast<const char*>(&agents[agent]);
+    for (std::size_t line = 0; line < 4 * 64; line += 64) {
+      __builtin_prefetch(record + line, 1);
+    }
+    __builtin_prefetch(&agentHot[agent], 1);
+  }
+  /// Starts loading the record of the item slot that the next createItem() takes (a slot freed
+  /// by a completion, whose later lines that completion did not touch), to be written.
+  void prefetchFreeSlot() const {
+    if (!freeItems.empty()) {
+      const auto* record = reinterpret_cast<const char*>(&items[freeItems.back()]);
+      for (std::size_t line = 0; line < sizeof(ItemRecord); line += 64) {
+        __builtin_prefetch(record + line, 1);
+      }
+    }
+  }
   void unindexAgent(AgentIndex agent);
   void updateReported(AgentIndex agent, std::int64_t now);
   void setPresence(AgentIndex agent, Presence presence, Symbol reason, std::int64_t now);
@@ -240,7 +261,11 @@ struct RoutingEngine::Impl {
   void fire(const Timer& timer);
   ItemIndex findItem(std::string_view id) const;
   AgentIndex lastAgentOf(std::string_view customer) const;
-  void rememberAgent(std::string_view customer, AgentIndex agent);
+  void rememberAgent(std::string_view customer, AgentIndex agent) {
+    rememberAgent(customer, IdTable::hashOf(customer), agent);
+  }
+  /// rememberAgent() with the customer's IdTable::hashOf() already known.
+  void rememberAgent(std::string_view customer, std::uint32_t hash, AgentIndex agent);
   AgentIndex findAgent(std::string_view id) const;
   QueueIndex findQueue(std::string_view id) const;
   /// Runs the rules on `item`; `body` is what item.body reads (the spec's, not kept).

@@ -68,14 +68,15 @@ AgentIndex RoutingEngine::Impl::lastAgentOf(std::string_view customer) const {
   return k == IdTable::kNotFound ? kNone : customers[k].lastAgent;
 }
 
-void RoutingEngine::Impl::rememberAgent(std::string_view customer, AgentIndex agent) {
+void RoutingEngine::Impl::rememberAgent(std::string_view customer, std::uint32_t hash,
+                                        AgentIndex agent) {
   const std::uint32_t k = customerIndex.find(
-      customer, [this](std::uint32_t c) -> std::string_view { return customers[c].id; });
+      customer, hash, [this](std::uint32_t c) -> std::string_view { return customers[c].id; });
   if (k != IdTable::kNotFound) {
     customers[k].lastAgent = agent;
     return;
   }
-  customerIndex.insert(customer, static_cast<std::uint32_t>(customers.size()));
+  customerIndex.insertHashed(hash, static_cast<std::uint32_t>(customers.size()));
   customers.push_back({std::string(customer), agent});
 }
 

@@ -366,7 +366,13 @@ Choice RoutingEngine::Impl::chooseAgent(const ItemRecord& item, std::int64_t now
       }
     }
     if (choice.winner != kNone) {
-      bestKey = fullKey(choice.winner, item, queue);
+      // The winner's key in the index, as the walk just checked it: fullKey() would read the
+      // agent's record, a cache miss per decision, for the same values (an indexed ordering's
+      // keys do not depend on the item).
+      const IndexKey key = indexKey(choice.winner, queue);
+      for (std::size_t n = 0; n < queue.keyCount; ++n) {
+        bestKey[n] = static_cast<double>(key.keys[n]);
+      }
     }
   }
   if (choice.winner != kNone) {
@@ -407,7 +413,7 @@ Trace* RoutingEngine::Impl::newTrace(const ItemRecord& item, std::int64_t now) {
 void RoutingEngine::Impl::traceCandidate(Trace& trace, AgentIndex index, const FullKey& key,
                                          std::int64_t now) const {
   TraceCandidate candidate;
-  candidate.agentId = agents[index].idView;
+  candidate.agentId = agentIds[index]; // the dense array: the record's line of idView is cold
   std::size_t n = 0;
   for (const OrderKey order : trace.ordering) {
     if (order == OrderKey::PreviousAgent) {

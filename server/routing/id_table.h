@@ -38,6 +38,14 @@ class IdTable {
     }
   }
 
+  /// Starts loading the slot where a look-up of a `hash`ed id starts, so that its cache miss
+  /// overlaps with what the caller does before find().
+  void prefetch(std::uint32_t hash) const {
+    if (!slots_.empty()) {
+      __builtin_prefetch(&slots_[hash & mask_]);
+    }
+  }
+
   /// Adds `index` under `id`, which must not be present.
   void insert(std::string_view id, std::uint32_t index) { insertHashed(hashOf(id), index); }
   /// insert() with the id's hashOf() already known.

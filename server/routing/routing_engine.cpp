@@ -277,6 +277,7 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
   Impl& d = *impl_;
   const std::int64_t now = toMs(nowTime);
   d.beginCall(now);
+  d.prefetchFreeSlot();
   QueueIndex queue = kNone;
   auto created = d.createItem(spec, queue, now);
   if (!created) {
@@ -358,10 +359,12 @@ RoutingEngine::Impl::offeredItem(std::string_view itemId, std::string_view agent
   }
   // The answer of the agent the item is offered to, nearly always: its id is one look away,
   // without a search of the agent table (a cache miss for the table and one for the record).
-  if (const ItemRecord& item = d.items[index]; item.state == WorkItemState::Offered &&
-                                               item.agent != kNone &&
-                                               agents[item.agent].idView == agentId) {
-    return std::pair{index, item.agent};
+  if (const ItemRecord& item = d.items[index];
+      item.state == WorkItemState::Offered && item.agent != kNone) {
+    d.prefetchAgent(item.agent); // the caller reads and writes it next
+    if (d.agentIds[item.agent] == agentId) {
+      return std::pair{index, item.agent};
+    }
   }
   const AgentIndex agent = d.findAgent(agentId);
   if (agent == kNone) {
@@ -400,6 +403,14 @@ Outcome RoutingEngine::accept(std::string_view itemId, std::string_view agentId,
   }
   const auto [index, a] = found.value();
   ItemRecord& item = d.items[index];
+  // The customer's slot is loaded while the item and the agent are brought up to date.
+  const std::uint32_t customerHash = IdTable::hashOf(item.customer);
+  if (!item.customer.empty()) {
+    d.customerIndex.prefetch(customerHash);
+  }
+  ++item.epoch;
+  d.timers.change(item.offerTimer, [](Timer& timer) { timer.kind = TimerKind::Cancelled; });
+  d.transition(index, WorkItemState::Accepted, "accepted", now, a);
   AgentRecord& agent = d.agents[a];
   --agent.offersPending;
   ++agent.itemsAccepted;
@@ -407,11 +418,8 @@ Outcome RoutingEngine::accept(std::string_view itemId, std::string_view agentId,
   agent.missedInRow = 0;
   ++agent.contactsToday;
   if (!item.customer.empty()) {
-    d.rememberAgent(item.customer, a);
+    d.rememberAgent(item.customer, customerHash, a);
   }
-  ++item.epoch;
-  d.timers.change(item.offerTimer, [](Timer& timer) { timer.kind = TimerKind::Cancelled; });
-  d.transition(index, WorkItemState::Accepted, "accepted", now, a);
   d.refreshAgent(a, now);
   return d.done();
 }
@@ -448,10 +456,13 @@ Outcome RoutingEngine::complete(std::string_view itemId, Timestamp nowTime) {
   }
   const ItemIndex index = found.value();
   const AgentIndex a = d.items[index].agent;
-  d.prefetchFiling(a);
+  // The agent's lines load while the item's completion is recorded; then the indexes it is
+  // filed in again.
+  d.prefetchAgent(a);
   const QueueRecord& queue = *d.queues[d.items[index].queue];
-  d.releaseAccepted(d.items[index], now);
   d.transition(index, WorkItemState::Completed, "completed", now, a);
+  d.releaseAccepted(d.items[index], now);
+  d.prefetchFiling(a);
   d.retire(index);
   AgentRecord& agent = d.agents[a];
   if (queue.wrapUp > 0) {

@@ -350,5 +350,45 @@ TEST(SummaryTraceTest, LaterStagesListTheAgentsPassedOverInOrder) {
                         "1 more with no room for voice\n"));
 }
 
+TEST(SummaryTraceTest, TheWinnersKeysAreItsKeysWhenChosen) {
+  // A summary trace (the default) gives the winner's ordering keys as they were when it was
+  // chosen: idle time at the decision and seniority, for indexed orderings of one and two keys.
+  RoutingEngine engine;
+  for (const auto& [id, ordering] :
+       {std::pair<std::string, std::vector<OrderKey>>{"idle", {OrderKey::LongestIdle}},
+        {"senior", {OrderKey::Seniority, OrderKey::LongestIdle}}}) {
+    QueueSpec queue;
+    queue.id = id;
+    queue.target = "item.language in agent.languages";
+    queue.ordering = ordering;
+    ASSERT_TRUE(engine.upsertQueue(queue, at(0)).ok());
+  }
+  auto addAgent = [&](const std::string& id, int seniority, double readyAt) {
+    AgentSpec spec;
+    spec.id = id;
+    spec.seniority = seniority;
+    spec.attributes = {AttributeSpec::list("languages", {"fr"})};
+    spec.capacity = {CapacityMix{{{"voice", 1}}}};
+    ASSERT_TRUE(engine.upsertAgent(spec, at(0)).ok());
+    ASSERT_TRUE(engine.setAgentState(id, AgentState::Ready, "", at(readyAt)).ok());
+  };
+  addAgent("first", 2, 1);
+  addAgent("second", 7, 3);
+  auto submitted = [&](const std::string& id, const std::string& queue, double when) {
+    ItemSpec item = frenchItem(id, "voice");
+    item.queue = queue;
+    const auto outcome = engine.submit(item, at(when));
+    EXPECT_TRUE(outcome.ok());
+    const auto events = copy(outcome.value());
+    const auto offer = std::find_if(events.begin(), events.end(),
+                                    [](const Event& e) { return e.kind == Event::Kind::Offer; });
+    return offer == events.end() ? std::string() : offer->trace;
+  };
+  EXPECT_THAT(submitted("call1", "idle", 10),
+              HasSubstr("eligible: first [longestIdle=9000] (winner)"));
+  EXPECT_THAT(submitted("call2", "senior", 12),
+              HasSubstr("eligible: second [seniority=7 longestIdle=9000] (winner)"));
+}
+
 } // namespace
 } // namespace switchboard::routing::testing
