@@ -238,6 +238,7 @@ bool RoutingEngine::Impl::routeItem(ItemIndex index, std::int64_t now) {
 
 void RoutingEngine::Impl::offer(ItemIndex index, AgentIndex agentIndex, std::int64_t now,
                                 Trace* trace) {
+  prefetchAgent(agentIndex); // its capacity mixes are read only at the refiling at the end
   ItemRecord& item = items[index];
   AgentRecord& agent = agents[agentIndex];
   QueueRecord& queue = *queues[item.queue];
