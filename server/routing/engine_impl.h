@@ -166,16 +166,6 @@ struct RoutingEngine::Impl {
     }
     __builtin_prefetch(&agentHot[agent], 1);
   }
-  /// Starts loading the record of the item slot that the next createItem() takes (a slot freed
-  /// by a completion, whose later lines that completion did not touch), to be written.
-  void prefetchFreeSlot() const {
-    if (!freeItems.empty()) {
-      const auto* record = reinterpret_cast<const char*>(&items[freeItems.back()]);
-      for (std::size_t line = 0; line < sizeof(ItemRecord); line += 64) {
-        __builtin_prefetch(record + line, 1);
-      }
-    }
-  }
   void unindexAgent(AgentIndex agent);
   void updateReported(AgentIndex agent, std::int64_t now);
   void setPresence(AgentIndex agent, Presence presence, Symbol reason, std::int64_t now);

@@ -277,7 +277,6 @@ Outcome RoutingEngine::submit(const ItemSpec& spec, Timestamp nowTime) {
   Impl& d = *impl_;
   const std::int64_t now = toMs(nowTime);
   d.beginCall(now);
-  d.prefetchFreeSlot();
   QueueIndex queue = kNone;
   auto created = d.createItem(spec, queue, now);
   if (!created) {
