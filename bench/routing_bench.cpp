@@ -68,7 +68,8 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, std::size_t) noexcept {
   operator delete(p);
 }
-// The engine's large arrays are allocated aligned (to a huge page when large enough).
+// The engine's over-aligned types (agent records, ready-index chunks, memberships) are allocated
+// through the aligned forms; they count as the others do.
 void* operator new(std::size_t size, std::align_val_t alignment) {
   void* p = std::aligned_alloc(static_cast<std::size_t>(alignment),
                                (size + static_cast<std::size_t>(alignment) - 1) &

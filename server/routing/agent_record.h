@@ -181,6 +181,8 @@ class ItemList {
 /// Aligned to a cache line and ordered by line, so that what refiling, an accept and a completion
 /// read is the first two lines (unaligned, a record started anywhere in a line and those fields
 /// spread over three or four).
+/// RoutingEngine::Impl::prefetchAgent() loads the first four lines: keep what an offer, an accept
+/// and a completion touch in them.
 struct alignas(64) AgentRecord {
   // Line 0: what refiling and a routing decision read and write.
   Presence presence = Presence::LoggedOut;
