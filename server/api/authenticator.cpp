@@ -17,19 +17,6 @@ constexpr std::size_t kShaBlockBytes = 64;
 constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
 } // namespace
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {
@@ -167,7 +154,7 @@ AuthResult Authenticator::authenticate(std::string_view authorization,
   }
   auto space = authorization.find(' ');
   if (space == std::string_view::npos ||
-      !equalsIgnoreCase(authorization.substr(0, space), "Bearer")) {
+      !namedInAnyCase(authorization.substr(0, space), "bearer")) {
     return {std::nullopt, AuthFailure::Malformed};
   }
   return authenticateCredential(trimWhiteSpace(authorization.substr(space + 1)), now);

@@ -122,10 +122,10 @@ Arrived arrivedOf(std::string_view bytes) {
     std::string_view name = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
     value.remove_prefix(std::min(value.find_first_not_of(" \t"), value.size()));
-    if (headerNamed(name, "transfer-encoding") || headerNamed(name, "expect")) {
+    if (namedInAnyCase(name, "transfer-encoding") || namedInAnyCase(name, "expect")) {
       return Arrived::Complete; // chunked, or a client waiting for 100 Continue
     }
-    if (headerNamed(name, "content-length")) {
+    if (namedInAnyCase(name, "content-length")) {
       std::size_t parsed = 0;
       auto [stop, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
       if (error != std::errc() || parsed > kMaxAwaitedBody) {

@@ -17,8 +17,9 @@ inline std::string_view trimWhiteSpace(std::string_view text) {
   return text;
 }
 
-/// Whether header name `name` is `lower` (given in lower case), in any case.
-inline bool headerNamed(std::string_view name, std::string_view lower) {
+/// Whether `name` is `lower` (given in lower case) in any case: header names, authentication
+/// schemes and HTTP's other case-insensitive tokens.
+inline bool namedInAnyCase(std::string_view name, std::string_view lower) {
   if (name.size() != lower.size()) {
     return false;
   }

@@ -102,11 +102,11 @@ std::optional<RequestHead> parseRequestHead(std::string_view bytes,
         !isVisible(value, true) || parsed.headers.size() == limits.fields) {
       return std::nullopt;
     }
-    if (headerNamed(name, "transfer-encoding") || headerNamed(name, "expect") ||
-        headerNamed(name, "upgrade")) {
+    if (namedInAnyCase(name, "transfer-encoding") || namedInAnyCase(name, "expect") ||
+        namedInAnyCase(name, "upgrade")) {
       return std::nullopt;
     }
-    if (headerNamed(name, "content-length")) {
+    if (namedInAnyCase(name, "content-length")) {
       std::size_t length = 0;
       auto [stop, error] = std::from_chars(value.data(), value.data() + value.size(), length);
       if (hasLength || value.empty() || error != std::errc() ||
