@@ -283,9 +283,8 @@ TEST_F(TraceTest, EveryOfferCarriesItsExplanation) {
   auto item = itemSpec("m1", "billing", "email");
   item.attributes = {AttributeSpec::scalar("language", "fr")};
   const auto events = submit(item, 60);
-  const auto offer = std::find_if(events.begin(), events.end(),
-                                  [](const Event& e) { return e.kind == Event::Kind::Offer; });
-  ASSERT_NE(offer, events.end());
+  const Event* offer = firstOffer(events);
+  ASSERT_NE(offer, nullptr);
   EXPECT_EQ(offer->trace,
             "item m1 in queue billing (stage 0) at 2026-01-05T08:01:00Z: offered to a1\n"
             "  ordering: longestIdle, seniority\n"
@@ -341,8 +340,7 @@ TEST(SummaryTraceTest, LaterStagesListTheAgentsPassedOverInOrder) {
   EXPECT_TRUE(offers(copy(call.value())).empty());
   const auto events = copy(engine.advance(at(15)));
   ASSERT_EQ(offers(events), std::vector<std::string>{"call>french"});
-  const auto offer = std::find_if(events.begin(), events.end(),
-                                  [](const Event& e) { return e.kind == Event::Kind::Offer; });
+  const Event* offer = firstOffer(events);
   EXPECT_THAT(offer->trace, HasSubstr("(stage 1)"));
   // The agent without room for a call is counted, not named.
   EXPECT_THAT(offer->trace,
@@ -380,9 +378,8 @@ TEST(SummaryTraceTest, TheWinnersKeysAreItsKeysWhenChosen) {
     const auto outcome = engine.submit(item, at(when));
     EXPECT_TRUE(outcome.ok());
     const auto events = copy(outcome.value());
-    const auto offer = std::find_if(events.begin(), events.end(),
-                                    [](const Event& e) { return e.kind == Event::Kind::Offer; });
-    return offer == events.end() ? std::string() : offer->trace;
+    const Event* offer = firstOffer(events);
+    return offer == nullptr ? std::string() : offer->trace;
   };
   EXPECT_THAT(submitted("call1", "idle", 10),
               HasSubstr("eligible: first [longestIdle=9000] (winner)"));

@@ -12,7 +12,6 @@
 
 namespace switchboard::routing::testing {
 
-/// 2026-01-05T08:00:00Z: a Monday morning.
 /// An item of `medium` for queue "q" in French.
 inline ItemSpec frenchItem(const std::string& id, const std::string& medium) {
   ItemSpec spec;
@@ -23,6 +22,7 @@ inline ItemSpec frenchItem(const std::string& id, const std::string& medium) {
   return spec;
 }
 
+/// `seconds` after 2026-01-05T08:00:00Z, a Monday morning.
 inline Timestamp at(double seconds) {
   return Timestamp(
       std::chrono::milliseconds(1'767'600'000'000LL + static_cast<std::int64_t>(seconds * 1000.0)));
@@ -69,6 +69,16 @@ inline std::vector<Event> copy(Actions actions) {
     events.push_back(std::move(event));
   }
   return events;
+}
+
+/// The first offer among `events`, or nullptr when there is none.
+inline const Event* firstOffer(const std::vector<Event>& events) {
+  for (const auto& e : events) {
+    if (e.kind == Event::Kind::Offer) {
+      return &e;
+    }
+  }
+  return nullptr;
 }
 
 /// "item>agent" for each offer, in order.

@@ -23,8 +23,7 @@ TEST_F(LifecycleTest, ArrivingItemIsOfferedAtOnceWithAnExpiry) {
   addReady("a");
   auto events = submit("i1", "q", 5);
   ASSERT_THAT(offers(events), ElementsAre("i1>a"));
-  const auto offer = std::find_if(events.begin(), events.end(),
-                                  [](const Event& e) { return e.kind == Event::Kind::Offer; });
+  const Event* offer = firstOffer(events);
   EXPECT_EQ(offer->expires, at(15));
   EXPECT_EQ(stateOf("a"), AgentState::Reserved);
   EXPECT_EQ(engine_.item("i1")->state, WorkItemState::Offered);
