@@ -100,6 +100,58 @@ static_assert(sizeof(Membership) == 32, "two memberships to a cache line");
 /// Key parts past a membership's two (see Membership::keys).
 using FiledRest = std::array<std::int64_t, kMaxOrderKeys - 2>;
 
+/// An agent's memberships, inline up to kInline of them (past that, all of them are in a vector
+/// of their own). A completion refiles the agent and looks for waiting items in each of its
+/// queues: in a vector of their own, the memberships were read only once the record's line
+/// holding the vector had arrived, a cache miss after a cache miss; inline, the record's lines
+/// that hold them load together with the others (see RoutingEngine::Impl::prefetchAgent).
+/// The count and the first one share a line, and two more fill each line after it.
+class alignas(64) MembershipList {
+ public:
+  static constexpr std::size_t kInline = 6;
+  std::size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  const Membership* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
+  const Membership* end() const { return begin() + count_; }
+  Membership* begin() { return count_ <= kInline ? inline_.data() : more_.data(); }
+  Membership* end() { return begin() + count_; }
+  const Membership& operator[](std::size_t m) const { return begin()[m]; }
+  Membership& operator[](std::size_t m) { return begin()[m]; }
+  void push_back(const Membership& membership) {
+    if (count_ < kInline) {
+      inline_[count_] = membership;
+    } else {
+      if (count_ == kInline) {
+        more_.assign(inline_.begin(), inline_.end());
+      }
+      more_.push_back(membership);
+    }
+    ++count_;
+  }
+  /// Removes membership `m`, keeping the order of the others.
+  void eraseAt(std::size_t m) {
+    Membership* first = begin();
+    std::copy(first + m + 1, first + count_, first + m);
+    if (count_ > kInline) {
+      more_.pop_back();
+      if (count_ - 1 == kInline) {
+        std::copy(more_.begin(), more_.end(), inline_.begin());
+        more_.clear();
+      }
+    }
+    --count_;
+  }
+  void clear() {
+    count_ = 0;
+    more_.clear();
+  }
+
+ private:
+  std::uint32_t count_ = 0;
+  std::vector<Membership> more_; ///< all memberships, once there are more than kInline
+  std::array<Membership, kInline> inline_{};
+};
+
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
 /// The capacity mixes of an agent, kept inside the record up to kInline of them (an agent without
@@ -206,7 +258,6 @@ struct alignas(64) AgentRecord {
   std::uint32_t turns = 0; ///< bumped when a queue's round-robin turn for the agent changes
   std::uint32_t offersPending = 0;
   std::uint32_t itemsAccepted = 0;
-  std::vector<Membership> memberships;
   // Line 1: the key inputs as filed, the counters an accept resets, and the capacity mixes.
   /// The key inputs as filed: while they stand, the filed keys stand (profile changes unfile).
   std::int64_t filedIdleSince = 0;
@@ -221,7 +272,10 @@ struct alignas(64) AgentRecord {
   // Line 3: its id (interned: the view stays valid) and the items offered and not answered: an
   // offer, its answer and their actions read both.
   std::string_view idView;
-  ItemList offered;                   ///< items offered and not answered, in offer order
+  ItemList offered; ///< items offered and not answered, in offer order
+  // Lines 4 to 7: the queues it may take work from (prefetchAgent() loads the first three lines
+  // for a completion, which refiles the agent and backfills from them).
+  MembershipList memberships;
   std::vector<std::uint32_t> heldFor; ///< waiting items held for it (sticky); see heldCount
 
   Symbol reason = kNoSymbol;

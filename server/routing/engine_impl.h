@@ -112,7 +112,7 @@ struct RoutingEngine::Impl {
   static void removeMembership(AgentRecord& agent, const QueueRecord* queue) {
     for (std::size_t m = 0; m < agent.memberships.size(); ++m) {
       if (agent.memberships[m].queueRecord == queue) {
-        agent.memberships.erase(agent.memberships.begin() + static_cast<std::ptrdiff_t>(m));
+        agent.memberships.eraseAt(m);
         agent.filedRest.erase(agent.filedRest.begin() + static_cast<std::ptrdiff_t>(m));
         return;
       }
@@ -156,7 +156,7 @@ struct RoutingEngine::Impl {
     }
   }
   /// Starts loading the lines of the agent's record that an offer, an accept or a completion
-  /// reads and writes (the first four: state and memberships, filed keys and capacity mixes,
+  /// reads and writes (the first four: state, filed keys and capacity mixes,
   /// the offered items; see AgentRecord) and its AgentHot, all at once: read one after the
   /// other as the call needs them, each was a cache miss of its own in a row.
   void prefetchAgent(AgentIndex agent) const {
@@ -165,6 +165,14 @@ struct RoutingEngine::Impl {
       __builtin_prefetch(record + line, 1);
     }
     __builtin_prefetch(&agentHot[agent], 1);
+  }
+  /// Starts loading the lines of the agent's record that hold its count of memberships and the
+  /// first five of them, for a call that refiles the agent or backfills from its queues.
+  void prefetchMemberships(AgentIndex agent) const {
+    const auto* first = reinterpret_cast<const char*>(&agents[agent].memberships);
+    for (std::size_t line = 0; line < 3 * 64; line += 64) {
+      __builtin_prefetch(first + line, 1);
+    }
   }
   void unindexAgent(AgentIndex agent);
   void updateReported(AgentIndex agent, std::int64_t now);

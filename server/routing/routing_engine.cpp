@@ -360,7 +360,8 @@ RoutingEngine::Impl::offeredItem(std::string_view itemId, std::string_view agent
   // without a search of the agent table (a cache miss for the table and one for the record).
   if (const ItemRecord& item = d.items[index];
       item.state == WorkItemState::Offered && item.agent != kNone) {
-    d.prefetchAgent(item.agent); // the caller reads and writes it next
+    d.prefetchAgent(item.agent); // the caller reads and writes it next, and refiles it
+    d.prefetchMemberships(item.agent);
     if (d.agentIds[item.agent] == agentId) {
       return std::pair{index, item.agent};
     }
@@ -458,6 +459,7 @@ Outcome RoutingEngine::complete(std::string_view itemId, Timestamp nowTime) {
   // The agent's lines load while the item's completion is recorded; then the indexes it is
   // filed in again.
   d.prefetchAgent(a);
+  d.prefetchMemberships(a);
   const QueueRecord& queue = *d.queues[d.items[index].queue];
   d.transition(index, WorkItemState::Completed, "completed", now, a);
   d.releaseAccepted(d.items[index], now);

@@ -1,7 +1,7 @@
-// The small inline lists of an agent record (its capacity mixes, its unanswered offers): past
-// their inline room they keep every element, in order, and an engine agent with more pending
-// offers than fit inline answers and loses them like any other. And the timer queue's handles,
-// through which an accept cancels its offer's expiry.
+// The small inline lists of an agent record (its capacity mixes, its unanswered offers, its
+// memberships): past their inline room they keep every element, in order, and an engine agent
+// with more pending offers than fit inline answers and loses them like any other. And the timer
+// queue's handles, through which an accept cancels its offer's expiry.
 
 #include "agent_record.h"
 #include "engine_fixture.h"
@@ -58,6 +58,45 @@ TEST(MixListTest, KeepsEveryMixPastItsInlineRoom) {
   updateRoom(agent);
   EXPECT_EQ(agent.room, 0x01);
   EXPECT_EQ(freePlaces(agent, 0), 1);
+}
+
+TEST(MembershipListTest, KeepsOrderInlineAndPastItsInlineRoom) {
+  // Memberships told apart by their stages; the queue records are not read here.
+  auto membership = [](std::uint32_t n) {
+    Membership m;
+    m.stages = n;
+    return m;
+  };
+  auto stages = [](const MembershipList& list) {
+    std::vector<std::uint32_t> out;
+    for (const Membership& m : list) {
+      out.push_back(m.stages);
+    }
+    return out;
+  };
+  MembershipList list;
+  EXPECT_TRUE(list.empty());
+  std::vector<std::uint32_t> expected;
+  for (std::uint32_t i = 0; i < MembershipList::kInline + 3; ++i) {
+    list.push_back(membership(100 + i));
+    expected.push_back(100 + i);
+    EXPECT_EQ(stages(list), expected);
+  }
+  list[2].stages = 7; // written through the index, inline or not
+  expected[2] = 7;
+  EXPECT_EQ(stages(list), expected);
+  // Removing from the middle keeps the others in order, down to the inline room and below.
+  while (!expected.empty()) {
+    const std::size_t middle = expected.size() / 2;
+    list.eraseAt(middle);
+    expected.erase(expected.begin() + static_cast<std::ptrdiff_t>(middle));
+    EXPECT_EQ(stages(list), expected);
+    EXPECT_EQ(list.size(), expected.size());
+  }
+  EXPECT_TRUE(list.empty());
+  list.push_back(membership(1));
+  list.clear();
+  EXPECT_TRUE(list.empty());
 }
 
 class ManyOffersTest : public EngineTest {};
