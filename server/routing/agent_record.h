@@ -100,38 +100,38 @@ static_assert(sizeof(Membership) == 32, "two memberships to a cache line");
 /// Key parts past a membership's two (see Membership::keys).
 using FiledRest = std::array<std::int64_t, kMaxOrderKeys - 2>;
 
-/// An agent's memberships, inline up to kInline of them (past that, all of them are in a vector
-/// of their own). A completion refiles the agent and looks for waiting items in each of its
-/// queues: in a vector of their own, the memberships were read only once the record's line
-/// holding the vector had arrived, a cache miss after a cache miss; inline, the record's lines
-/// that hold them load together with the others (see RoutingEngine::Impl::prefetchAgent).
-/// The count and the first one share a line, and two more fill each line after it.
-class alignas(64) MembershipList {
+/// A list that keeps its first N elements inside its owner's record and, past N, all of them
+/// in a vector of its own. An agent record keeps three (its capacity mixes, its unanswered
+/// offers, its memberships): each is read by nearly every call about the agent, and in a block
+/// of its own each was a cache miss read only after the record's line that points at it.
+/// The count and the vector come first, then the inline elements.
+template <typename T, std::size_t N>
+class InlineList {
  public:
-  static constexpr std::size_t kInline = 6;
+  static constexpr std::size_t kInline = N;
   std::size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
-  const Membership* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
-  const Membership* end() const { return begin() + count_; }
-  Membership* begin() { return count_ <= kInline ? inline_.data() : more_.data(); }
-  Membership* end() { return begin() + count_; }
-  const Membership& operator[](std::size_t m) const { return begin()[m]; }
-  Membership& operator[](std::size_t m) { return begin()[m]; }
-  void push_back(const Membership& membership) {
+  const T* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
+  const T* end() const { return begin() + count_; }
+  T* begin() { return count_ <= kInline ? inline_.data() : more_.data(); }
+  T* end() { return begin() + count_; }
+  const T& operator[](std::size_t i) const { return begin()[i]; }
+  T& operator[](std::size_t i) { return begin()[i]; }
+  void push_back(const T& element) {
     if (count_ < kInline) {
-      inline_[count_] = membership;
+      inline_[count_] = element;
     } else {
       if (count_ == kInline) {
         more_.assign(inline_.begin(), inline_.end());
       }
-      more_.push_back(membership);
+      more_.push_back(element);
     }
     ++count_;
   }
-  /// Removes membership `m`, keeping the order of the others.
-  void eraseAt(std::size_t m) {
-    Membership* first = begin();
-    std::copy(first + m + 1, first + count_, first + m);
+  /// Removes element `i`, keeping the order of the others.
+  void eraseAt(std::size_t i) {
+    T* first = begin();
+    std::copy(first + i + 1, first + count_, first + i);
     if (count_ > kInline) {
       more_.pop_back();
       if (count_ - 1 == kInline) {
@@ -148,87 +148,34 @@ class alignas(64) MembershipList {
 
  private:
   std::uint32_t count_ = 0;
-  std::vector<Membership> more_; ///< all memberships, once there are more than kInline
-  std::array<Membership, kInline> inline_{};
+  std::vector<T> more_; ///< all elements, once there are more than kInline
+  std::array<T, N> inline_{};
 };
 
-enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
+/// The capacity mixes of an agent (an agent without capacity has one per medium), so that
+/// recomputing its room reads no other memory; the common one to three share the count's line.
+using MixList = InlineList<MediaCounts, kMaxMedia>;
 
-/// The capacity mixes of an agent, kept inside the record up to kInline of them (an agent without
-/// capacity has one per medium), so that recomputing its room reads no other memory. The count
-/// comes first and the common one to three mixes follow it in the same cache line.
-class MixList {
+/// The items of one agent offered and not answered: an offer adds one and its answer removes it.
+class ItemList : public InlineList<std::uint32_t, 4> {
  public:
-  static constexpr std::size_t kInline = kMaxMedia;
-  void clear() {
-    count_ = 0;
-    more_.clear();
-  }
-  void push_back(const MediaCounts& mix) {
-    if (count_ < kInline) {
-      inline_[count_] = mix;
-    } else {
-      if (count_ == kInline) {
-        more_.assign(inline_.begin(), inline_.end());
-      }
-      more_.push_back(mix);
-    }
-    ++count_;
-  }
-  const MediaCounts* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
-  const MediaCounts* end() const { return begin() + count_; }
-  std::size_t size() const { return count_; }
-
- private:
-  std::uint32_t count_ = 0;
-  std::array<MediaCounts, kInline> inline_{};
-  std::vector<MediaCounts> more_; ///< all mixes, once there are more than kInline
-};
-
-/// Items of one agent (the offers it has not answered), inline up to kInline of them: an offer
-/// adds one and its answer removes it, and a list of its own was two cache misses each time.
-class ItemList {
- public:
-  static constexpr std::size_t kInline = 4;
-  void push_back(std::uint32_t item) {
-    if (count_ < kInline) {
-      inline_[count_] = item;
-    } else {
-      if (count_ == kInline) {
-        more_.assign(inline_.begin(), inline_.end());
-      }
-      more_.push_back(item);
-    }
-    ++count_;
-  }
   /// Removes the first `item` (a no-op when absent), keeping the order of the others.
   void erase(std::uint32_t item) {
-    std::uint32_t* first = data();
-    std::uint32_t* last = first + count_;
-    std::uint32_t* at = std::find(first, last, item);
-    if (at == last) {
-      return;
+    const std::uint32_t* at = std::find(begin(), end(), item);
+    if (at != end()) {
+      eraseAt(static_cast<std::size_t>(at - begin()));
     }
-    std::copy(at + 1, last, at);
-    if (count_ > kInline) {
-      more_.pop_back();
-      if (count_ - 1 == kInline) {
-        std::copy(more_.begin(), more_.end(), inline_.begin());
-        more_.clear();
-      }
-    }
-    --count_;
   }
-  const std::uint32_t* begin() const { return count_ <= kInline ? inline_.data() : more_.data(); }
-  const std::uint32_t* end() const { return begin() + count_; }
-  bool empty() const { return count_ == 0; }
-
- private:
-  std::uint32_t* data() { return count_ <= kInline ? inline_.data() : more_.data(); }
-  std::uint32_t count_ = 0;
-  std::array<std::uint32_t, kInline> inline_{};
-  std::vector<std::uint32_t> more_; ///< all items, once there are more than kInline
 };
+
+/// An agent's memberships. A completion refiles the agent and looks for waiting items in each of
+/// its queues, an accept and a decline refile it: the record's lines that hold them load
+/// together with its first four (see RoutingEngine::Impl::prefetchMemberships). Aligned to a
+/// line in the record, so that the count and the first share a line and two more fill each
+/// line after it.
+using MembershipList = InlineList<Membership, 6>;
+
+enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
 /// Aligned to a cache line and ordered by line, so that what refiling, an accept and a completion
 /// read is the first two lines (unaligned, a record started anywhere in a line and those fields
@@ -275,7 +222,7 @@ struct alignas(64) AgentRecord {
   ItemList offered; ///< items offered and not answered, in offer order
   // Lines 4 to 7: the queues it may take work from (prefetchAgent() loads the first three lines
   // for a completion, which refiles the agent and backfills from them).
-  MembershipList memberships;
+  alignas(64) MembershipList memberships;
   std::vector<std::uint32_t> heldFor; ///< waiting items held for it (sticky); see heldCount
 
   Symbol reason = kNoSymbol;
