@@ -220,8 +220,9 @@ struct alignas(64) AgentRecord {
   // offer, its answer and their actions read both.
   std::string_view idView;
   ItemList offered; ///< items offered and not answered, in offer order
-  // Lines 4 to 7: the queues it may take work from (prefetchAgent() loads the first three lines
-  // for a completion, which refiles the agent and backfills from them).
+  // Lines 4 to 7: the queues it may take work from. prefetchMemberships() loads the first three
+  // lines for a completion, an accept and a decline, which refile the agent from them (and a
+  // completion backfills from them).
   alignas(64) MembershipList memberships;
   std::vector<std::uint32_t> heldFor; ///< waiting items held for it (sticky); see heldCount
 
