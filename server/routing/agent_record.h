@@ -177,11 +177,10 @@ using MembershipList = InlineList<Membership, 6>;
 
 enum class Presence : std::uint8_t { LoggedOut, NotReady, Ready };
 
-/// Aligned to a cache line and ordered by line, so that what refiling, an accept and a completion
-/// read is the first two lines (unaligned, a record started anywhere in a line and those fields
-/// spread over three or four).
-/// RoutingEngine::Impl::prefetchAgent() loads the first four lines: keep what an offer, an accept
-/// and a completion touch in them.
+/// Aligned to a cache line and ordered by what the calls read: what an offer, an accept and a
+/// completion touch lies in the first four lines, which RoutingEngine::Impl::prefetchAgent()
+/// loads at once, and the memberships in the three after them (prefetchMemberships()). Keep
+/// those fields there.
 struct alignas(64) AgentRecord {
   // Line 0: what refiling and a routing decision read and write.
   Presence presence = Presence::LoggedOut;
@@ -205,7 +204,8 @@ struct alignas(64) AgentRecord {
   std::uint32_t turns = 0; ///< bumped when a queue's round-robin turn for the agent changes
   std::uint32_t offersPending = 0;
   std::uint32_t itemsAccepted = 0;
-  // Line 1: the key inputs as filed, the counters an accept resets, and the capacity mixes.
+  // Then (end of line 0, line 1, into line 2): the key inputs as filed, the counters an accept
+  // resets, and the capacity mixes.
   /// The key inputs as filed: while they stand, the filed keys stand (profile changes unfile).
   std::int64_t filedIdleSince = 0;
   int filedContacts = 0;
@@ -216,8 +216,8 @@ struct alignas(64) AgentRecord {
   bool idleKnown = false;
   bool everReady = false;
   MixList mixes;
-  // Line 3: its id (interned: the view stays valid) and the items offered and not answered: an
-  // offer, its answer and their actions read both.
+  // Lines 2 and 3: its id (interned: the view stays valid) and the items offered and not
+  // answered: an offer, its answer and their actions read both.
   std::string_view idView;
   ItemList offered; ///< items offered and not answered, in offer order
   // Lines 4 to 7: the queues it may take work from. prefetchMemberships() loads the first three
