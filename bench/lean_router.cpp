@@ -119,7 +119,7 @@ LeanRouter::LeanRouter(const std::vector<QueueSpec>& queues,
       for (const auto& limit : mix.limits) {
         const std::size_t m = indexOf(media_, limit.medium);
         if (m < kMaxMedia) {
-          limits[m] = static_cast<std::uint8_t>(limit.max);
+          limits |= static_cast<std::uint32_t>(std::clamp(limit.max, 0, 127)) << (8 * m);
         }
       }
     }
@@ -220,20 +220,19 @@ void LeanRouter::compact(Queue& queue) {
 
 void LeanRouter::refresh(std::uint32_t index, std::uint8_t changed) {
   Agent& agent = agents_[index];
-  std::uint8_t room = 0;
+  // A byte per medium, all four at once: a mix gives room where held < limit, if everything
+  // held fits it (held <= limit in every byte). High bits mark the bytes that pass.
+  constexpr std::uint32_t kHigh = 0x80808080U;
+  constexpr std::uint32_t kOnes = 0x01010101U;
+  std::uint32_t room = 0;
   for (std::size_t x = 0; x < agent.mixes; ++x) {
-    const auto& limits = agent.limits[x];
-    bool fits = true;
-    for (std::size_t m = 0; m < kMaxMedia; ++m) {
-      fits = fits && agent.held[m] <= limits[m];
-    }
-    for (std::size_t m = 0; fits && m < kMaxMedia; ++m) {
-      if (agent.held[m] < limits[m]) {
-        room |= static_cast<std::uint8_t>(1U << m);
-      }
+    const std::uint32_t limits = agent.limits[x] | kHigh;
+    if (((limits - agent.held) & kHigh) == kHigh) {
+      room |= (limits - agent.held - kOnes) & kHigh;
     }
   }
-  agent.room = room;
+  // The high bits (7, 15, 23, 31) to bits 0-3: each lands on its own bit of the product.
+  agent.room = static_cast<std::uint8_t>((((room >> 7) * 0x204081U) >> 21) & 0xfU);
   if (room == 0) {
     if (agent.filed) {
       ++agent.version; // its entries go stale; walks and compaction drop them
@@ -270,6 +269,9 @@ std::uint32_t LeanRouter::choose(Item& item) {
     std::uint32_t winner = kNone;
     for (; i < entries.size(); ++i) {
       const Entry entry = entries[i];
+      if (i + 3 < entries.size()) {
+        __builtin_prefetch(&agents_[entries[i + 3].agent]); // each entry reads its agent
+      }
       if (!live(queue, r, entry)) {
         continue;
       }
@@ -312,7 +314,7 @@ void LeanRouter::offer(std::uint32_t index, std::uint32_t agentIndex, std::int64
   item.state = State::Offered;
   item.agent = agentIndex;
   ++item.epoch;
-  ++agent.held[item.medium];
+  agent.held += 1U << (8 * item.medium);
   record(index, State::Offered, now);
   const Expiry expiry{now + queue.offerTimeoutMs, index, item.epoch};
   if (expiries_.size() == expiriesHead_ || expiries_.back().at <= expiry.at) {
@@ -352,7 +354,7 @@ void LeanRouter::route(std::uint32_t index, std::int64_t now) {
 void LeanRouter::release(std::uint32_t index, std::uint8_t changed, std::int64_t now) {
   Item& item = items_[index];
   const std::uint32_t agentIndex = item.agent;
-  --agents_[agentIndex].held[item.medium];
+  agents_[agentIndex].held -= 1U << (8 * item.medium);
   item.agent = kNone;
   refresh(agentIndex, changed);
   backfill(agentIndex, now);

@@ -93,13 +93,13 @@ class LeanRouter {
     bool filed = false;
     std::uint8_t members = 0;
     std::uint8_t mixes = 0;
-    std::array<std::uint8_t, kMaxMedia> held{};
+    std::uint32_t held = 0; ///< byte m: items of medium m held (offered or accepted)
     std::int64_t idleSince = 0;
     std::uint32_t contacts = 0;
     std::uint32_t seniority = 0;
     std::uint32_t languages = 0; ///< bit per language the agent speaks
     std::array<std::uint16_t, kMaxMembers> queues{};
-    std::array<std::array<std::uint8_t, kMaxMedia>, 2> limits{}; ///< per capacity mix
+    std::array<std::uint32_t, 2> limits{}; ///< per capacity mix, byte m: medium m's (at most 127)
   };
   /// An agent filed in a queue under `key` (idle since, or its round-robin turn).
   struct Entry {
