@@ -210,7 +210,9 @@ void LeanRouter::compact(Queue& queue) {
     const auto first = entries.begin() + static_cast<std::ptrdiff_t>(run.head);
     const auto end = std::remove_if(first, entries.end(),
                                     [&](const Entry& entry) { return !live(queue, r, entry); });
-    entries.erase(std::move(first, end, entries.begin()), entries.end());
+    // The live entries to the front (std::move may not write onto its own first element).
+    const auto last = run.head > 0 ? std::move(first, end, entries.begin()) : end;
+    entries.erase(last, entries.end());
     run.head = 0;
     kept += run.entries.size();
   }
