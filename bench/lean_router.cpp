@@ -5,79 +5,9 @@
 
 namespace switchboard::bench {
 
-namespace {
-
-std::uint64_t hashOf(std::string_view text) {
-  std::uint64_t hash = 0x9e3779b97f4a7c15ULL ^ text.size();
-  std::size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, text.data() + i, 8);
-    hash = (hash ^ word) * 0xff51afd7ed558ccdULL;
-    hash ^= hash >> 32;
-  }
-  std::uint64_t word = 0;
-  std::memcpy(&word, text.data() + i, text.size() - i);
-  hash = (hash ^ word) * 0xc4ceb9fe1a85ec53ULL;
-  return hash ^ (hash >> 29);
-}
-
-std::size_t powerOfTwoAbove(std::size_t n) {
-  std::size_t size = 64;
-  while (size < 2 * n) {
-    size *= 2;
-  }
-  return size;
-}
-
-} // namespace
-
-template <typename IdOf>
-std::uint32_t LeanRouter::IdTable::find(std::uint64_t hash, std::string_view id,
-                                        IdOf&& idOf) const {
-  const auto tag = static_cast<std::uint32_t>(hash);
-  for (std::size_t p = tag & mask();; p = (p + 1) & mask()) {
-    const std::uint64_t slot = slots_[p];
-    if (slot == 0) {
-      return kNone;
-    }
-    const auto index = static_cast<std::uint32_t>(slot) - 1;
-    if ((slot >> 32) == tag && idOf(index) == id) {
-      return index;
-    }
-  }
-}
-
-void LeanRouter::IdTable::insert(std::uint64_t hash, std::uint32_t index) {
-  const auto tag = static_cast<std::uint32_t>(hash);
-  std::size_t p = tag & mask();
-  while (slots_[p] != 0) {
-    p = (p + 1) & mask();
-  }
-  slots_[p] = (static_cast<std::uint64_t>(tag) << 32) | (index + 1);
-}
-
-void LeanRouter::IdTable::erase(std::uint64_t hash, std::uint32_t index) {
-  std::size_t hole = static_cast<std::uint32_t>(hash) & mask();
-  while (static_cast<std::uint32_t>(slots_[hole]) != index + 1) {
-    hole = (hole + 1) & mask();
-  }
-  // Later slots of the cluster whose home is not between the hole and them move into it.
-  for (std::size_t p = (hole + 1) & mask(); slots_[p] != 0; p = (p + 1) & mask()) {
-    const std::size_t home = (slots_[p] >> 32) & mask();
-    const bool stays = hole <= p ? (home > hole && home <= p) : (home > hole || home <= p);
-    if (!stays) {
-      slots_[hole] = slots_[p];
-      hole = p;
-    }
-  }
-  slots_[hole] = 0;
-}
-
 LeanRouter::LeanRouter(const std::vector<QueueSpec>& queues,
                        const std::vector<routing::AgentSpec>& agents, std::int64_t nowMs)
-    : queueTable_(powerOfTwoAbove(queues.size())), itemTable_(1U << 16), customerTable_(1U << 18),
-      history_(1U << 16) {
+    : history_(1U << 16) {
   queues_.resize(queues.size());
   for (std::size_t q = 0; q < queues.size(); ++q) {
     Queue& queue = queues_[q];
@@ -88,7 +18,7 @@ LeanRouter::LeanRouter(const std::vector<QueueSpec>& queues,
       queue.turnOf.assign(agents.size(), 0);
     }
     queueIds_.push_back(queues[q].id);
-    queueTable_.insert(hashOf(queues[q].id), static_cast<std::uint32_t>(q));
+    queueTable_.insert(queues[q].id, static_cast<std::uint32_t>(q));
   }
   auto indexOf = [](std::vector<std::string>& names, const std::string& name) {
     const auto at = std::find(names.begin(), names.end(), name);
@@ -146,8 +76,8 @@ std::uint8_t LeanRouter::mediumOf(std::string_view medium) const {
 
 std::uint32_t LeanRouter::beginOn(std::string_view itemId, State state) {
   begin();
-  const std::uint32_t index = itemTable_.find(
-      hashOf(itemId), itemId, [this](std::uint32_t i) { return items_[i].idView(); });
+  const std::uint32_t index =
+      itemTable_.find(itemId, [this](std::uint32_t i) { return items_[i].idView(); });
   return index != kNone && items_[index].state == state ? index : kNone;
 }
 
@@ -395,12 +325,11 @@ void LeanRouter::submit(const routing::ItemSpec& spec, std::int64_t now) {
     items_.emplace_back();
   }
   Item& item = items_[index];
-  item.hash = hashOf(spec.id);
+  item.hash = routing::IdTable::hashOf(spec.id);
   item.idSize = static_cast<std::uint8_t>(std::min(spec.id.size(), item.id.size()));
   std::memcpy(item.id.data(), spec.id.data(), item.idSize);
-  const std::uint32_t queue =
-      queueTable_.find(hashOf(spec.queue), spec.queue,
-                       [this](std::uint32_t q) -> std::string_view { return queueIds_[q]; });
+  const std::uint32_t queue = queueTable_.find(
+      spec.queue, [this](std::uint32_t q) -> std::string_view { return queueIds_[q]; });
   item.queue = queue == kNone ? 0 : queue;
   item.medium = mediumOf(spec.medium);
   item.language = 0;
@@ -418,8 +347,8 @@ void LeanRouter::submit(const routing::ItemSpec& spec, std::int64_t now) {
   item.customerSize =
       static_cast<std::uint8_t>(std::min(spec.customerId.size(), item.customer.size()));
   std::memcpy(item.customer.data(), spec.customerId.data(), item.customerSize);
-  item.customerHash = hashOf(item.customerView());
-  itemTable_.insert(item.hash, index);
+  item.customerHash = routing::IdTable::hashOf(item.customerView());
+  itemTable_.insertHashed(item.hash, index);
   record(index, State::Free, now);
   route(index, now);
 }
@@ -437,10 +366,10 @@ bool LeanRouter::accept(std::string_view itemId, std::int64_t now) {
   record(index, State::Accepted, now);
   // The customer's last agent, for routing its next item to the same agent.
   const std::uint32_t customer =
-      customerTable_.find(item.customerHash, item.customerView(),
+      customerTable_.find(item.customerView(), item.customerHash,
                           [this](std::uint32_t c) -> std::string_view { return customers_[c].id; });
   if (customer == kNone) {
-    customerTable_.insert(item.customerHash, static_cast<std::uint32_t>(customers_.size()));
+    customerTable_.insertHashed(item.customerHash, static_cast<std::uint32_t>(customers_.size()));
     customers_.push_back(Customer{std::string(item.customerView()), item.agent});
   } else {
     customers_[customer].lastAgent = item.agent;
@@ -476,7 +405,8 @@ bool LeanRouter::complete(std::string_view itemId, std::int64_t now) {
   }
   Item& item = items_[index];
   record(index, State::Free, now);
-  itemTable_.erase(item.hash, index);
+  itemTable_.erase(item.idView(), item.hash,
+                   [this](std::uint32_t i) { return items_[i].idView(); });
   item.state = State::Free;
   ++item.epoch;
   agents_[item.agent].idleSince = now;

@@ -5,7 +5,7 @@
 // is the slow reference (every agent per decision), this is the fast one: it sets how far the
 // engine's throughput is from what a minimal core reaches on the same machine in the same run.
 //
-// What it keeps of the engine's work: items found by their text id (an open-addressing table),
+// What it keeps of the engine's work: items found by their text id (the engine's IdTable),
 // queues found by name, agents in the queues whose skill they have at the level asked for, the
 // four orderings the benchmark configures (longest idle; seniority, then longest idle; fewest
 // contacts today, then longest idle; round robin) in per-queue sorted runs of 16-byte entries
@@ -21,6 +21,7 @@
 // ids and traces, sticky routing, several stages per queue, wrap-up, agent state reports. It
 // routes only the benchmark's workload; it is not a second engine.
 
+#include "id_table.h"
 #include "switchboard/routing/routing_config.h"
 
 #include <array>
@@ -83,7 +84,7 @@ class LeanRouter {
   std::string checkRuns() const;
 
  private:
-  static constexpr std::uint32_t kNone = 0xffffffffU;
+  static constexpr std::uint32_t kNone = routing::IdTable::kNotFound;
   static constexpr std::size_t kMaxMedia = 4;
   static constexpr std::size_t kMaxMembers = 8;
 
@@ -125,7 +126,7 @@ class LeanRouter {
   };
   enum class State : std::uint8_t { Free, Waiting, Offered, Accepted };
   struct alignas(64) Item {
-    std::uint64_t hash = 0;
+    std::uint32_t hash = 0;    ///< IdTable::hashOf(id)
     std::array<char, 24> id{}; ///< the benchmark's ids are short
     std::uint8_t idSize = 0;
     State state = State::Free;
@@ -136,7 +137,7 @@ class LeanRouter {
     std::uint32_t language = 0;
     std::uint32_t epoch = 0;
     std::array<std::uint32_t, 2> excluded{};
-    std::uint64_t customerHash = 0;
+    std::uint32_t customerHash = 0;
     std::array<char, 24> customer{}; ///< so are their customers' ids
     std::uint8_t customerSize = 0;
     std::string_view idView() const { return {id.data(), idSize}; }
@@ -158,20 +159,6 @@ class LeanRouter {
     std::int64_t at = 0;
     std::uint32_t item = 0, epoch = 0;
   };
-  /// Ids to indexes: linear probing over (hash << 32 | index + 1), deletion by backward shift.
-  class IdTable {
-   public:
-    explicit IdTable(std::size_t slots) : slots_(slots, 0) {}
-    template <typename IdOf>
-    std::uint32_t find(std::uint64_t hash, std::string_view id, IdOf&& idOf) const;
-    void insert(std::uint64_t hash, std::uint32_t index);
-    void erase(std::uint64_t hash, std::uint32_t index);
-
-   private:
-    std::size_t mask() const { return slots_.size() - 1; }
-    std::vector<std::uint64_t> slots_;
-  };
-
   void begin() { offers_.clear(); }
   /// begin() for a call on an item: its index when it is known and in `state`, else kNone.
   std::uint32_t beginOn(std::string_view itemId, State state);
@@ -198,14 +185,14 @@ class LeanRouter {
   std::vector<Agent> agents_;
   std::vector<Queue> queues_;
   std::vector<std::string> queueIds_;
-  IdTable queueTable_;
+  routing::IdTable queueTable_;
   std::vector<std::string> media_;
   std::vector<std::string> languages_;
   std::vector<Item> items_;
   std::vector<std::uint32_t> freeItems_;
-  IdTable itemTable_;
+  routing::IdTable itemTable_;
   std::vector<Customer> customers_;
-  IdTable customerTable_;
+  routing::IdTable customerTable_;
   std::vector<Step> history_; ///< a ring
   std::size_t historyNext_ = 0;
   Trace trace_;
