@@ -73,6 +73,7 @@ class LeanRouter {
   void advance(std::int64_t nowMs);
   std::optional<std::int64_t> nextDue() const;
 
+  /// The last call's offers; they (and the ids they view) are valid until the next call.
   std::span<const Offer> offers() const { return offers_; }
   /// Routing attempts: offers made and attempts that left an item waiting, as the engine counts.
   std::uint64_t decisions() const { return decisions_; }

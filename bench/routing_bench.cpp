@@ -290,18 +290,15 @@ std::int64_t msOf(Timestamp time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
 
-/// The engine as the event loop drives it. A call returns whether it took effect (an accept
-/// of an offer that expired meanwhile does not); forEachOffer() then reads its offers.
+/// The engine as the event loop drives it. A call on an item returns whether it took effect (an
+/// accept of an offer that expired meanwhile does not); forEachOffer() then reads its offers.
 class EngineCalls {
  public:
   EngineCalls(Matcher matcher, const Workload& workload) : engine_(optionsFor(matcher)) {
     configure(engine_, workload, true);
   }
   std::optional<Timestamp> nextDue() const { return engine_.nextDue(); }
-  bool advance(Timestamp now) {
-    actions_ = engine_.advance(now);
-    return true;
-  }
+  void advance(Timestamp now) { actions_ = engine_.advance(now); }
   bool submit(const ItemSpec& spec, Timestamp now) { return keep(engine_.submit(spec, now)); }
   bool accept(std::string_view item, std::string_view agent, Timestamp now) {
     return keep(engine_.accept(item, agent, now));
@@ -347,10 +344,9 @@ class LeanCalls {
     return due ? std::optional<Timestamp>(Timestamp(std::chrono::milliseconds(*due)))
                : std::nullopt;
   }
-  bool advance(Timestamp now) {
+  void advance(Timestamp now) {
     last_ = now;
     router_.advance(msOf(now));
-    return true;
   }
   bool submit(const ItemSpec& spec, Timestamp now) {
     last_ = now;
